@@ -1,0 +1,104 @@
+"""The interface every task scorer implements.
+
+A scorer turns one extracted answer (the text inside ``<answer>...</answer>``, already
+tag-normalised) and one prepared ground truth into a :class:`~unireward.result.TaskOutcome`
+(accuracy, structure reward before the format gate, status). The composition with the format
+reward happens once, in :mod:`unireward.api`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from ..errors import ConfigurationError
+from ..result import TaskOutcome
+
+__all__ = ["PROFILES", "ScoreOptions", "TaskScorer"]
+
+#: ``onethinker`` reproduces the reference rewards bit for bit (quirks included);
+#: ``strict`` fixes the documented quirks (see docs/tasks.md).
+PROFILES = ("onethinker", "strict")
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreOptions:
+    """Options shared by every scorer.
+
+    Attributes:
+        profile: ``"onethinker"`` (default, bit-for-bit with the reference) or ``"strict"``.
+        format_weight: the weight ``w`` of the format reward in the total.
+        math_timeout: hard per-item deadline in seconds for symbolic math checking.
+        raise_on_error: re-raise unexpected scoring errors instead of recording them.
+        extra: task-specific options (``{"name": value}``) for user-registered scorers.
+
+    >>> ScoreOptions(profile="lenient")
+    Traceback (most recent call last):
+    ...
+    unireward.errors.ConfigurationError: profile must be one of ('onethinker', 'strict'), got 'lenient'
+    """
+
+    profile: str = "onethinker"
+    format_weight: float = 0.1
+    math_timeout: float = 5.0
+    raise_on_error: bool = False
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.profile not in PROFILES:
+            raise ConfigurationError(f"profile must be one of {PROFILES}, got {self.profile!r}")
+        if not (0.0 <= float(self.format_weight) <= 1.0):
+            raise ConfigurationError(f"format_weight must be in [0, 1], got {self.format_weight!r}")
+        if not (float(self.math_timeout) > 0.0):
+            raise ConfigurationError(f"math_timeout must be > 0 seconds, got {self.math_timeout!r}")
+
+    @property
+    def strict(self) -> bool:
+        return self.profile == "strict"
+
+
+class TaskScorer:
+    """Base class of task scorers.
+
+    Subclasses set :attr:`name` (lower-case), optionally :attr:`aliases`, and
+    :attr:`structured` (``False``: the structure reward is 0.5 whenever the format holds),
+    and implement :meth:`score`. Structured scorers override :meth:`score_many` to
+    vectorise a batch.
+    """
+
+    name: ClassVar[str] = ""
+    aliases: ClassVar[tuple[str, ...]] = ()
+    structured: ClassVar[bool] = False
+
+    def prepare_ground_truth(self, ground_truth: Any, data_type: str | None) -> Any:
+        """Check and convert one ground truth (a string already unwrapped of ``<answer>``
+        tags, or a parsed dict/list). Raise :class:`~unireward.errors.GroundTruthError`
+        naming the problem when it cannot be used. The default requires a string."""
+        from ..errors import GroundTruthError
+
+        if isinstance(ground_truth, str):
+            return ground_truth
+        if isinstance(ground_truth, (int, float)) and not isinstance(ground_truth, bool):
+            return str(ground_truth)
+        raise GroundTruthError(
+            f"task {self.name!r} needs a string ground truth, got {type(ground_truth).__name__}"
+        )
+
+    def score(
+        self, answer: str, truth: Any, *, data_type: str | None, options: ScoreOptions
+    ) -> TaskOutcome:
+        raise NotImplementedError
+
+    def score_many(
+        self,
+        answers: Sequence[str],
+        truths: Sequence[Any],
+        data_types: Sequence[str | None],
+        options: ScoreOptions,
+    ) -> list[TaskOutcome]:
+        """Score a batch; the default calls :meth:`score` per item."""
+        return [
+            self.score(a, t, data_type=d, options=options)
+            for a, t, d in zip(answers, truths, data_types, strict=True)
+        ]

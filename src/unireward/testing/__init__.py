@@ -1,0 +1,1 @@
+"""Property-testing toolkit for reward functions."""

@@ -1,0 +1,1 @@
+"""pytest plugin: the ``reward_checker`` fixture."""

@@ -23,7 +23,9 @@ __all__ = [
     "unwrap_ground_truth",
 ]
 
-_SPECIAL = re.compile(r"([<>/])")  # a single character class: linear
+# The reference's r"\s*(<|>|/)\s*" retries its leading \s* from every position of a long
+# whitespace run (quadratic); splitting on the special characters and stripping is linear.
+_SPECIAL = re.compile(r"([<>/])")
 _WS = re.compile(r"\s*")  # used with .match at a position: linear in the run it consumes
 
 _THINK_OPEN, _THINK_CLOSE = "<think>", "</think>"
@@ -44,19 +46,12 @@ def normalize_tags(text: str) -> str:
     if "<" not in text and ">" not in text and "/" not in text:
         return text
     parts = _SPECIAL.split(text)
-    # parts alternates text, special, text, ...; text parts next to a special lose their
-    # whitespace on that side (greedy \s* on both sides of each special character).
-    last = len(parts) - 1
-    for i in range(0, last + 1, 2):
-        p = parts[i]
-        if not p:
-            continue
-        if i == 0:
-            parts[i] = p.rstrip()
-        elif i == last:
-            parts[i] = p.lstrip()
-        else:
-            parts[i] = p.strip()
+    # parts alternates text, special, text, ...; a text part loses its whitespace on each
+    # side that touches a special character (greedy \s* on both sides of each special).
+    first, last = parts[0], parts[-1]
+    parts[0::2] = [p.strip() for p in parts[0::2]]
+    parts[0] = first.rstrip()
+    parts[-1] = last.lstrip()
     return "".join(parts)
 
 

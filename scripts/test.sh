@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Install everything the test suite needs (inside this clone) and run every test.
+#
+#   .venv         core + torch (CPU) + TRL + Ray + Parquet + test tools: most tests
+#   .venvs/verl   core + verl (it pins an older transformers than TRL needs)
+#   .venvs/sam2   core + torch/torchvision + SAM2 (a different torch build)
+#
+# Usage: bash scripts/test.sh [extra pytest args for the main run]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+export PIP_DISABLE_PIP_VERSION_CHECK=1 RAY_AUTH_MODE=disabled HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+TEST_TOOLS=(pytest pytest-xdist "hypothesis>=6.100" mathruler==0.1.0)
+step() { printf '\n==> %s\n' "$*"; }
+
+step "main environment (.venv)"
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+.venv/bin/pip install -q torch==2.13.0
+.venv/bin/pip install -q -e ".[trl,ray,parquet,masks,cli,testing]" "${TEST_TOOLS[@]}" ruff mypy
+
+step "verl environment (.venvs/verl)"
+[ -x .venvs/verl/bin/python ] || "$PY" -m venv .venvs/verl
+.venvs/verl/bin/pip install -q torch==2.13.0
+.venvs/verl/bin/pip install -q "verl[verl-core]==0.9.1" -e . "${TEST_TOOLS[@]}"
+
+step "SAM2 environment (.venvs/sam2)"
+[ -x .venvs/sam2/bin/python ] || "$PY" -m venv .venvs/sam2
+.venvs/sam2/bin/pip install -q torch==2.14.1 torchvision==0.29.1
+SAM2_BUILD_CUDA=0 .venvs/sam2/bin/pip install -q --no-build-isolation sam2==1.1.0
+.venvs/sam2/bin/pip install -q -e ".[masks]" "${TEST_TOOLS[@]}"
+
+if ! command -v chromium >/dev/null 2>&1; then
+  step "headless Chromium (for the HTML report test)"
+  if [ "$(id -u)" = 0 ]; then
+    (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "chromium not installed: the browser test will skip"
+  elif command -v sudo >/dev/null 2>&1; then
+    (sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null) || echo "chromium not installed"
+  fi
+fi
+
+step "lint"
+.venv/bin/ruff check src tests benchmarks examples
+
+step "tests: main environment"
+.venv/bin/python -m pytest -p no:cacheprovider "$@"
+
+step "tests: verl"
+.venvs/verl/bin/python -m pytest -p no:cacheprovider -q tests/integrations -k verl
+
+step "tests: SAM2"
+.venvs/sam2/bin/python -m pytest -p no:cacheprovider -q tests/masks
+
+step "all tests passed"

@@ -1,0 +1,136 @@
+"""Completion parsing: equality with the reference regexes, linear time, hostile input."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from unireward.completion import (
+    extract_answer,
+    format_reward,
+    normalize_tags,
+    parse_completion,
+    unwrap_ground_truth,
+)
+
+# The reference's regular expressions: used here only as the oracle.
+REF_NORMALIZE = re.compile(r"\s*(<|>|/)\s*")
+REF_FORMAT = re.compile(r"\A\s*<think>.*?</think>\s*<answer>.*?</answer>\s*\Z", re.DOTALL)
+REF_ANSWER = re.compile(r"<answer>\s*(.*?)\s*</answer>", re.DOTALL)
+
+
+def ref_normalize(s: str) -> str:
+    return REF_NORMALIZE.sub(r"\1", s)
+
+
+def ref_format(s: str) -> float:
+    return 1.0 if REF_FORMAT.fullmatch(s) else 0.0
+
+
+def ref_extract(s: str) -> str | None:
+    m = REF_ANSWER.search(s)
+    return m.group(1).strip() if m else None
+
+
+# Text built from the pieces that matter, so that random strings hit the edge cases often.
+PIECES = st.sampled_from(
+    [
+        "<think>", "</think>", "<answer>", "</answer>", "<", ">", "/", " ", "\n", "\t",
+        "\u00a0", "\u2003", "a", "C", "{", "}", "\"", "1", "< answer >", "< / think >",
+        "<Answer>", "\r\n", "x y", "</ answer>", "<think >",
+    ]
+)
+TEXT = st.lists(PIECES, max_size=30).map("".join)
+
+
+@given(TEXT)
+@settings(max_examples=1500, deadline=None)
+def test_normalize_matches_reference_regex(s: str) -> None:
+    assert normalize_tags(s) == ref_normalize(s)
+
+
+@given(TEXT)
+@settings(max_examples=1500, deadline=None)
+def test_format_matches_reference_regex(s: str) -> None:
+    assert format_reward(s) == ref_format(s)
+    norm = ref_normalize(s)
+    assert format_reward(norm) == ref_format(norm)
+
+
+@given(TEXT)
+@settings(max_examples=1500, deadline=None)
+def test_extract_matches_reference_regex(s: str) -> None:
+    assert extract_answer(s) == ref_extract(s)
+
+
+@given(st.text(max_size=60))
+@settings(max_examples=800, deadline=None)
+def test_arbitrary_unicode_matches_reference(s: str) -> None:
+    assert normalize_tags(s) == ref_normalize(s)
+    assert format_reward(s) == ref_format(s)
+    assert extract_answer(s) == ref_extract(s)
+
+
+@pytest.mark.parametrize(
+    ("completion", "fmt", "answer"),
+    [
+        ("<think>reasoning here</think><answer>C</answer>", 1.0, "C"),
+        ("<answer>C</answer>", 0.0, "C"),
+        ("<think>x</think><answer>C</answer> Done.", 0.0, "C"),
+        ("<think>x</think><answer>A</answer><answer>C</answer>", 1.0, "A"),
+        ("<think>x</think><answer>C", 0.0, None),
+        ("  < think >x< / think >\n\n< answer > C < / answer >  ", 1.0, "C"),
+        ("<think></think><answer>C</answer>", 1.0, "C"),
+        ("<think>a\r\nb</think>\r\n<answer>C</answer>\r\n", 1.0, "C"),
+        ("<Think>x</Think><Answer>C</Answer>", 0.0, None),
+        ("<think><answer>C</answer></think><answer>D</answer>", 1.0, "C"),
+        ("<answer>C</answer><think>x</think>", 0.0, "C"),
+    ],
+)
+def test_spec_cases(completion: str, fmt: float, answer: str | None) -> None:
+    norm = normalize_tags(completion)
+    assert norm == ref_normalize(completion)
+    assert format_reward(norm) == fmt == ref_format(norm)
+    assert extract_answer(norm) == answer == ref_extract(norm)
+
+
+def test_empty_answer_falls_back_to_whole_completion() -> None:
+    p = parse_completion("<think>the man cooks</think><answer>  </answer>")
+    assert p.answer == "<think>the man cooks</think><answer></answer>"
+    assert not p.has_answer_tags and p.tagged_answer == ""
+
+
+def test_normalisation_changes_answer_text_like_the_reference() -> None:
+    p = parse_completion("<think>t</think><answer>1 / 2 cup</answer>")
+    assert p.answer == "1/2 cup"
+
+
+def test_ground_truth_unwrapping_is_not_normalised() -> None:
+    assert unwrap_ground_truth("<answer> 1 / 2 </answer>") == "1 / 2"
+    assert unwrap_ground_truth("  plain  ") == "plain"
+    assert unwrap_ground_truth([1, 2]) == [1, 2]
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "<think>" + " " * 10_000_000,
+        "<think>x</think><answer>" + "a " * 5_000_000,
+        "<answer>" * 100_000 + "x",
+        "<think>" * 100_000 + "</think>" * 100_000 + "<answer>" * 100_000,
+        "</think>" * 1_000_000 + "<answer>",
+        "<think>" + "</think> \n" * 500_000 + "<answer>x",
+        " / " * 3_000_000,
+    ],
+    ids=["spaces", "long-answer", "open-answers", "nested", "closers", "ws-runs", "slashes"],
+)
+def test_hostile_inputs_are_linear(hostile: str) -> None:
+    # Timings live in benchmarks/bench_parsing.py; the reference regexes take minutes on
+    # these, so finishing within the test run at all shows the scans are not quadratic.
+    p = parse_completion(hostile)
+    assert p.format in (0.0, 1.0)
+    assert isinstance(p.answer, str)
+    assert p.format == 0.0  # none of them has a closed answer at the end

@@ -87,13 +87,17 @@ def normalize_by_group(scores: npt.ArrayLike,
             f"got {arr.shape[0]} scores but {len(group_ids)} group ids")
     out = np.empty(arr.shape[0], dtype=np.float64)
     for idx in _group_indices(group_ids):
+        vals = arr[idx]
         with np.errstate(over="ignore", invalid="ignore"):
-            norm = _normalize_one(arr[idx].astype(np.float32))
-        if not np.all(np.isfinite(norm)):
-            # float32 overflowed (|score| near 1e19 or beyond): redo this group in float64
-            norm = _normalize_one(arr[idx])
+            f32 = vals.astype(np.float32)
+            finite = bool(np.all(np.isfinite(f32)) and np.isfinite(f32.std()))
+            norm = _normalize_one(f32) if finite else None
+        if norm is None or not np.all(np.isfinite(norm)):
+            # float32 overflowed (|score| beyond ~1e19): the reference would produce garbage;
+            # we redo the group in float64 on scores scaled by their largest magnitude
+            norm = _normalize_one(vals / np.abs(vals).max())
         out[idx] = norm
-    return np.clip(out, 0.0, 1.0)
+    return np.clip(out, 0.0, 1.0) + 0.0  # + 0.0 turns -0.0 into 0.0
 
 
 def clip_unit(scores: npt.ArrayLike) -> npt.NDArray[np.float64]:

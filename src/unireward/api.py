@@ -74,6 +74,20 @@ def normalize_record(record: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _item(record: Mapping[str, Any]) -> _Item:
+    if type(record) is dict and "completion" in record and "ground_truth" in record and "task" in record:
+        # the common case, without the alias search
+        c, t = record["completion"], record["task"]
+        if type(c) is str and type(t) is str and record["ground_truth"] is not None:
+            dt = record.get("data_type")
+            pid = record.get("problem_id")
+            return _Item(
+                c,
+                record["ground_truth"],
+                t,
+                None if dt is None else str(dt),
+                None if pid is None else str(pid),
+                record.get("prompt", record.get("problem_reserved_text")),
+            )
     r = normalize_record(record)
     dt = r.get("data_type")
     pid = r.get("problem_id")
@@ -116,7 +130,7 @@ def _compose(
         format=fmt,
         structure=structure,
         task=task,
-        status=RewardResult.most_important(issues),
+        status=RewardResult.most_important(issues) if issues else Status.OK,
         reason=reason,
         issues=tuple(issues),
         answer=parsed.answer,
@@ -246,10 +260,13 @@ def score_batch(
     groups: dict[int, tuple[TaskScorer, list[int]]] = {}
     items: list[_Item | None] = [None] * n
     truths: list[Any] = [None] * n
+    scorers: dict[str, TaskScorer] = {}
     for i, record in enumerate(records):
         try:
             it = _item(record)
-            scorer = get_scorer(it.task)
+            scorer = scorers.get(it.task)  # type: ignore[assignment]
+            if scorer is None:
+                scorer = scorers[it.task] = get_scorer(it.task)
             truths[i] = scorer.prepare_ground_truth(unwrap_ground_truth(it.ground_truth), it.data_type)
         except UniRewardError as exc:
             if not record_errors:

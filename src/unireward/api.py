@@ -226,8 +226,9 @@ def score_batch(
 
     Args:
         records: the records.
-        reward_model: a :class:`~unireward.remote.PolarClient` (or async client); when
-            given, open-ended and captioning answers are scored by it in one go.
+        reward_model: a :class:`~unireward.remote.PolarClient`; when given, open-ended
+            and captioning answers are scored by it in one go (prompt, reference and the
+            tagged answer text are sent; see docs/remote.md).
         normalize_by_problem_id: map reward-model scores per ``problem_id`` (z-score then
             min-max) instead of clipping them to [0, 1].
         reward_model_fallback: ``None`` (a failing server raises) or ``"rouge"`` (the
@@ -355,7 +356,7 @@ def _score_with_reward_model(
     outputs = [parsed[i].tagged_answer for i in idx]  # type: ignore[union-attr]
     pids = [items[i].problem_id for i in idx]  # type: ignore[union-attr]
     fallback_scores = (
-        [rouge_accuracy(parsed[i].answer, str(truths[i])) for i in idx]  # type: ignore[union-attr]
+        [rouge_accuracy(parsed[i].tagged_answer, str(truths[i])) for i in idx]  # type: ignore[union-attr]
         if fallback == "rouge"
         else None
     )

@@ -11,7 +11,7 @@ import pytest
 
 from .polar_server import PolarServer
 
-VECTORS = Path(__file__).resolve().parents[3] / "shared" / "vectors" / "onethinker_reference.jsonl"
+VECTORS = Path(__file__).resolve().parents[1] / "data" / "onethinker_reference.jsonl"
 
 
 @pytest.fixture
@@ -30,8 +30,6 @@ def slow_server() -> Iterator[PolarServer]:
 @pytest.fixture(scope="session")
 def polar_rows() -> list[dict[str, Any]]:
     """The reference vector rows of task ``open_ended_polar_path``."""
-    if not VECTORS.is_file():
-        pytest.skip(f"reference vectors not found at {VECTORS}")
     rows = [json.loads(line) for line in VECTORS.read_text(encoding="utf-8").splitlines()
             if line.strip()]
     rows = [r for r in rows if r.get("task") == "open_ended_polar_path"]

@@ -41,6 +41,7 @@ def default_score(text: str) -> float:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in two writes
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (stdlib name)
@@ -74,7 +75,8 @@ class _Handler(BaseHTTPRequestHandler):
             body = None
         with owner.lock:
             owner.requests.append({"path": self.path, "body": body,
-                                   "headers": dict(self.headers.items())})
+                                   "headers": dict(self.headers.items()),
+                                   "client_port": self.client_address[1]})
         if owner.latency:
             time.sleep(owner.latency)
         if fault is not None and fault.startswith("slow:"):
@@ -155,9 +157,10 @@ class PolarServer:
         return self
 
     def stop(self) -> None:
-        self._httpd.shutdown()
+        if self._thread.is_alive():
+            self._httpd.shutdown()
+            self._thread.join(timeout=5)
         self._httpd.server_close()
-        self._thread.join(timeout=5)
 
     def __enter__(self) -> PolarServer:
         return self.start()

@@ -70,7 +70,7 @@ def test_prompt_budget_uses_the_truncated_answer_lengths() -> None:
 def test_truncation_properties(prompt: str, reference: str, output: str, max_resp: int,
                                side: str) -> None:
     enc = PolarEncoder(max_length=2 * max_resp + 4 + 10, max_response_length=max_resp,
-                       chars_per_token=1, response_cut_side=side)
+                       chars_per_token=1, response_cut_side=side)  # type: ignore[arg-type]
     got = enc.encode(prompt, reference, output)
     budget = 2 * max_resp + 10
     r = reference[-max_resp:] if side == "left" else reference[:max_resp]
@@ -149,7 +149,7 @@ def words(lo: int, hi: int) -> str:
 def test_token_exact_truncation_by_hand(tiny_tokenizer_dir: Path, side: str,
                                         expected_output: str) -> None:
     enc = PolarEncoder(tokenizer_path=str(tiny_tokenizer_dir), max_length=30,
-                       max_response_length=6, response_cut_side=side)
+                       max_response_length=6, response_cut_side=side)  # type: ignore[arg-type]
     assert enc.token_exact
     # budget 26 tokens; reference "w40 .. w44" is 6 tokens with <s>, the output 6 after the
     # cut, so the prompt keeps (26 - 6 - 6) // 2 = 7 tokens: its last seven words.

@@ -61,6 +61,15 @@ def test_zero_std_gives_one(scores: list[float]) -> None:
     assert normalize_by_group(scores, ["g"] * len(scores)).tolist() == [1.0] * len(scores)
 
 
+def test_identical_scores_float32_quirk() -> None:
+    # float32: 1.7 + 1.7 + 1.7 rounds, so the mean is not 1.7, the std is ~1e-7 rather than 0,
+    # all z-scores are equal and the min-max gives 0.0 (the reference does exactly this)
+    assert np.array([1.7] * 3, dtype=np.float32).std() != 0
+    assert normalize_by_group([1.7] * 3, ["g"] * 3).tolist() == [0.0, 0.0, 0.0]
+    assert normalize_by_group([1.7] * 3, ["g"] * 3, strict=True).tolist() == [1.0, 1.0, 1.0]
+    assert scores_to_accuracies([1.7] * 3, strict=True).tolist() == [1.0, 1.0, 1.0]
+
+
 def test_groups_are_independent() -> None:
     got = normalize_by_group([0.0, 10.0, 5.0, 1.0, 2.0], ["a", "b", "a", "b", "b"])
     assert got.tolist() == pytest.approx([0.0, 1.0, 1.0, 0.0, 1 / 9], abs=1e-6)
@@ -107,15 +116,24 @@ scores_and_ids = st.integers(1, 12).flatmap(
 def test_matches_brute_force_and_stays_in_unit_interval(data: tuple[list[float], list]) -> None:
     scores, ids = data
     got = normalize_by_group(scores, ids)
-    assert np.all(np.isfinite(got)) and np.all((got >= 0) & (got <= 1))
+    strict = normalize_by_group(scores, ids, strict=True)
+    for arr in (got, strict):
+        assert np.all(np.isfinite(arr)) and np.all((arr >= 0) & (arr <= 1))
     want = brute_force(scores, ids)
     # float32 against float64: equal where the group is well separated
     for gid in set(ids):
         idx = [i for i, g in enumerate(ids) if g == gid]
         vals = np.array([scores[i] for i in idx])
         spread = vals.max() - vals.min()
-        if spread == 0 or spread > 1e-3 * max(1.0, float(np.abs(vals).max())):
+        if spread == 0:
+            # the reference's float32 quirk: 1.0 only when the float32 std is exactly 0
+            f32 = np.array(vals, dtype=np.float32)
+            expected = 1.0 if f32.std() == 0 else 0.0
+            assert got[idx].tolist() == [expected] * len(idx)
+            assert strict[idx].tolist() == [1.0] * len(idx)
+        elif spread > 1e-3 * max(1.0, float(np.abs(vals).max())):
             np.testing.assert_allclose(got[idx], [want[i] for i in idx], atol=1e-4)
+            np.testing.assert_allclose(strict[idx], [want[i] for i in idx], atol=1e-6)
 
 
 @settings(max_examples=200, deadline=None)

@@ -90,8 +90,7 @@ class _Counters:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._values = dict.fromkeys(f.name for f in dataclasses.fields(ClientStats))
-        self.reset()
+        self._values: dict[str, int] = {f.name: 0 for f in dataclasses.fields(ClientStats)}
 
     def add(self, **deltas: int) -> None:
         with self._lock:
@@ -228,9 +227,9 @@ class _PolarBase:
         model: str = "internlm/POLAR-7B",
         batch_size: int = 64,
         timeout: float | httpx.Timeout = 30.0,
-        retries: int = 7,
+        max_retries: int = 7,
         backoff: float = 0.2,
-        backoff_max: float = 5.0,
+        backoff_max: float = 1.0,
         encoder: PolarEncoder | None = None,
         tokenizer_path: str | None = None,
         headers: Mapping[str, str] | None = None,
@@ -252,7 +251,7 @@ class _PolarBase:
         self.model = model
         self.batch_size = _check_int("batch_size", batch_size, 1)
         self.timeout = timeout
-        self.retries = _check_int("retries", retries, 0)
+        self.max_retries = _check_int("max_retries", max_retries, 0)
         self.backoff = _check_seconds("backoff", backoff)
         self.backoff_max = _check_seconds("backoff_max", backoff_max)
         self.encoder = encoder if encoder is not None else PolarEncoder(
@@ -334,7 +333,7 @@ class _PolarBase:
     def _give_up(self, err: RemoteRewardError, info: RequestInfo, attempt: int) -> bool:
         """Stamp the attempt count on ``err`` and say whether to stop retrying."""
         err.request = dataclasses.replace(info, attempts=attempt)
-        if attempt > self.retries or not _retryable(err):
+        if attempt > self.max_retries or not _retryable(err):
             self._counters.add(failed_batches=1)
             return True
         self._counters.add(retries=1)

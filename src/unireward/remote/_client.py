@@ -38,7 +38,7 @@ class PolarClient(_PolarBase):
     Texts are sent ``batch_size`` at a time over one pooled connection; a batch that fails
     with a connection error, a timeout or an HTTP 5xx is sent again after an exponential
     backoff with jitter (``backoff * 2**k`` seconds, capped at ``backoff_max``, times a random
-    factor in [0.5, 1]), at most ``retries`` times. HTTP 4xx and malformed answers are not
+    factor in [0.5, 1]), at most ``max_retries`` times. HTTP 4xx and malformed answers are not
     retried. The client is thread-safe.
 
     Args:
@@ -49,9 +49,10 @@ class PolarClient(_PolarBase):
         model: the served model name sent with each request.
         batch_size: texts per request (64, like the reference).
         timeout: seconds (or an ``httpx.Timeout``) for each phase of a request.
-        retries: extra attempts after the first (7: eight attempts, like the reference).
+        max_retries: extra attempts after the first (7: eight attempts, like the reference).
         backoff: the first retry delay in seconds (doubles per retry).
-        backoff_max: the longest retry delay in seconds.
+        backoff_max: the longest retry delay in seconds (1: a batch that keeps failing
+            costs about 4 s of waiting over its 7 retries, besides the timeouts).
         encoder: how pairs are encoded and truncated (default: ``PolarEncoder()``).
         tokenizer_path: shortcut for ``encoder=PolarEncoder(tokenizer_path=...)``.
         headers: extra HTTP headers (e.g. an ``Authorization`` for a gateway).
@@ -83,9 +84,9 @@ class PolarClient(_PolarBase):
         model: str = "internlm/POLAR-7B",
         batch_size: int = 64,
         timeout: float | httpx.Timeout = 30.0,
-        retries: int = 7,
+        max_retries: int = 7,
         backoff: float = 0.2,
-        backoff_max: float = 5.0,
+        backoff_max: float = 1.0,
         encoder: PolarEncoder | None = None,
         tokenizer_path: str | None = None,
         headers: Mapping[str, str] | None = None,
@@ -94,7 +95,7 @@ class PolarClient(_PolarBase):
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         super().__init__(base_url=base_url, backend=backend, model=model,
-                         batch_size=batch_size, timeout=timeout, retries=retries,
+                         batch_size=batch_size, timeout=timeout, max_retries=max_retries,
                          backoff=backoff, backoff_max=backoff_max, encoder=encoder,
                          tokenizer_path=tokenizer_path, headers=headers, trust_env=trust_env)
         if transport is not None and not isinstance(transport, httpx.BaseTransport):
@@ -201,9 +202,9 @@ class AsyncPolarClient(_PolarBase):
         model: str = "internlm/POLAR-7B",
         batch_size: int = 64,
         timeout: float | httpx.Timeout = 30.0,
-        retries: int = 7,
+        max_retries: int = 7,
         backoff: float = 0.2,
-        backoff_max: float = 5.0,
+        backoff_max: float = 1.0,
         encoder: PolarEncoder | None = None,
         tokenizer_path: str | None = None,
         headers: Mapping[str, str] | None = None,
@@ -212,7 +213,7 @@ class AsyncPolarClient(_PolarBase):
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         super().__init__(base_url=base_url, backend=backend, model=model,
-                         batch_size=batch_size, timeout=timeout, retries=retries,
+                         batch_size=batch_size, timeout=timeout, max_retries=max_retries,
                          backoff=backoff, backoff_max=backoff_max, encoder=encoder,
                          tokenizer_path=tokenizer_path, headers=headers, trust_env=trust_env)
         if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int) or (

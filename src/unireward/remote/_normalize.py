@@ -8,6 +8,11 @@ Two mappings, as in the OneThinker reference:
   ``(z - min) / (max - min + 1e-12)``. A group whose std is exactly 0 (a single sample, or
   identical scores) gets 1.0 everywhere. The arithmetic is float32, like the reference, so
   0.7 comes out as 0.699999988079071.
+
+  Quirk (reproduced by default): in float32 the mean of identical scores is not always the
+  score itself (three times 1.7 is one such case), so their std comes out tiny but not 0,
+  every z is the same, and the min-max gives 0.0 to all of them instead of 1.0. With
+  ``strict=True`` identical scores always get 1.0 and the arithmetic is float64.
 * **clip**: the raw score clipped to [0, 1] (float64). No sigmoid.
 
 Samples whose ``problem_id`` is ``None`` form ONE group together, as in the reference (which
@@ -60,13 +65,15 @@ def _normalize_one(vals: npt.NDArray[np.floating]) -> npt.NDArray[np.floating]:
     return (z - z.min()) / (z.max() - z.min() + vals.dtype.type(_RANGE_EPS))
 
 
-def normalize_by_group(scores: npt.ArrayLike,
-                       group_ids: Sequence[Hashable]) -> npt.NDArray[np.float64]:
+def normalize_by_group(scores: npt.ArrayLike, group_ids: Sequence[Hashable], *,
+                       strict: bool = False) -> npt.NDArray[np.float64]:
     """Per-group z-score then min-max, computed in float32 (the reference's arithmetic).
 
     Args:
         scores: raw reward-model scores, shape ``(n,)``, finite.
         group_ids: one hashable key per score (``None`` is an ordinary key).
+        strict: float64 arithmetic, and groups of identical scores always get 1.0 (the
+            reference gives some of them 0.0: see the module docstring).
 
     Returns:
         float64 array of shape ``(n,)`` holding float32-rounded values in [0, 1].
@@ -80,6 +87,10 @@ def normalize_by_group(scores: npt.ArrayLike,
     [1.0, 1.0, 1.0]
     >>> normalize_by_group([], []).tolist()
     []
+    >>> normalize_by_group([1.7, 1.7, 1.7], ["q"] * 3).tolist()  # the float32 quirk
+    [0.0, 0.0, 0.0]
+    >>> normalize_by_group([0.1, 0.1, 0.1], ["q"] * 3, strict=True).tolist()
+    [1.0, 1.0, 1.0]
     """
     arr = _as_scores(scores)
     if len(group_ids) != arr.shape[0]:
@@ -88,6 +99,10 @@ def normalize_by_group(scores: npt.ArrayLike,
     out = np.empty(arr.shape[0], dtype=np.float64)
     for idx in _group_indices(group_ids):
         vals = arr[idx]
+        if strict:
+            same = bool(np.all(vals == vals[0]))
+            out[idx] = 1.0 if same else _normalize_one(vals / np.abs(vals).max())
+            continue
         with np.errstate(over="ignore", invalid="ignore"):
             f32 = vals.astype(np.float32)
             finite = bool(np.all(np.isfinite(f32)) and np.isfinite(f32.std()))
@@ -110,7 +125,8 @@ def clip_unit(scores: npt.ArrayLike) -> npt.NDArray[np.float64]:
 
 
 def scores_to_accuracies(scores: npt.ArrayLike, problem_ids: Sequence[Hashable] | None = None,
-                         *, normalize_by_problem_id: bool = True) -> npt.NDArray[np.float64]:
+                         *, normalize_by_problem_id: bool = True,
+                         strict: bool = False) -> npt.NDArray[np.float64]:
     """Map raw reward-model scores to accuracies in [0, 1].
 
     Args:
@@ -118,6 +134,7 @@ def scores_to_accuracies(scores: npt.ArrayLike, problem_ids: Sequence[Hashable] 
         problem_ids: the group key of each score; ``None`` (the whole argument) puts every
             score in one group.
         normalize_by_problem_id: per-problem z-score + min-max when True, clipping when False.
+        strict: see :func:`normalize_by_group`.
 
     >>> scores_to_accuracies([1.5, 0.25, -2.0], normalize_by_problem_id=False).tolist()
     [1.0, 0.25, 0.0]
@@ -128,4 +145,4 @@ def scores_to_accuracies(scores: npt.ArrayLike, problem_ids: Sequence[Hashable] 
         return clip_unit(scores)
     arr = _as_scores(scores)
     ids: Sequence[Hashable] = [None] * arr.shape[0] if problem_ids is None else problem_ids
-    return normalize_by_group(arr, ids)
+    return normalize_by_group(arr, ids, strict=strict)

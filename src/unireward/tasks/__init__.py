@@ -17,6 +17,7 @@ BUILTIN_MODULES = (
     "numeric",
     "math",
     "text",
+    "structured",
     "grounding",
     "tracking",
     "segmentation",

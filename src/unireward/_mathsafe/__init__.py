@@ -1,0 +1,1 @@
+"""Safe math checking: an expression screen, a safe evaluator and a killable worker."""

@@ -25,6 +25,7 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "prompt": ("prompt", "problem_reserved_text"),
 }
 _REQUIRED = ("completion", "ground_truth", "task")
+_MISSING = object()
 _OPTION_NAMES = frozenset(ScoreOptions.__dataclass_fields__)
 
 
@@ -262,13 +263,24 @@ def score_batch(
     items: list[_Item | None] = [None] * n
     truths: list[Any] = [None] * n
     scorers: dict[str, TaskScorer] = {}
+    gt_cache: dict[tuple[int, str, str | None], Any] = {}
     for i, record in enumerate(records):
         try:
             it = _item(record)
             scorer = scorers.get(it.task)  # type: ignore[assignment]
             if scorer is None:
                 scorer = scorers[it.task] = get_scorer(it.task)
-            truths[i] = scorer.prepare_ground_truth(unwrap_ground_truth(it.ground_truth), it.data_type)
+            gt = it.ground_truth
+            if type(gt) is str:  # rollouts of one prompt share their ground truth
+                key = (id(scorer), gt, it.data_type)
+                prepared = gt_cache.get(key, _MISSING)
+                if prepared is _MISSING:
+                    prepared = gt_cache[key] = scorer.prepare_ground_truth(
+                        unwrap_ground_truth(gt), it.data_type
+                    )
+                truths[i] = prepared
+            else:
+                truths[i] = scorer.prepare_ground_truth(unwrap_ground_truth(gt), it.data_type)
         except UniRewardError as exc:
             if not record_errors:
                 raise type(exc)(f"record {i}: {exc}") from exc

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import enum
 import math
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = ["RewardResult", "Status", "TaskOutcome"]
 
@@ -36,8 +35,7 @@ class Status(str, enum.Enum):
 _PRIORITY = {s: i for i, s in enumerate(Status)}
 
 
-@dataclass(frozen=True, slots=True)
-class TaskOutcome:
+class TaskOutcome(NamedTuple):
     """What a task scorer returns for one answer: accuracy, structure and what went wrong.
 
     ``structure`` is the structure reward before the format gate (the composer forces it to
@@ -51,9 +49,8 @@ class TaskOutcome:
     details: dict[str, Any] | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class RewardResult:
-    """The reward of one completion with its components.
+class RewardResult(NamedTuple):
+    """The reward of one completion with its components (an immutable record).
 
     ``total = (1 - w) * accuracy + w * format + structure`` where ``w`` is the format weight
     (0.1 by default) and ``structure`` is already 0 when ``format`` is 0.
@@ -70,9 +67,9 @@ class RewardResult:
     task: str = ""
     status: Status = Status.OK
     reason: str | None = None
-    issues: tuple[Status, ...] = field(default=())
+    issues: tuple[Status, ...] = ()
     answer: str | None = None
-    details: dict[str, Any] | None = field(default=None, compare=False)
+    details: dict[str, Any] | None = None
 
     def __float__(self) -> float:
         return self.total

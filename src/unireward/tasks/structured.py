@@ -19,7 +19,7 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -161,22 +161,25 @@ class _Invalid(Exception):
 
 
 def _num(x: Any) -> float:
-    """A number as the reference reads it: JSON numbers, booleans and numeric strings."""
-    t = type(x)
-    if t is float or t is int or t is bool:
-        return float(x)
-    if t is str and len(x) <= 400:
+    """A number as the reference reads it: ``float(x)`` of JSON numbers, booleans and
+    numeric strings (anything else is invalid)."""
+    if type(x) is str or type(x) is float or type(x) is int or type(x) is bool:
         try:
             return float(x)
         except ValueError:
             pass
-    raise _Invalid(f"{x!r:.60} is not a number")
+    raise _Invalid(f"{_short(x)} is not a number")
 
 
 def _nums(x: Any, n: int, what: str) -> list[float]:
     if type(x) is not list or len(x) != n:
         raise _Invalid(f"{what} must be a list of {n} numbers, got {_short(x)}")
-    return [_num(v) for v in x]
+    try:
+        # float() accepts exactly the reference's numbers (numeric strings, booleans)
+        return [float(v) for v in x]
+    except (ValueError, TypeError):
+        pass
+    raise _Invalid(f"{what} must be a list of {n} numbers, got {_short(x)}")
 
 
 def _short(x: Any) -> str:
@@ -187,9 +190,12 @@ def _short(x: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+_decode = json.JSONDecoder().decode
+
+
 def _load(answer: str) -> tuple[Any, TaskOutcome | None]:
     try:
-        return json.loads(answer), None
+        return _decode(answer), None
     except (ValueError, RecursionError) as exc:
         return None, TaskOutcome(0.0, 0.0, Status.MALFORMED_JSON, f"answer is not valid JSON: {exc}")
 
@@ -239,8 +245,7 @@ def _order(v: list[float], strict: bool) -> list[float]:
 # --------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _Simple:
+class _Simple(NamedTuple):
     """A parsed answer of a task whose accuracy is one IoU."""
 
     values: list[float] | None  # None: no usable prediction (accuracy 0)

@@ -106,7 +106,7 @@ def main() -> None:
     t_vec, _ = timed(box_iou, a, b)
     k = 200_000
     al, bl = a[:k].tolist(), b[:k].tolist()
-    t_loop, _ = timed(lambda: [_box(p, g) for p, g in zip(al, bl)])
+    t_loop, _ = timed(lambda: [_box(p, g) for p, g in zip(al, bl, strict=True)])
     print(f"| box IoU kernel | {k / t_loop:,.0f} pairs/s (Python loop) | {m / t_vec:,.0f} pairs/s | {(m / t_vec) / (k / t_loop):.0f}x |")
 
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import unireward
 from unireward.errors import GroundTruthError
-from unireward.tasks.numeric import mean_relative_accuracy, parse_number
+from unireward.tasks.numeric import mean_relative_accuracy
 from unireward.tasks.text import rouge_accuracy, rouge_f1
 
 THINK = "<think>t</think>"

@@ -1,0 +1,205 @@
+"""``unireward score``: score a rollout dump, keeping every row and its order."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+from ..errors import ConfigurationError, UniRewardError
+from ._io import get_path, open_text, read_rows
+
+__all__ = ["PRESETS", "add_score_parser"]
+
+#: Field presets: unireward field -> column (dotted paths reach nested fields).
+PRESETS: dict[str, dict[str, str]] = {
+    "auto": {},
+    "onethinker": {"task": "problem_type", "ground_truth": "solution", "prompt": "problem_reserved_text"},
+    "easyr1": {"task": "problem_type", "ground_truth": "ground_truth", "completion": "response"},
+    "verl": {"completion": "response", "ground_truth": "reward_model.ground_truth",
+             "task": "extra_info.problem_type", "data_type": "extra_info.data_type"},
+    "trl": {"completion": "completion", "ground_truth": "solution", "task": "problem_type"},
+}
+CHUNK = 2000
+
+
+def add_score_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "score",
+        help="score a JSONL rollout dump",
+        description="Score every row of a JSONL dump (plain or .gz); each output row is the "
+        "input row plus reward, accuracy, format, structure, status and reason, in input order.",
+        epilog="examples:\n  unireward score examples/rollouts.jsonl -o scored.jsonl\n"
+        "  unireward score dump.jsonl.gz -o out.jsonl.gz --preset verl --workers 2\n"
+        "  unireward score dump.jsonl -o out.jsonl --field ground_truth=answer --profile strict",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("input")
+    p.add_argument("-o", "--output", required=True)
+    p.add_argument("--preset", choices=sorted(PRESETS), default="auto")
+    p.add_argument("--field", action="append", default=[], metavar="NAME=COLUMN",
+                   help="map a unireward field (completion, ground_truth, task, data_type, "
+                   "problem_id, prompt) to a column; dotted paths reach nested fields")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--profile", default="onethinker", choices=["onethinker", "strict"])
+    p.add_argument("--format-weight", type=float, default=0.1)
+    p.add_argument("--math-timeout", type=float, default=5.0)
+    p.add_argument("--strict", action="store_true", help="stop at the first malformed input line (exit 2)")
+    p.add_argument("--quiet", action="store_true", help="no summary table")
+    p.set_defaults(run=run_score)
+
+
+def _mapping(args: argparse.Namespace) -> dict[str, str]:
+    mapping = dict(PRESETS[args.preset])
+    for item in args.field:
+        name, sep, column = item.partition("=")
+        if not sep or not name or not column:
+            raise ConfigurationError(f"--field expects NAME=COLUMN, got {item!r}")
+        mapping[name] = column
+    return mapping
+
+
+def _record(row: dict[str, Any], mapping: dict[str, str]) -> dict[str, Any]:
+    if not mapping:
+        return row
+    rec = dict(row)
+    for name, column in mapping.items():
+        value = get_path(row, column)
+        if value is not None:
+            rec[name] = value
+    comp = rec.get("completion")
+    if isinstance(comp, list) and comp and isinstance(comp[-1], dict):  # chat messages
+        rec["completion"] = comp[-1].get("content", "")
+    return rec
+
+
+def _score_chunk(payload: tuple[list[dict[str, Any]], dict[str, Any]]) -> list[dict[str, Any]]:
+    import unireward
+
+    records, options = payload
+    return [r.to_dict() for r in unireward.score_batch(records, errors="record", **options)]
+
+
+def _chunks(args: argparse.Namespace, mapping: dict[str, str], errors: list[str]) -> Iterator[tuple[list[dict], list[dict], list[str | None]]]:
+    rows: list[dict] = []
+    recs: list[dict] = []
+    bad: list[str | None] = []
+    for _lineno, row, err in read_rows(args.input):
+        if err is not None:
+            errors.append(err)
+            print(f"unireward: {err}", file=sys.stderr)
+            if args.strict:
+                raise ConfigurationError(err)
+        rows.append(row)  # type: ignore[arg-type]
+        recs.append(_record(row, mapping) if err is None else {})  # type: ignore[arg-type]
+        bad.append(err)
+        if len(rows) >= CHUNK:
+            yield rows, recs, bad
+            rows, recs, bad = [], [], []
+    if rows:
+        yield rows, recs, bad
+
+
+def run_score(args: argparse.Namespace) -> int:
+    try:
+        mapping = _mapping(args)
+        options = {"profile": args.profile, "format_weight": args.format_weight, "math_timeout": args.math_timeout}
+        import unireward.api  # noqa: F401  (fail fast on bad options below)
+
+        from ..tasks.base import ScoreOptions
+
+        ScoreOptions(**options)
+    except UniRewardError as exc:
+        print(f"unireward: {exc}", file=sys.stderr)
+        return 2
+    tmp = f"{args.output}.tmp-{os.getpid()}"
+    stats: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    input_errors: list[str] = []
+    n_rows = n_err = 0
+    start = time.monotonic()
+    pool = ProcessPoolExecutor(max_workers=args.workers) if args.workers > 1 else None
+    try:
+        with open_text(tmp, "wt", gz=str(args.output).endswith(".gz")) as out:
+            pending: list[Any] = []
+
+            def flush(item: Any) -> None:
+                nonlocal n_rows, n_err
+                rows, bad, expand = item
+                scored = expand.result()
+                for row, res, err in zip(rows, scored, bad, strict=True):
+                    if err is not None:
+                        res = {"reward": 0.0, "accuracy": 0.0, "format": 0.0, "structure": 0.0,
+                               "status": "error", "reason": err}
+                    merged = {**row, **res}
+                    out.write(json.dumps(merged, ensure_ascii=False) + "\n")
+                    task = str(row.get("problem_type") or row.get("task") or "?") if err is None else "(unreadable)"
+                    s = stats[task]
+                    s["n"] += 1
+                    s["reward"] += res["reward"]
+                    s["accuracy"] += res["accuracy"]
+                    s["format"] += res["format"]
+                    s["format_fail"] += res["format"] == 0.0
+                    s[res["status"]] += 1
+                    n_rows += 1
+                    n_err += res["status"] == "error"
+                if sys.stderr.isatty():
+                    rate = n_rows / max(time.monotonic() - start, 1e-9)
+                    print(f"\r{n_rows:,} rows  {rate:,.0f} rows/s", end="", file=sys.stderr)
+
+            for rows, recs, bad in _chunks(args, mapping, input_errors):
+                good = [r for r, b in zip(recs, bad, strict=True) if b is None]
+                if pool is not None:
+                    fut: Any = pool.submit(_score_chunk, (good, options))
+                else:
+                    fut = _score_chunk((good, options))
+                pending.append((rows, bad, _Expand(fut, bad, pool is not None)))
+                while len(pending) > 2 * args.workers:
+                    flush(pending.pop(0))
+            for item in pending:
+                flush(item)
+        os.replace(tmp, args.output)
+    except (UniRewardError, OSError) as exc:
+        print(f"\nunireward: {exc}", file=sys.stderr)
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        return 2
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    if not args.quiet:
+        _summary(stats, time.monotonic() - start, n_rows)
+    return 1 if n_err else 0
+
+
+class _Expand:
+    """Results of the readable rows, re-expanded to one entry per input row."""
+
+    def __init__(self, fut: Any, bad: list[str | None], is_future: bool) -> None:
+        self.fut, self.bad, self.is_future = fut, bad, is_future
+
+    def result(self) -> list[dict[str, Any] | None]:
+        scored = iter(self.fut.result() if self.is_future else self.fut)
+        return [next(scored) if b is None else None for b in self.bad]
+
+
+def _summary(stats: dict[str, dict[str, float]], seconds: float, n_rows: int) -> None:
+    header = f"{'task':<28}{'rows':>8}{'reward':>9}{'acc':>8}{'format':>8}{'fmt fail':>9}{'parse':>7}{'fallbk':>7}{'errors':>7}"
+    print(header)
+    print("-" * len(header))
+    for task in sorted(stats):
+        s = stats[task]
+        n = s["n"]
+        parse = s["parse_error"] + s["malformed_json"] + s["schema_error"]
+        print(
+            f"{task[:27]:<28}{int(n):>8}{s['reward'] / n:>9.3f}{s['accuracy'] / n:>8.3f}"
+            f"{s['format'] / n:>8.3f}{s['format_fail'] / n:>9.1%}{int(parse):>7}{int(s['fallback']):>7}{int(s['error']):>7}"
+        )
+    print(f"{n_rows:,} rows in {seconds:.1f} s ({n_rows / max(seconds, 1e-9):,.0f} rows/s)")

@@ -1,0 +1,9 @@
+"""Doctest collection: skip modules whose optional extra is not installed."""
+
+from __future__ import annotations
+
+import importlib.util
+
+collect_ignore: list[str] = []
+if importlib.util.find_spec("torch") is None:
+    collect_ignore.append("src/unireward/advantage/torch.py")

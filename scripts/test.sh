@@ -44,10 +44,13 @@ step "lint"
 step "tests: main environment"
 .venv/bin/python -m pytest -p no:cacheprovider "$@"
 
+# pytest exits 5 when nothing was collected (an area with no tests of its own yet)
+run_pytest() { "$@" || { rc=$?; [ "$rc" = 5 ] || exit "$rc"; }; }
+
 step "tests: verl"
-.venvs/verl/bin/python -m pytest -p no:cacheprovider -q tests/integrations -k verl
+run_pytest .venvs/verl/bin/python -m pytest -p no:cacheprovider -q -m "not gpu" tests/integrations -k verl
 
 step "tests: SAM2"
-.venvs/sam2/bin/python -m pytest -p no:cacheprovider -q tests/masks
+run_pytest .venvs/sam2/bin/python -m pytest -p no:cacheprovider -q tests/masks
 
 step "all tests passed"

@@ -1,0 +1,101 @@
+"""TRL: a ``GRPOTrainer`` that uses EMA-GRPO advantages with task labels from the batch.
+
+Needs ``unireward[trl]``. Use it like ``GRPOTrainer``::
+
+    from unireward.integrations.rewards import UniRewardFunction
+    from unireward.integrations.trl import EMAGRPOTrainer
+
+    trainer = EMAGRPOTrainer(model=..., reward_funcs=[UniRewardFunction()], args=GRPOConfig(...),
+                             train_dataset=dataset)   # rows carry problem_type / data_type
+
+The trainer recomputes the advantages from the gathered rewards (all processes compute the
+same numbers, so the tracker stays identical on every rank), stores the tracker in every
+checkpoint (``unireward_ema.json``) and restores it on resume.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from ..advantage import EMARewardNormalizer
+from ..advantage import torch as adv_torch
+from ..errors import missing_extra
+
+try:
+    import torch
+    from trl import GRPOTrainer
+except ImportError as exc:  # pragma: no cover
+    raise missing_extra("trl", "trl") from exc
+
+__all__ = ["EMAGRPOTrainer", "STATE_FILE"]
+
+STATE_FILE = "unireward_ema.json"
+
+
+class EMAGRPOTrainer(GRPOTrainer):
+    """``GRPOTrainer`` with EMA-GRPO advantages (see the module docs).
+
+    Args:
+        normalizer: the tracker (default: the spec's constants).
+        task_column / data_type_column: the dataset columns holding the task labels.
+        *args, **kwargs: as for ``GRPOTrainer``.
+    """
+
+    def __init__(
+        self,
+        *args: Any,
+        normalizer: EMARewardNormalizer | None = None,
+        task_column: str = "problem_type",
+        data_type_column: str = "data_type",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.ema_normalizer = normalizer or EMARewardNormalizer()
+        self.task_column = task_column
+        self.data_type_column = data_type_column
+        self.last_rewards: torch.Tensor | None = None
+        self.last_advantages: torch.Tensor | None = None
+
+    def _calculate_rewards(self, inputs: Any, prompts: Any, completions: Any, completion_ids_list: Any) -> Any:
+        rewards_per_func = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
+        self._ema_rewards_per_func = rewards_per_func
+        return rewards_per_func
+
+    def _generate_and_score_completions(self, inputs: Any) -> dict[str, Any]:
+        from accelerate.utils import gather_object
+
+        out = super()._generate_and_score_completions(inputs)
+        per_func = self._ema_rewards_per_func  # gathered over processes
+        weights = self.reward_weights.to(per_func.device).unsqueeze(0)
+        rewards = (per_func * weights).nansum(dim=1)
+        rewards[torch.isnan(per_func).all(dim=1)] = float("nan")
+        tasks = gather_object([str(x.get(self.task_column, "")) for x in inputs])
+        dtypes = gather_object([x.get(self.data_type_column) for x in inputs])
+        mode = "train" if self.model.training else "eval"
+        g = self.num_generations if mode == "train" else self.num_generations_eval
+        groups = [i // g for i in range(len(tasks))]
+        adv = adv_torch.ema_grpo(rewards.float(), groups, tasks, data_types=dtypes, normalizer=self.ema_normalizer)
+        n_local = len(inputs)
+        start = self.accelerator.process_index * n_local
+        local = adv[start : start + n_local].to(out["advantages"].device, out["advantages"].dtype)
+        out["advantages"] = local
+        self.last_rewards, self.last_advantages = rewards.detach().cpu(), adv.detach().cpu()
+        return out
+
+    def _save_checkpoint(self, model: Any, trial: Any) -> None:
+        super()._save_checkpoint(model, trial)
+        if self.args.should_save:
+            folder = os.path.join(self.args.output_dir, f"checkpoint-{self.state.global_step}")
+            os.makedirs(folder, exist_ok=True)
+            with open(os.path.join(folder, STATE_FILE), "w", encoding="utf-8") as fh:
+                json.dump(self.ema_normalizer.state_dict(), fh)
+
+    def _load_optimizer_and_scheduler(self, checkpoint: Any) -> None:
+        super()._load_optimizer_and_scheduler(checkpoint)
+        if checkpoint is not None:
+            path = os.path.join(checkpoint, STATE_FILE)
+            if os.path.isfile(path):
+                with open(path, encoding="utf-8") as fh:
+                    self.ema_normalizer.load_state_dict(json.load(fh))

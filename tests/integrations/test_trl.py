@@ -95,10 +95,13 @@ def test_grpo_trainer_uses_ema_grpo_and_resumes(tmp_path: Path) -> None:
         {"prompt": "When does it happen?", "solution": '{"time": [1, 2]}', "problem_type": "temporal grounding", "data_type": "video"},
     ] * 4
     ds = Dataset.from_list(rows)
-    args = GRPOConfig(output_dir=str(tmp_path / "out"), per_device_train_batch_size=4, num_generations=4,
-                      max_completion_length=16, max_steps=2, learning_rate=1e-4, logging_steps=1,
-                      save_steps=2, report_to="none", bf16=False, use_cpu=True, beta=0.0,
-                      scale_rewards="none", seed=0, dataloader_num_workers=0)
+    def make_args(steps: int) -> GRPOConfig:
+        return GRPOConfig(output_dir=str(tmp_path / "out"), per_device_train_batch_size=4, num_generations=4,
+                          max_completion_length=16, max_steps=steps, learning_rate=1e-4, logging_steps=1,
+                          save_steps=2, report_to="none", bf16=False, use_cpu=True, beta=0.0,
+                          scale_rewards="none", seed=0, dataloader_num_workers=0)
+
+    args = make_args(2)
     used: list[tuple[list[float], list[float], list[str], list[str]]] = []
 
     class Recording(EMAGRPOTrainer):
@@ -123,7 +126,7 @@ def test_grpo_trainer_uses_ema_grpo_and_resumes(tmp_path: Path) -> None:
     ckpt = tmp_path / "out" / "checkpoint-2"
     saved = json.loads((ckpt / STATE_FILE).read_text())
     assert saved == json.loads(json.dumps(trainer.ema_normalizer.state_dict()))
-    args2 = GRPOConfig(**{**args.to_dict(), "max_steps": 3, "output_dir": str(tmp_path / "out")})
+    args2 = make_args(3)
     resumed = EMAGRPOTrainer(model=AutoModelForCausalLM.from_config(cfg), reward_funcs=[UniRewardFunction()],
                              args=args2, train_dataset=ds, processing_class=tok)
     restored: dict = {}

@@ -1,0 +1,85 @@
+"""Axis-aligned boxes ``[x1, y1, x2, y2]``: area and IoU.
+
+The formula lives in one private function; :func:`box_iou` applies it element-wise (with
+broadcasting) and :func:`box_iou_pairwise` to every pair of two sets.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._arrays import as_coords, finite_rows, scalar_or_array
+
+__all__ = ["box_area", "box_iou", "box_iou_pairwise"]
+
+
+def box_area(boxes: Any) -> Any:
+    """``max(0, x2 - x1) * max(0, y2 - y1)`` of ``(..., 4)`` boxes (corners not reordered).
+
+    >>> float(box_area([0, 0, 2, 3])), float(box_area([2, 0, 0, 3]))
+    (6.0, 0.0)
+    """
+    b = as_coords(boxes, 4, "boxes")
+    with np.errstate(invalid="ignore", over="ignore"):
+        area = np.maximum(b[..., 2] - b[..., 0], 0.0) * np.maximum(b[..., 3] - b[..., 1], 0.0)
+    return scalar_or_array(area)
+
+
+def _iou(p: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """IoU of broadcastable ``(..., 4)`` arrays; 0 for an empty union or non-finite input."""
+    px1, py1, px2, py2 = p[..., 0], p[..., 1], p[..., 2], p[..., 3]
+    gx1, gy1, gx2, gy2 = g[..., 0], g[..., 1], g[..., 2], g[..., 3]
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        area_p = np.maximum(px2 - px1, 0.0) * np.maximum(py2 - py1, 0.0)
+        area_g = np.maximum(gx2 - gx1, 0.0) * np.maximum(gy2 - gy1, 0.0)
+        iw = np.maximum(np.minimum(px2, gx2) - np.maximum(px1, gx1), 0.0)
+        ih = np.maximum(np.minimum(py2, gy2) - np.maximum(py1, gy1), 0.0)
+        inter = iw * ih
+        union = area_p + area_g - inter
+        ok = (union > 0.0) & finite_rows(p) & finite_rows(g)
+        return np.where(ok, inter / np.where(ok, union, 1.0), 0.0)
+
+
+def box_iou(pred: Any, truth: Any) -> Any:
+    """Element-wise IoU of ``[x1, y1, x2, y2]`` boxes.
+
+    ``area = max(0, x2 - x1) * max(0, y2 - y1)``, ``IoU = inter / (area_p + area_g - inter)``.
+
+    Degenerate inputs: corners are never reordered, so a box with ``x2 < x1`` or
+    ``y2 < y1`` has area 0 and IoU 0; two zero-area boxes (union 0) have IoU 0; a pair with
+    any NaN or infinite coordinate has IoU 0.
+
+    Args:
+        pred: array-like of shape ``(..., 4)``.
+        truth: array-like of shape ``(..., 4)``, broadcastable against ``pred``.
+
+    Returns:
+        float64 IoU of the broadcast shape without the last axis.
+
+    >>> float(box_iou([0, 0, 2, 2], [1, 1, 3, 3]))
+    0.14285714285714285
+    >>> box_iou([[0, 0, 2, 2], [2, 2, 0, 0], [1, 1, 1, 1]], [0, 0, 2, 2]).tolist()
+    [1.0, 0.0, 0.0]
+    >>> float(box_iou([0, 0, float("nan"), 2], [0, 0, 2, 2]))
+    0.0
+    """
+    return scalar_or_array(_iou(as_coords(pred, 4, "pred boxes"), as_coords(truth, 4, "truth boxes")))
+
+
+def box_iou_pairwise(a: Any, b: Any) -> np.ndarray:
+    """IoU of every box of ``a`` (shape ``(N, 4)``) with every box of ``b`` (``(M, 4)``).
+
+    Same formula and degenerate cases as :func:`box_iou`; returns shape ``(N, M)``.
+
+    >>> box_iou_pairwise([[0, 0, 2, 2]], [[0, 0, 2, 2], [1, 1, 3, 3], [5, 5, 6, 6]]).round(4).tolist()
+    [[1.0, 0.1429, 0.0]]
+    >>> box_iou_pairwise(np.zeros((0, 4)), [[0, 0, 1, 1]]).shape
+    (0, 1)
+    """
+    p = as_coords(a, 4, "boxes a")
+    g = as_coords(b, 4, "boxes b")
+    if p.ndim != 2 or g.ndim != 2:
+        raise ValueError(f"box_iou_pairwise needs (N, 4) and (M, 4) arrays, got {p.shape} and {g.shape}")
+    return _iou(p[:, None, :], g[None, :, :])

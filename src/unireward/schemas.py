@@ -1,0 +1,300 @@
+"""Answer schemas of the structured tasks.
+
+Each structured task has two views of its answer schema that agree on what is valid:
+
+* a pydantic model (frozen, extra keys ignored, numbers accepted as JSON numbers, booleans
+  or numeric strings, exactly as Python's ``float()`` reads them), with a
+  :class:`~pydantic.TypeAdapter` built once here. It is the documented schema and writes
+  the reason text when an answer does not fit;
+* small hand-written checkers (:func:`as_floats`, :func:`as_points`, :func:`as_frame_boxes`)
+  that the scorers use on the hot path: ``json.loads`` plus a few ``type(...) is`` tests
+  per answer, about ten times cheaper than a model validation.
+
+The tests check that both views accept and reject the same answers.
+
+>>> ANSWER_ADAPTERS["temporal grounding"].validate_python({"time": ["1.5", 3]}).time
+(1.5, 3.0)
+>>> schema_reason("spatial grounding", {"boxes": [[1, 2, 3, 4]]})
+'boxes.0: Value error, expected a number, got [1, 2, 3, 4] (+3 more)'
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
+
+__all__ = [
+    "ANSWER_ADAPTERS",
+    "PolygonAnswer",
+    "SegmentationImageAnswer",
+    "SegmentationVideoAnswer",
+    "SpatialAnswer",
+    "SpatioTemporalAnswer",
+    "TemporalAnswer",
+    "TrackingAnswer",
+    "as_floats",
+    "as_frame_boxes",
+    "as_number",
+    "as_points",
+    "load_json",
+    "schema_reason",
+    "short_repr",
+]
+
+
+# --------------------------------------------------------------------------------------
+# Numbers
+# --------------------------------------------------------------------------------------
+
+
+def as_number(x: Any) -> float | None:
+    """A value as the reference reads a number, or None.
+
+    JSON numbers, booleans (``true`` is 1) and numeric strings (anything ``float()``
+    accepts: ``" 12.5 "``, ``"1_000"``, ``"nan"``) are numbers; an integer too large for
+    a float becomes an infinity of its sign. Anything else (None, lists, objects, other
+    strings) is not.
+
+    >>> as_number("12.3"), as_number(True), as_number("abc"), as_number([1])
+    (12.3, 1.0, None, None)
+    >>> as_number(-10**400)
+    -inf
+    """
+    t = type(x)
+    if t is float or t is int or t is str or t is bool:
+        try:
+            return float(x)
+        except ValueError:
+            return None
+        except OverflowError:  # an int beyond the float range
+            return math.inf if x > 0 else -math.inf
+    return None
+
+
+def as_floats(x: Any, n: int) -> list[float] | None:
+    """``x`` as a list of ``n`` floats when it is a JSON list of ``n`` numbers, else None.
+
+    >>> as_floats([1, "2", False, 4.5], 4), as_floats([[1, 2, 3, 4]], 4), as_floats([1, 2], 4)
+    ([1.0, 2.0, 0.0, 4.5], None, None)
+    """
+    if type(x) is not list or len(x) != n:
+        return None
+    try:
+        return list(map(float, x))
+    except (TypeError, ValueError, OverflowError):
+        pass
+    out = []
+    for v in x:  # the slow path: overflowing ints, or something that is not a number
+        f = as_number(v)
+        if f is None:
+            return None
+        out.append(f)
+    return out
+
+
+def as_points(x: Any, n: int) -> list[list[float]] | None:
+    """``x`` as ``n`` points ``[x, y]`` (each a list of 2 numbers), else None.
+
+    >>> as_points([[1, 2], ["3", 4], [5, 6]], 3), as_points([[1, 2], [3, 4]], 3)
+    ([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], None)
+    """
+    if type(x) is not list or len(x) != n:
+        return None
+    out = []
+    for p in x:
+        v = as_floats(p, 2)
+        if v is None:
+            return None
+        out.append(v)
+    return out
+
+
+def as_frame_boxes(x: dict[str, Any]) -> tuple[dict[str, list[float] | None], bool]:
+    """Per-frame boxes of a ``{frame: [x1, y1, x2, y2]}`` object.
+
+    Returns the boxes (None where a frame's value is not a 4-number list) and whether
+    every value is a 4-number list (true for an empty object).
+
+    >>> as_frame_boxes({"1": [0, 0, 1, 1], "2": "oops"})
+    ({'1': [0.0, 0.0, 1.0, 1.0], '2': None}, False)
+    """
+    out = {k: as_floats(v, 4) for k, v in x.items()}
+    return out, None not in out.values()
+
+
+_decode = json.JSONDecoder().decode
+
+
+def load_json(text: str) -> tuple[Any, str | None]:
+    """``(value, None)`` for strict JSON (``json.loads``), else ``(None, reason)``.
+
+    Duplicate keys keep the last value; ``NaN``, ``Infinity`` and ``1e309`` are numbers.
+
+    >>> load_json('{"a": 1, "a": 2}')
+    ({'a': 2}, None)
+    >>> load_json("{'a': 1}")[1]
+    'not valid JSON: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)'
+    """
+    try:
+        return _decode(text), None
+    except (ValueError, RecursionError) as exc:
+        return None, f"not valid JSON: {exc}"[:200]
+
+
+def short_repr(x: Any, limit: int = 60) -> str:
+    """A JSON-ish rendering of ``x`` cut to ``limit`` characters.
+
+    >>> short_repr({"boxes": list(range(40))})
+    '{"boxes": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, ...'
+    """
+    try:
+        text = json.dumps(x, allow_nan=True)
+    except (TypeError, ValueError):
+        text = repr(x)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# --------------------------------------------------------------------------------------
+# Pydantic models
+# --------------------------------------------------------------------------------------
+
+
+def _number(x: Any) -> float:
+    f = as_number(x)
+    if f is None:
+        raise ValueError(f"expected a number, got {short_repr(x, 30)}")
+    return f
+
+
+def _json_number(x: Any) -> float:
+    t = type(x)
+    if t is float or t is int or t is bool:
+        return _number(x)
+    raise ValueError(f"expected a JSON number (not a string or list), got {short_repr(x, 30)}")
+
+
+#: A number: JSON number, boolean or numeric string.
+Num = Annotated[float, BeforeValidator(_number)]
+#: A JSON number or boolean only (the video key-frame time rejects strings).
+JsonNum = Annotated[float, BeforeValidator(_json_number)]
+Interval = tuple[Num, Num]
+Box = tuple[Num, Num, Num, Num]
+Point = tuple[Num, Num]
+ThreePoints = tuple[Point, Point, Point]
+
+_CONFIG = ConfigDict(frozen=True, extra="ignore")
+
+
+class TemporalAnswer(BaseModel):
+    """``{"time": [start, end]}`` in seconds."""
+
+    model_config = _CONFIG
+    time: Interval
+
+
+class SpatialAnswer(BaseModel):
+    """``{"boxes": [x1, y1, x2, y2]}``: one flat box (a nested list is not accepted)."""
+
+    model_config = _CONFIG
+    boxes: Box
+
+
+class SpatioTemporalAnswer(BaseModel):
+    """``{"time": [start, end], "boxes": {"<second>": [x1, y1, x2, y2], ...}}``."""
+
+    model_config = _CONFIG
+    time: Interval
+    boxes: dict[str, Box]
+
+
+class TrackingAnswer(BaseModel):
+    """``{"boxes": {"1": [x1, y1, x2, y2], ..., "32": [...]}}``: one box per second."""
+
+    model_config = _CONFIG
+    boxes: dict[str, Box]
+
+
+class SegmentationImageAnswer(BaseModel):
+    """A SAM-style prompt: one box, 3 positive and 3 negative points."""
+
+    model_config = _CONFIG
+    boxes: Box
+    positive_points: ThreePoints
+    negative_points: ThreePoints
+
+
+class SegmentationVideoAnswer(SegmentationImageAnswer):
+    """The image prompt plus ``"time"``: the key frame in seconds, a JSON number."""
+
+    time: JsonNum
+
+
+class PolygonAnswer(BaseModel):
+    """A region as a polygon, a quadrilateral or a rotated box (the first key present
+    wins, in this order):
+
+    * ``{"polygon": [[x, y], ...]}``: at least 3 vertices, not closed;
+    * ``{"quad": [[x, y] x 4]}``: four corners;
+    * ``{"rbox": [cx, cy, w, h, angle_deg]}``: a rotated box (see
+      :func:`unireward.geometry.rbox_to_polygon`).
+    """
+
+    model_config = _CONFIG
+    polygon: Annotated[list[Point], Field(min_length=3)] | None = None
+    quad: tuple[Point, Point, Point, Point] | None = None
+    rbox: tuple[Num, Num, Num, Num, Num] | None = None
+
+    @model_validator(mode="after")
+    def _one_shape(self) -> PolygonAnswer:
+        if self.polygon is None and self.quad is None and self.rbox is None:
+            raise ValueError("needs one of 'polygon', 'quad' or 'rbox'")
+        return self
+
+
+#: Task name -> TypeAdapter of its answer model (built once, at import).
+ANSWER_ADAPTERS: dict[str, TypeAdapter[Any]] = {
+    "temporal grounding": TypeAdapter(TemporalAnswer),
+    "spatial grounding": TypeAdapter(SpatialAnswer),
+    "spatial-temporal grounding": TypeAdapter(SpatioTemporalAnswer),
+    "tracking": TypeAdapter(TrackingAnswer),
+    "segmentation/image": TypeAdapter(SegmentationImageAnswer),
+    "segmentation/video": TypeAdapter(SegmentationVideoAnswer),
+    "polygon grounding": TypeAdapter(PolygonAnswer),
+}
+
+
+def schema_reason(task: str, value: Any, fallback: str = "answer does not fit the schema") -> str:
+    """Why ``value`` does not fit the task's answer schema: the first pydantic error as
+    ``"<field path>: <message>"`` (with ``(+n more)`` when there are others).
+
+    Returns ``fallback`` when the model accepts the value (a check beyond the schema
+    failed, e.g. a self-intersecting polygon).
+
+    >>> schema_reason("temporal grounding", {"start": 1})
+    'time: Field required'
+    >>> schema_reason("segmentation/video", {"time": "3.0", "boxes": [1, 2, 3, 4],
+    ...     "positive_points": [[0, 0]] * 3, "negative_points": [[0, 0]] * 3})
+    'time: Value error, expected a JSON number (not a string or list), got "3.0"'
+    """
+    try:
+        ANSWER_ADAPTERS[task].validate_python(value)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_context=False, include_input=False)
+        first = errors[0]
+        loc = ".".join(str(p) for p in first["loc"]) or "answer"
+        text = f"{loc}: {first['msg']}"
+        if len(errors) > 1:
+            text += f" (+{len(errors) - 1} more)"
+        return text[:300]
+    return fallback

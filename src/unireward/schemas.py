@@ -298,3 +298,120 @@ def schema_reason(task: str, value: Any, fallback: str = "answer does not fit th
             text += f" (+{len(errors) - 1} more)"
         return text[:300]
     return fallback
+
+
+# --------------------------------------------------------------------------------------
+# Ground truths (bad ones raise) and per-item issues of a batch (bad answers never raise)
+# --------------------------------------------------------------------------------------
+
+
+def truth_object(ground_truth: Any, task: str) -> dict[str, Any]:
+    """A ground truth as a JSON object: a JSON string is parsed, a dict is used as is.
+
+    >>> truth_object('{"time": [1, 2]}', "temporal grounding")
+    {'time': [1, 2]}
+    >>> truth_object("[1, 2]", "temporal grounding")
+    Traceback (most recent call last):
+    ...
+    unireward.errors.GroundTruthError: temporal grounding ground truth must be a JSON object, got list
+    """
+    from .errors import GroundTruthError
+
+    if isinstance(ground_truth, str):
+        value, err = load_json(ground_truth)
+        if err is not None:
+            raise GroundTruthError(f"{task} ground truth is {err}")
+        ground_truth = value
+    if not isinstance(ground_truth, dict):
+        raise GroundTruthError(
+            f"{task} ground truth must be a JSON object, got {type(ground_truth).__name__}"
+        )
+    return ground_truth
+
+
+def truth_floats(obj: dict[str, Any], key: str, n: int, task: str) -> tuple[float, ...]:
+    """Field ``key`` of a ground truth as ``n`` finite numbers (else GroundTruthError).
+
+    >>> truth_floats({"boxes": [1, 2, 3, "4"]}, "boxes", 4, "spatial grounding")
+    (1.0, 2.0, 3.0, 4.0)
+    >>> truth_floats({"time": [1]}, "time", 2, "temporal grounding")
+    Traceback (most recent call last):
+    ...
+    unireward.errors.GroundTruthError: temporal grounding ground truth: field 'time' must be a list of 2 finite numbers, got [1]
+    """
+    from .errors import GroundTruthError
+
+    if key not in obj:
+        raise GroundTruthError(f"{task} ground truth has no field {key!r}")
+    v = as_floats(obj[key], n)
+    if v is None or not all(map(math.isfinite, v)):
+        raise GroundTruthError(
+            f"{task} ground truth: field {key!r} must be a list of {n} finite numbers, "
+            f"got {short_repr(obj[key])}"
+        )
+    return tuple(v)
+
+
+def truth_points(obj: dict[str, Any], key: str, n: int, task: str) -> tuple[tuple[float, float], ...]:
+    """Field ``key`` of a ground truth as ``n`` finite points (else GroundTruthError)."""
+    from .errors import GroundTruthError
+
+    if key not in obj:
+        raise GroundTruthError(f"{task} ground truth has no field {key!r}")
+    pts = as_points(obj[key], n)
+    if pts is None or not all(math.isfinite(c) for p in pts for c in p):
+        raise GroundTruthError(
+            f"{task} ground truth: field {key!r} must be a list of {n} finite [x, y] points, "
+            f"got {short_repr(obj[key])}"
+        )
+    return tuple((p[0], p[1]) for p in pts)
+
+
+def truth_frames(obj: dict[str, Any], task: str) -> dict[str, tuple[float, ...]]:
+    """Field ``boxes`` of a ground truth as a non-empty ``{frame key: box}`` dict.
+
+    Keys are compared as strings later, so non-string keys of a dict given directly are
+    turned into strings (``9`` -> ``"9"``).
+
+    >>> truth_frames({"boxes": {1: [0, 0, 1, 1]}}, "tracking")
+    {'1': (0.0, 0.0, 1.0, 1.0)}
+    """
+    from .errors import GroundTruthError
+
+    boxes = obj.get("boxes")
+    if not isinstance(boxes, dict) or not boxes:
+        raise GroundTruthError(
+            f"{task} ground truth: field 'boxes' must be a non-empty object of frame -> "
+            f"[x1, y1, x2, y2], got {short_repr(boxes)}"
+        )
+    return {
+        str(k): truth_floats({f"boxes[{k!r}]": v}, f"boxes[{k!r}]", 4, task) for k, v in boxes.items()
+    }
+
+
+class Issues:
+    """What went wrong per item of a batch: the most important status wins.
+
+    >>> from unireward.result import Status
+    >>> book = Issues()
+    >>> book.flag(3, Status.NON_FINITE, "time is NaN")
+    >>> book.flag(3, Status.SCHEMA_ERROR, "boxes: Field required")
+    >>> book.flag(3, Status.NON_FINITE, "ignored")
+    >>> book.get(3)
+    (<Status.SCHEMA_ERROR: 'schema_error'>, 'boxes: Field required')
+    """
+
+    __slots__ = ("items",)
+
+    def __init__(self) -> None:
+        self.items: dict[int, tuple[Any, str | None]] = {}
+
+    def flag(self, index: int, status: Any, reason: str | None) -> None:
+        from .result import RewardResult
+
+        old = self.items.get(index)
+        if old is None or RewardResult.most_important([old[0], status]) is not old[0]:
+            self.items[index] = (status, reason)
+
+    def get(self, index: int) -> tuple[Any, str | None] | None:
+        return self.items.get(index)

@@ -5,11 +5,19 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from unireward.masks import boundary_f, ciou, decode_rle, giou, j_and_f, keyframe_index, mask_iou, prompt_from_answer
 from unireward.errors import ConfigurationError
+from unireward.masks import (
+    boundary_f,
+    ciou,
+    decode_rle,
+    giou,
+    j_and_f,
+    keyframe_index,
+    mask_iou,
+    prompt_from_answer,
+)
 
 
 def loop_iou(a: np.ndarray, b: np.ndarray) -> float:

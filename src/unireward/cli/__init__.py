@@ -1,4 +1,4 @@
-"""The ``unireward`` command line: ``score`` and ``validate``.
+"""The ``unireward`` command line: ``score``, ``validate``, ``report`` and ``serve``.
 
 Exit codes: 0 every row scored, 1 some rows errored, 2 usage or input error.
 """
@@ -9,7 +9,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from ._report import add_report_parser
 from ._score import add_score_parser
+from ._serve import add_serve_parser
 from ._validate import add_validate_parser
 
 __all__ = ["main"]
@@ -18,6 +20,8 @@ EPILOG = """examples:
   unireward score examples/rollouts.jsonl -o scored.jsonl
   unireward score dump.jsonl.gz -o scored.jsonl.gz --workers 2 --field completion=response
   unireward validate examples/rollouts.jsonl
+  unireward report scored.jsonl -o report.html
+  unireward serve --port 8000
 """
 
 
@@ -34,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     add_score_parser(sub)
     add_validate_parser(sub)
+    add_report_parser(sub)
+    add_serve_parser(sub)
     return parser
 
 

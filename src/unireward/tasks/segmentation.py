@@ -1,0 +1,194 @@
+"""Segmentation prompts for SAM-style models: a box and 3 positive and 3 negative points,
+plus the key-frame time for videos.
+
+``data_type`` (lower-cased) picks the formula:
+
+* ``image``: ``A = 0.5 * box IoU + 0.25 * P + 0.25 * N``;
+* ``video``: ``A = 0.3 * box IoU + 0.3 * exp(-|dt| / 2) + 0.2 * P + 0.2 * N``;
+* anything else: ``A = 0``, ``S = 0``.
+
+``P`` and ``N`` are the Gaussian point kernels of the positive and negative points
+(:func:`unireward.geometry.point_set_similarity`, sigma 50 grid units, best of the 6
+assignments). Structure is 0.5 when the whole answer is valid.
+
+As in the reference, accuracy does not depend on structure: a missing or malformed box
+scores 0 for the box term while the point (and time) terms still count. Only a point set
+that is not exactly 3 ``[x, y]`` points, or (video) a ``time`` that is not a JSON number
+(a string, a list, missing), zeroes the whole accuracy and the structure. A video ground
+truth scored as ``image`` uses the image formula and ignores time; an image answer's
+``time`` is ignored.
+
+We differ from the reference on NaN: a NaN or infinite value makes its term 0 (status
+``non_finite``) instead of a NaN reward. ``strict`` reorders swapped box corners.
+"""
+
+from __future__ import annotations
+
+import json  # noqa: F401  (used by the doctests)
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from ..geometry import box_iou, keyframe_similarity, point_set_similarity
+from ..result import Status, TaskOutcome
+from ..schemas import (
+    Issues,
+    as_floats,
+    as_number,
+    as_points,
+    load_json,
+    schema_reason,
+    truth_floats,
+    truth_object,
+    truth_points,
+)
+from .base import ScoreOptions, TaskScorer
+from .grounding import flag_non_finite, order_boxes, outcomes
+
+__all__ = ["IMAGE_WEIGHTS", "SCORERS", "VIDEO_WEIGHTS", "SegmentationScorer", "SegmentationTruth"]
+
+#: Weights of (box IoU, time kernel, positive points, negative points).
+IMAGE_WEIGHTS = (0.5, 0.0, 0.25, 0.25)
+VIDEO_WEIGHTS = (0.3, 0.3, 0.2, 0.2)
+_WEIGHTS = {"image": IMAGE_WEIGHTS, "video": VIDEO_WEIGHTS}
+_NAN = float("nan")
+_NAN4 = [_NAN] * 4
+_NAN_PTS = [[_NAN, _NAN]] * 3
+
+
+class SegmentationTruth(NamedTuple):
+    """A prepared segmentation ground truth (``time`` is None for images)."""
+
+    box: tuple[float, ...]
+    positive: tuple[tuple[float, float], ...]
+    negative: tuple[tuple[float, float], ...]
+    time: float | None
+
+
+class SegmentationScorer(TaskScorer):
+    """Segmentation prompts, image or video (see the module docstring).
+
+    >>> s, o = SegmentationScorer(), ScoreOptions()
+    >>> truth = {"boxes": [0, 0, 100, 100], "positive_points": [[10, 10], [20, 20], [30, 30]],
+    ...          "negative_points": [[0, 0], [99, 99], [0, 99]], "time": 3}
+    >>> gt = s.prepare_ground_truth(truth, "video")
+    >>> answer = dict(truth, time=5, positive_points=[[30, 30], [10, 10], [20, 20]])
+    >>> round(s.score(json.dumps(answer), gt, data_type="Video", options=o).accuracy, 6)
+    0.810364
+    >>> s.score(json.dumps(dict(answer, time="5")), gt, data_type="video", options=o)[:3]
+    (0.0, 0.0, <Status.SCHEMA_ERROR: 'schema_error'>)
+    >>> s.score(json.dumps(dict(answer, boxes=None)), gt, data_type="image", options=o)[:2]
+    (0.5, 0.0)
+    """
+
+    name = "segmentation"
+    structured = True
+
+    def prepare_ground_truth(self, ground_truth: Any, data_type: str | None) -> SegmentationTruth:
+        from ..errors import GroundTruthError
+
+        task = self.name
+        obj = truth_object(ground_truth, task)
+        box = truth_floats(obj, "boxes", 4, task)
+        pos = truth_points(obj, "positive_points", 3, task)
+        neg = truth_points(obj, "negative_points", 3, task)
+        time = None
+        if (data_type or "").lower() == "video":
+            if "time" not in obj:
+                raise GroundTruthError(f"{task} ground truth of a video has no field 'time'")
+            time = as_number(obj["time"])
+            if time is None or not np.isfinite(time):
+                raise GroundTruthError(f"{task} ground truth: field 'time' must be a finite number")
+        return SegmentationTruth(box, pos, neg, time)
+
+    def score(
+        self, answer: str, truth: Any, *, data_type: str | None, options: ScoreOptions
+    ) -> TaskOutcome:
+        return self.score_many([answer], [truth], [data_type], options)[0]
+
+    def score_many(
+        self,
+        answers: Sequence[str],
+        truths: Sequence[Any],
+        data_types: Sequence[str | None],
+        options: ScoreOptions,
+    ) -> list[TaskOutcome]:
+        n = len(answers)
+        issues = Issues()
+        structure = [0.0] * n
+        weights = [(0.0, 0.0, 0.0, 0.0)] * n
+        boxes: list[list[float]] = [_NAN4] * n
+        pos: list[list[list[float]]] = [_NAN_PTS] * n
+        neg: list[list[list[float]]] = [_NAN_PTS] * n
+        times = [_NAN] * n
+        true_times = [_NAN] * n
+        video_rows: list[int] = []
+        for i, (answer, gt, dt) in enumerate(zip(answers, truths, data_types, strict=True)):
+            kind = dt.lower() if isinstance(dt, str) else ""
+            w = _WEIGHTS.get(kind)
+            if w is None:
+                issues.flag(i, Status.SCHEMA_ERROR, f"segmentation needs data_type 'image' or 'video', got {dt!r}")
+                continue
+            obj, err = load_json(answer)
+            if err is not None:
+                issues.flag(i, Status.MALFORMED_JSON, f"answer is {err}")
+                continue
+            schema = f"segmentation/{kind}"
+            if type(obj) is not dict:
+                issues.flag(i, Status.SCHEMA_ERROR, schema_reason(schema, obj))
+                continue
+            p = as_points(obj.get("positive_points"), 3)
+            q = as_points(obj.get("negative_points"), 3)
+            t = obj.get("time")
+            time_ok = kind == "image" or type(t) is float or type(t) is int or type(t) is bool
+            if p is None or q is None or not time_ok:
+                issues.flag(i, Status.SCHEMA_ERROR, schema_reason(schema, obj))
+                continue
+            pos[i], neg[i] = p, q
+            weights[i] = w
+            if kind == "video":
+                if gt.time is None:
+                    from ..errors import GroundTruthError
+
+                    raise GroundTruthError("segmentation ground truth of a video has no field 'time'")
+                times[i] = as_number(t)  # type: ignore[assignment]
+                true_times[i] = gt.time
+                video_rows.append(i)
+            b = as_floats(obj.get("boxes"), 4)
+            if b is None:
+                issues.flag(i, Status.SCHEMA_ERROR, schema_reason(schema, obj))
+            else:
+                boxes[i] = b
+                structure[i] = 0.5
+        box_p = np.array(boxes, dtype=np.float64)
+        box_t = np.array([gt.box if w[0] else _NAN4 for gt, w in zip(truths, weights, strict=True)], dtype=np.float64)
+        if options.strict:
+            box_p, box_t = order_boxes(box_p), order_boxes(box_t)
+        pos_p = np.array(pos, dtype=np.float64)
+        neg_p = np.array(neg, dtype=np.float64)
+        scored = [i for i in range(n) if weights[i][0]]
+        pos_t = np.full((n, 3, 2), _NAN)
+        neg_t = np.full((n, 3, 2), _NAN)
+        if scored:
+            pos_t[scored] = [truths[i].positive for i in scored]
+            neg_t[scored] = [truths[i].negative for i in scored]
+        terms = np.stack(
+            [
+                box_iou(box_p, box_t),
+                keyframe_similarity(np.array(times), np.array(true_times)),
+                point_set_similarity(pos_p, pos_t),
+                point_set_similarity(neg_p, neg_t),
+            ],
+            axis=1,
+        ).reshape(n, 4)
+        acc = (np.array(weights, dtype=np.float64).reshape(n, 4) * terms).sum(axis=1)
+        with_box = [i for i in scored if structure[i]]
+        flag_non_finite(box_p[with_box], with_box, issues, "boxes")
+        flag_non_finite(pos_p[scored], scored, issues, "positive_points")
+        flag_non_finite(neg_p[scored], scored, issues, "negative_points")
+        flag_non_finite(np.array(times)[video_rows], video_rows, issues, "time")
+        return outcomes(acc, structure, issues)
+
+
+SCORERS = (SegmentationScorer,)

@@ -90,3 +90,42 @@ def test_example_file_is_reproducible() -> None:
     out = subprocess.run([sys.executable, str(ROOT / "examples" / "make_rollouts.py")], capture_output=True,
                          text=True, check=True)
     assert out.stdout == EXAMPLE.read_text()
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_sigkill_then_resume_equals_uninterrupted_run(tmp_path: Path) -> None:
+    import os
+    import signal
+    import time
+
+    base = [json.loads(line) for line in EXAMPLE.read_text().splitlines()
+            if '"math"' not in line]  # keep the run CPU-bound and quick per row
+    rows = (base * (40_000 // len(base) + 1))[:40_000]
+    src = tmp_path / "big.jsonl"
+    with src.open("w") as fh:
+        for i, r in enumerate(rows):
+            fh.write(json.dumps({**r, "row": i}) + "\n")
+        fh.write("{broken line\n")
+    full = tmp_path / "full.jsonl"
+    assert run("score", str(src), "-o", str(full), "--workers", "1", "--quiet").returncode == 1  # one bad line
+    out = tmp_path / "resumed.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "unireward.cli", "score", str(src), "-o", str(out),
+                             "--workers", "1", "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    progress = Path(str(out) + ".progress")
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if progress.exists() and json.loads(progress.read_text() or "{}").get("rows", 0) > 0:
+            break
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done = json.loads(progress.read_text())["rows"]
+    assert 0 < done < len(rows) and not out.exists()
+    resumed = run("score", str(src), "-o", str(out), "--workers", "2", "--quiet", "--resume")
+    assert resumed.returncode == 1, resumed.stderr
+    a = full.read_text().splitlines()
+    b = out.read_text().splitlines()
+    assert len(a) == len(b) == len(rows) + 1
+    assert a == b
+    assert not progress.exists()

@@ -13,7 +13,7 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from ..errors import ConfigurationError, UniRewardError
-from ._io import get_path, open_text, read_rows
+from ._io import get_path, read_rows
 
 __all__ = ["PRESETS", "add_score_parser"]
 
@@ -52,6 +52,8 @@ def add_score_parser(sub: Any) -> None:
     p.add_argument("--math-timeout", type=float, default=5.0)
     p.add_argument("--strict", action="store_true", help="stop at the first malformed input line (exit 2)")
     p.add_argument("--quiet", action="store_true", help="no summary table")
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted run from OUTPUT.partial (rows already written are kept)")
     p.set_defaults(run=run_score)
 
 
@@ -90,7 +92,11 @@ def _chunks(args: argparse.Namespace, mapping: dict[str, str], errors: list[str]
     rows: list[dict] = []
     recs: list[dict] = []
     bad: list[str | None] = []
+    skip = getattr(args, "_skip_rows", 0)
     for _lineno, row, err in read_rows(args.input):
+        if skip:
+            skip -= 1
+            continue
         if err is not None:
             errors.append(err)
             print(f"unireward: {err}", file=sys.stderr)
@@ -118,14 +124,29 @@ def run_score(args: argparse.Namespace) -> int:
     except UniRewardError as exc:
         print(f"unireward: {exc}", file=sys.stderr)
         return 2
-    tmp = f"{args.output}.tmp-{os.getpid()}"
+    partial, progress = f"{args.output}.partial", f"{args.output}.progress"
+    done_rows, done_bytes = 0, 0
+    if args.resume and os.path.exists(partial) and os.path.exists(progress):
+        try:
+            with open(progress, encoding="utf-8") as fh:
+                state = json.load(fh)
+            done_rows, done_bytes = int(state["rows"]), int(state["bytes"])
+        except (OSError, ValueError, KeyError) as exc:
+            print(f"unireward: cannot resume ({exc}); starting again", file=sys.stderr)
+            done_rows = done_bytes = 0
+    args._skip_rows = done_rows
     stats: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     input_errors: list[str] = []
     n_rows = n_err = 0
     start = time.monotonic()
     pool = ProcessPoolExecutor(max_workers=args.workers) if args.workers > 1 else None
     try:
-        with open_text(tmp, "wt", gz=str(args.output).endswith(".gz")) as out:
+        mode = "r+" if done_rows else "w"
+        if not done_rows:
+            open(partial, "w").close()
+        with open(partial, mode, encoding="utf-8") as out:
+            out.seek(done_bytes)
+            out.truncate()
             pending: list[Any] = []
 
             def flush(item: Any) -> None:
@@ -148,9 +169,12 @@ def run_score(args: argparse.Namespace) -> int:
                     s[res["status"]] += 1
                     n_rows += 1
                     n_err += res["status"] == "error"
+                out.flush()
+                os.fsync(out.fileno())
+                _write_progress(progress, done_rows + n_rows, out.tell())
                 if sys.stderr.isatty():
                     rate = n_rows / max(time.monotonic() - start, 1e-9)
-                    print(f"\r{n_rows:,} rows  {rate:,.0f} rows/s", end="", file=sys.stderr)
+                    print(f"\r{done_rows + n_rows:,} rows  {rate:,.0f} rows/s", end="", file=sys.stderr)
 
             for rows, recs, bad in _chunks(args, mapping, input_errors):
                 good = [r for r, b in zip(recs, bad, strict=True) if b is None]
@@ -163,11 +187,13 @@ def run_score(args: argparse.Namespace) -> int:
                     flush(pending.pop(0))
             for item in pending:
                 flush(item)
-        os.replace(tmp, args.output)
+        _finish(partial, args.output)
+        os.remove(progress)
     except (UniRewardError, OSError) as exc:
         print(f"\nunireward: {exc}", file=sys.stderr)
-        if os.path.exists(tmp):
-            os.remove(tmp)
+        for path in (partial, progress):
+            if os.path.exists(path) and not args.resume:
+                os.remove(path)
         return 2
     finally:
         if pool is not None:
@@ -177,6 +203,30 @@ def run_score(args: argparse.Namespace) -> int:
     if not args.quiet:
         _summary(stats, time.monotonic() - start, n_rows)
     return 1 if n_err else 0
+
+
+def _write_progress(path: str, rows: int, offset: int) -> None:
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump({"rows": rows, "bytes": offset}, fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _finish(partial: str, output: str) -> None:
+    """Move the finished partial file into place (compressing it for a ``.gz`` output)."""
+    if output.endswith(".gz"):
+        import gzip
+        import shutil
+
+        tmp = output + ".tmp"
+        with open(partial, "rb") as src, gzip.open(tmp, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+        os.replace(tmp, output)
+        os.remove(partial)
+    else:
+        os.replace(partial, output)
 
 
 class _Expand:

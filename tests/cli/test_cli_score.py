@@ -129,3 +129,38 @@ def test_sigkill_then_resume_equals_uninterrupted_run(tmp_path: Path) -> None:
     assert len(a) == len(b) == len(rows) + 1
     assert a == b
     assert not progress.exists()
+
+
+def test_parquet_round_trip(tmp_path: Path) -> None:
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    out = tmp_path / "scored.parquet"
+    assert run("score", str(EXAMPLE), "-o", str(out), "--quiet").returncode == 0
+    table = pq.read_table(out).to_pylist()
+    ref = [json.loads(line) for line in EXAMPLE.read_text().splitlines()]
+    assert len(table) == len(ref)
+    assert [r["completion"] for r in table] == [r["completion"] for r in ref]
+    again = tmp_path / "again.jsonl"
+    assert run("score", str(out), "-o", str(again), "--quiet").returncode == 0  # Parquet in
+    rescored = [json.loads(line) for line in again.read_text().splitlines()]
+    assert [r["reward"] for r in rescored] == [r["reward"] for r in table]
+    assert pa is not None
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_ray_engine_matches_local(tmp_path: Path) -> None:
+    pytest.importorskip("ray")
+    local, remote = tmp_path / "local.jsonl", tmp_path / "ray.jsonl"
+    src = tmp_path / "in.jsonl"
+    src.write_text(EXAMPLE.read_text() + "{broken\n")
+    assert run("score", str(src), "-o", str(local), "--quiet", "--workers", "1").returncode == 1
+    proc = run("score", str(src), "-o", str(remote), "--quiet", "--engine", "ray", "--workers", "2")
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    a = [json.loads(x) for x in local.read_text().splitlines()]
+    b = [json.loads(x) for x in remote.read_text().splitlines()]
+    assert len(a) == len(b)
+    for x, y in zip(a, b, strict=True):
+        x.pop("reason", None), y.pop("reason", None)  # the line number is only known locally
+        assert x == y

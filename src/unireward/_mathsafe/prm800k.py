@@ -1,10 +1,20 @@
-"""The PRM800K answer grader (Hendrycks MATH normalisation, a second normalisation, then an
-element-wise comparison), with its last step made safe.
+"""The PRM800K answer grader, with its last step made safe.
 
-The published grader's final step hands ``"(gold)-(answer)"`` to sympy's ``eval``-based
-parser; here :func:`unireward._mathsafe.safe_eval.equal` decides instead (exact rational
-arithmetic, numeric checks for radicals and variables, bounded work). Inputs longer than
-:data:`MAX_CHARS` are compared by the first normalisation only.
+:func:`grade_answer` accepts an answer when
+
+1. the Hendrycks MATH normalisations of answer and gold are equal
+   (:func:`normalize_hendrycks`), or
+2. the grader's second normalisations are equal (:func:`normalize_second`: ``\\text{}``,
+   ``$``, units, braces and spaces removed, lower case, LaTeX rendered as plain text), or
+3. both split into the same number of elements (tuples and intervals keep their brackets)
+   and every pair of elements is equal: fractions written ``a/b`` must match exactly, an
+   integer only matches an integer, everything else is compared by
+   :func:`unireward._mathsafe.safe_eval.equal`, which replaces the published grader's
+   ``eval``-based sympy parser (same questions, no ``eval``, bounded work).
+
+Inputs longer than :data:`MAX_LATEX_CHARS` skip the LaTeX-to-text rendering (a third-party
+parser whose cost on hostile input is not bounded); every other step is linear in the
+input size.
 """
 
 from __future__ import annotations
@@ -14,46 +24,64 @@ from functools import lru_cache
 
 from .safe_eval import Refused, equal
 
-__all__ = ["MAX_CHARS", "grade_answer", "normalize_hendrycks", "normalize_second"]
+__all__ = ["MAX_LATEX_CHARS", "grade_answer", "normalize_hendrycks", "normalize_second"]
 
-MAX_CHARS = 2_000
+MAX_LATEX_CHARS = 2_000
 
-_TEXT_WRAPPED = re.compile(r"^\\text\{(?P<text>.+?)\}$", re.DOTALL)
 _UNITS = (
     "degree", "cm", "centimeter", "meter", "mile", "second", "minute", "hour", "day",
     "week", "month", "year", "foot", "feet", "inch", "yard",
 )
-_UNIT_RES = [re.compile(rf"{u}(es)?(s)? *(\^[0-9]+)?") for u in _UNITS]
-_CIRC = re.compile(r"\^ *\\circ")
+# Each pattern is a literal followed by optional groups: no nested quantifiers, linear.
+_UNIT_PATTERNS = [re.compile(unit + r"(es)?(s)? *(\^[0-9]+)?") for unit in _UNITS]
+_DEGREE_CIRC = re.compile(r"\^ *\\circ")
 _THIN_SPACE_COMMA = re.compile(r",\\! *")
-_MINUS_SPACE = re.compile(r"- *")
+_MINUS_SPACES = re.compile(r"- *")
 _MIXED_NUMBER = re.compile(r"([0-9]) +([0-9])")
 _THOUSANDS = re.compile(r"(\d)(,)(\d\d\d)($|\D)")
-_FRACTION = re.compile(r"^-?[0-9]+.?/0*[1-9][0-9]*.?$")
-_TUPLE_CHARS = "()[]"
+_BRACKETS = "()[]"
+
+
+def _text_wrapped(s: str, *, allow_final_newline: bool) -> str | None:
+    """The inside of a string that is exactly ``\\text{...}`` (one line), else None.
+
+    This is what ``re.search(r"^\\\\text\\{(.+?)\\}$", s)`` finds (``$`` may also match
+    before a final newline, ``.`` does not cross newlines).
+    """
+    if not s.startswith("\\text{"):
+        return None
+    if s.endswith("}"):
+        inner = s[6:-1]
+    elif allow_final_newline and s.endswith("}\n"):
+        inner = s[6:-2]
+    else:
+        return None
+    if not inner or "\n" in inner:
+        return None
+    return inner
 
 
 # ---- first normalisation (Hendrycks MATH) ---------------------------------------------
 
 
 def _fix_fracs(s: str) -> str:
+    """``\\frac12`` -> ``\\frac{1}{2}``, ``\\frac1{72}`` -> ``\\frac{1}{72}``."""
     pieces = s.split("\\frac")
-    out = pieces[0]
+    out = [pieces[0]]
     for piece in pieces[1:]:
-        out += "\\frac"
-        if not piece:
-            raise ValueError("\\frac with nothing after it")
-        if piece[0] == "{":
-            out += piece
+        out.append("\\frac")
+        if piece[0] == "{":  # IndexError on "\frac" at the end: the caller gives up
+            out.append(piece)
             continue
         if len(piece) < 2:
             return s
         a, b, rest = piece[0], piece[1], piece[2:]
-        out += "{" + a + "}" + ("{" + b + "}" if b != "{" else b) + rest
-    return out
+        out.append("{" + a + "}" + (b if b == "{" else "{" + b + "}") + rest)
+    return "".join(out)
 
 
 def _fix_a_slash_b(s: str) -> str:
+    """``3/4`` -> ``\\frac{3}{4}`` when both sides are plain integers."""
     parts = s.split("/")
     if len(parts) != 2:
         return s
@@ -67,30 +95,33 @@ def _fix_a_slash_b(s: str) -> str:
 
 
 def _fix_sqrt(s: str) -> str:
+    """``\\sqrt3`` -> ``\\sqrt{3}``."""
     if "\\sqrt" not in s:
         return s
     pieces = s.split("\\sqrt")
-    out = pieces[0]
+    out = [pieces[0]]
     for piece in pieces[1:]:
-        if not piece:
-            raise ValueError("\\sqrt with nothing after it")
-        if piece[0] != "{":
-            out += "\\sqrt{" + piece[0] + "}" + piece[1:]
+        if piece[0] != "{":  # IndexError on "\sqrt" at the end: the caller gives up
+            out.append("\\sqrt{" + piece[0] + "}" + piece[1:])
         else:
-            out += "\\sqrt" + piece
-    return out
+            out.append("\\sqrt" + piece)
+    return "".join(out)
 
 
-def _strip(s: str) -> str:
+class _GiveUp(Exception):
+    pass
+
+
+def _strip_hendrycks(s: str) -> str:
     for old, new in (
         ("\n", ""), ("\\!", ""), ("\\\\", "\\"), ("tfrac", "frac"), ("dfrac", "frac"),
         ("\\left", ""), ("\\right", ""), ("^{\\circ}", ""), ("^\\circ", ""), ("\\$", ""),
     ):
         s = s.replace(old, new)
-    if "\\text{ " in s:  # units written after the value
+    if "\\text{ " in s:  # a unit written after the value
         pieces = s.split("\\text{ ")
         if len(pieces) != 2:
-            raise ValueError("several unit blocks")
+            raise _GiveUp
         s = pieces[0]
     s = s.replace("\\%", "").replace("%", "")
     s = s.replace(" .", " 0.").replace("{.", "{0.")
@@ -99,7 +130,7 @@ def _strip(s: str) -> str:
     if s[0] == ".":
         s = "0" + s
     sides = s.split("=")
-    if len(sides) == 2 and len(sides[0]) <= 2:
+    if len(sides) == 2 and len(sides[0]) <= 2:  # "k = 5" -> "5"
         s = sides[1]
     s = _fix_sqrt(s)
     s = s.replace(" ", "")
@@ -110,18 +141,20 @@ def _strip(s: str) -> str:
 
 
 def normalize_hendrycks(answer: str) -> str:
-    """The Hendrycks MATH answer normalisation.
+    """The Hendrycks MATH answer normalisation (the grader's first comparison).
 
     >>> normalize_hendrycks("\\\\text{C}"), normalize_hendrycks("x = \\\\dfrac12")
     ('C', '\\\\frac{1}{2}')
+    >>> normalize_hendrycks(" 50\\\\% "), normalize_hendrycks("3/4")
+    ('50', '\\\\frac{3}{4}')
     """
     answer = answer.strip()
+    inner = _text_wrapped(answer, allow_final_newline=False)
+    if inner is not None:
+        answer = inner.strip()
     try:
-        m = _TEXT_WRAPPED.search(answer)
-        if m is not None:
-            answer = m.group("text").strip()
-        return _strip(answer)
-    except Exception:
+        return _strip_hendrycks(answer)
+    except (_GiveUp, IndexError):
         return answer
 
 
@@ -144,6 +177,9 @@ def _near_int(x: float) -> bool:
 
 
 def _strip_thousands(s: str) -> str:
+    """Delete commas between thousands groups (``1,000,000`` -> ``1000000``)."""
+    if "," not in s:
+        return s
     while True:
         nxt = _THOUSANDS.sub(r"\1\3\4", s)
         if nxt == s:
@@ -158,7 +194,7 @@ def _str_is_int(s: str) -> bool:
         return False
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=2048)
 def _latex_to_text(s: str) -> str:
     from pylatexenc import latex2text
 
@@ -174,28 +210,30 @@ def normalize_second(s: str) -> str:
 
     >>> normalize_second("$ C $"), normalize_second("\\\\text{(C)}"), normalize_second("10 cm")
     ('c', '(c)', '10')
+    >>> normalize_second("\\\\frac{1}{2}"), normalize_second("1,000"), normalize_second("7 3/4")
+    ('1/2', '1000', '7+3/4')
     """
-    m = _TEXT_WRAPPED.search(s)
-    if m is not None:
-        s = m.group("text")
+    inner = _text_wrapped(s, allow_final_newline=True)
+    if inner is not None:
+        s = inner
     s = s.replace("\\%", "%").replace("\\$", "$").replace("$", "").replace("%", "")
     s = s.replace(" or ", " , ").replace(" and ", " , ")
     s = s.replace("million", "*10^6").replace("billion", "*10^9").replace("trillion", "*10^12")
-    for unit in _UNIT_RES:
+    for unit in _UNIT_PATTERNS:
         s = unit.sub("", s)
-    s = _CIRC.sub("", s)
+    s = _DEGREE_CIRC.sub("", s)
     if s and s[0] == "{" and s[-1] == "}":
         s = s[1:-1]
     s = _THIN_SPACE_COMMA.sub("", s)
     if _is_float(s) and _near_int(float(s)):
         s = str(int(round(float(s))))
-    if "\\" in s:
+    if "\\" in s and len(s) <= MAX_LATEX_CHARS:
         try:
             s = _latex_to_text(s)
-        except Exception:  # noqa: S110 - like the grader: keep the text as it is
+        except Exception:  # noqa: S110 - as the published grader: keep the text as it is
             pass
-    s = _MINUS_SPACE.sub("-", s)
-    s = _MIXED_NUMBER.sub(r"\1+\2", s)
+    s = _MINUS_SPACES.sub("-", s)
+    s = _MIXED_NUMBER.sub(r"\1+\2", s)  # a mixed number: 7 3/4 -> 7+3/4
     s = s.replace(" ", "").replace("{", "").replace("}", "").lower()
     if _str_is_int(s):
         s = str(int(float(s.replace(",", ""))))
@@ -211,29 +249,71 @@ def _split_tuple(s: str) -> list[str]:
         return []
     if (
         len(s) > 2
-        and s[0] in _TUPLE_CHARS
-        and s[-1] in _TUPLE_CHARS
-        and not any(ch in s[1:-1] for ch in _TUPLE_CHARS)
+        and s[0] in _BRACKETS
+        and s[-1] in _BRACKETS
+        and not any(ch in _BRACKETS for ch in s[1:-1])
     ):
         return [e.strip() for e in s[1:-1].split(",")]
     return [s]
 
 
-def _too_many_letters(expr: str) -> bool:
-    letters = {c for c in expr.replace("sqrt", "").replace("frac", "") if c.isalpha()}
-    return len(letters) > 2
+def _is_plain_fraction(s: str) -> bool:
+    """``re.search(r"^-?[0-9]+.?/0*[1-9][0-9]*.?$", s)`` written as a scan."""
+    i, n = 0, len(s)
+    if i < n and s[i] == "-":
+        i += 1
+    j = i
+    while j < n and s[j] in "0123456789":
+        j += 1
+    if j == i:
+        return False
+    k = s.find("/", j)
+    if k == -1 or k - j > 1:
+        return False
+    rest = s[k + 1 :]
+    if rest.endswith("\n"):  # `$` also matches before a final newline
+        rest = rest[:-1]
+    d = rest.rstrip("0123456789")
+    digits = rest[len(d) :] if len(rest) - len(d) else ""
+    if len(d) > 1:
+        # the optional "any character" after the denominator
+        if len(d) == len(rest):
+            return False
+    body = rest
+    if body and body[-1] not in "0123456789":
+        body = body[:-1]
+    body = body.lstrip("0")
+    del digits
+    return bool(body) and body[0] in "123456789" and body.isascii() and body.isdigit()
 
 
-_RISKY = re.compile(r"\^[0-9]+\^|\^[0-9][0-9]+")
+def _letters(expr: str) -> int:
+    return len({c for c in expr.replace("sqrt", "").replace("frac", "") if c.isalpha()})
+
+
+def _risky_power(expr: str) -> bool:
+    """``^{``, ``^(``, a multi-digit exponent or ``^<digits>^`` (the grader's screen)."""
+    i = expr.find("^")
+    while i != -1:
+        j = i + 1
+        if j < len(expr) and expr[j] in "{(":
+            return True
+        k = j
+        while k < len(expr) and expr[k] in "0123456789":
+            k += 1
+        if k - j >= 2 or (k > j and k < len(expr) and expr[k] == "^"):
+            return True
+        i = expr.find("^", i + 1)
+    return False
 
 
 def _equal_safely(gold: str, given: str) -> bool:
     expr = f"({gold})-({given})"
-    if _too_many_letters(expr) or "^{" in expr or "^(" in expr or _RISKY.search(expr):
+    if _letters(expr) > 2 or _risky_power(expr):
         return False
     try:
         return equal(gold, given)
-    except (Refused, ArithmeticError, ValueError, OverflowError, KeyError):
+    except (Refused, ArithmeticError, ValueError, RecursionError):
         return False
 
 
@@ -242,11 +322,11 @@ def grade_answer(given: str | None, gold: str) -> bool:
 
     >>> [grade_answer(a, "C") for a in ["(c)", "[C]", "$\\\\boxed{C}$", "C.", "Option C"]]
     [True, True, True, False, False]
+    >>> grade_answer("\\\\frac{1}{2}", "0.5"), grade_answer("2/4", "1/2"), grade_answer("3.0", "3")
+    (True, False, True)
     """
     if given is None:
         return False
-    if len(given) > MAX_CHARS or len(gold) > MAX_CHARS:
-        return given.strip() == gold.strip()
     if normalize_hendrycks(gold) == normalize_hendrycks(given):
         return True
     g = normalize_second(gold)
@@ -260,11 +340,11 @@ def grade_answer(given: str | None, gold: str) -> bool:
         return False
     if len(g_elems) != len(a_elems):
         return False
-    for ge, ae in zip(g_elems, a_elems, strict=True):
-        if _FRACTION.search(ge) and _FRACTION.search(ae):
-            ok = ge == ae
+    for ge, ae in zip(g_elems, a_elems):
+        if _is_plain_fraction(ge) and _is_plain_fraction(ae):
+            ok = ge == ae  # unreduced fractions must match exactly
         elif _str_is_int(ge) != _str_is_int(ae):
-            ok = False
+            ok = False  # an integer answer must match an integer exactly
         else:
             ok = _equal_safely(ge, ae)
         if not ok:

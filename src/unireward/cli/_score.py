@@ -47,6 +47,9 @@ def add_score_parser(sub: Any) -> None:
                    help="map a unireward field (completion, ground_truth, task, data_type, "
                    "problem_id, prompt) to a column; dotted paths reach nested fields")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--engine", choices=["local", "ray"], default="local",
+                   help="local worker processes (default) or a Ray cluster (unireward[ray]; "
+                   "joins RAY_ADDRESS when set, else starts a local instance)")
     p.add_argument("--profile", default="onethinker", choices=["onethinker", "strict"])
     p.add_argument("--format-weight", type=float, default=0.1)
     p.add_argument("--math-timeout", type=float, default=5.0)
@@ -124,6 +127,8 @@ def run_score(args: argparse.Namespace) -> int:
     except UniRewardError as exc:
         print(f"unireward: {exc}", file=sys.stderr)
         return 2
+    if args.engine == "ray":
+        return _run_ray(args, mapping, options)
     partial, progress = f"{args.output}.partial", f"{args.output}.progress"
     done_rows, done_bytes = 0, 0
     if args.resume and os.path.exists(partial) and os.path.exists(progress):
@@ -216,7 +221,13 @@ def _write_progress(path: str, rows: int, offset: int) -> None:
 
 def _finish(partial: str, output: str) -> None:
     """Move the finished partial file into place (compressing it for a ``.gz`` output)."""
-    if output.endswith(".gz"):
+    if output.endswith(".parquet"):
+        from ._io import jsonl_to_parquet
+
+        jsonl_to_parquet(partial, output + ".tmp")
+        os.replace(output + ".tmp", output)
+        os.remove(partial)
+    elif output.endswith(".gz"):
         import gzip
         import shutil
 
@@ -253,3 +264,66 @@ def _summary(stats: dict[str, dict[str, float]], seconds: float, n_rows: int) ->
             f"{s['format'] / n:>8.3f}{s['format_fail'] / n:>9.1%}{int(parse):>7}{int(s['fallback']):>7}{int(s['error']):>7}"
         )
     print(f"{n_rows:,} rows in {seconds:.1f} s ({n_rows / max(seconds, 1e-9):,.0f} rows/s)")
+
+
+def _ray_score_lines(batch: dict[str, Any], mapping: dict[str, str], options: dict[str, Any]) -> dict[str, Any]:
+    """Ray Data batch function: JSONL lines in, scored JSONL lines out (same as local)."""
+    lines = [str(x) for x in batch["text"]]
+    rows: list[dict[str, Any]] = []
+    bad: list[str | None] = []
+    for line in lines:
+        try:
+            row = json.loads(line)
+            if not isinstance(row, dict):
+                raise ValueError("a row must be a JSON object")
+            rows.append(row)
+            bad.append(None)
+        except ValueError as exc:
+            rows.append({"_raw": line})
+            bad.append(f"invalid JSON: {exc}")
+    good = [_record(r, mapping) for r, b in zip(rows, bad, strict=True) if b is None]
+    scored = iter(_score_chunk((good, options)))
+    out = []
+    for row, err in zip(rows, bad, strict=True):
+        res = next(scored) if err is None else {"reward": 0.0, "accuracy": 0.0, "format": 0.0, "structure": 0.0,
+                                                 "status": "error", "reason": err}
+        out.append(json.dumps({**row, **res}, ensure_ascii=False))
+    return {"text": out}
+
+
+def _run_ray(args: argparse.Namespace, mapping: dict[str, str], options: dict[str, Any]) -> int:
+    try:
+        import ray
+    except ImportError:
+        print("unireward: --engine ray needs 'ray[data]': pip install 'unireward[ray]'", file=sys.stderr)
+        return 2
+    if str(args.input).endswith((".gz", ".parquet")) or not os.path.exists(args.input):
+        print("unireward: --engine ray reads plain JSONL files", file=sys.stderr)
+        return 2
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    started = False
+    if not ray.is_initialized():
+        ray.init(address=os.environ.get("RAY_ADDRESS"), num_cpus=None if os.environ.get("RAY_ADDRESS") else args.workers,
+                 include_dashboard=False, log_to_driver=False)
+        started = True
+    try:
+        ctx = ray.data.DataContext.get_current()
+        ctx.execution_options.preserve_order = True
+        ds = ray.data.read_text(os.path.abspath(args.input), drop_empty_lines=True)
+        ds = ds.map_batches(_ray_score_lines, fn_kwargs={"mapping": mapping, "options": options},
+                            batch_size=CHUNK, batch_format="numpy")
+        partial = f"{args.output}.partial"
+        n = n_err = 0
+        with open(partial, "w", encoding="utf-8") as out:
+            for batch in ds.iter_batches(batch_size=CHUNK, batch_format="numpy"):
+                for line in batch["text"]:
+                    out.write(str(line) + "\n")
+                    n += 1
+                    n_err += '"status": "error"' in str(line)
+        _finish(partial, args.output)
+    finally:
+        if started:
+            ray.shutdown()
+    if not args.quiet:
+        print(f"{n:,} rows scored on Ray")
+    return 1 if n_err else 0

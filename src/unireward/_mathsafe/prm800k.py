@@ -40,6 +40,7 @@ _MINUS_SPACES = re.compile(r"- *")
 _MIXED_NUMBER = re.compile(r"([0-9]) +([0-9])")
 _THOUSANDS = re.compile(r"(\d)(,)(\d\d\d)($|\D)")
 _BRACKETS = "()[]"
+_PLAIN_FRACTION = re.compile(r"^-?[0-9]+.?/0*[1-9][0-9]*.?$")
 
 
 def _text_wrapped(s: str, *, allow_final_newline: bool) -> str | None:
@@ -258,33 +259,9 @@ def _split_tuple(s: str) -> list[str]:
 
 
 def _is_plain_fraction(s: str) -> bool:
-    """``re.search(r"^-?[0-9]+.?/0*[1-9][0-9]*.?$", s)`` written as a scan."""
-    i, n = 0, len(s)
-    if i < n and s[i] == "-":
-        i += 1
-    j = i
-    while j < n and s[j] in "0123456789":
-        j += 1
-    if j == i:
-        return False
-    k = s.find("/", j)
-    if k == -1 or k - j > 1:
-        return False
-    rest = s[k + 1 :]
-    if rest.endswith("\n"):  # `$` also matches before a final newline
-        rest = rest[:-1]
-    d = rest.rstrip("0123456789")
-    digits = rest[len(d) :] if len(rest) - len(d) else ""
-    if len(d) > 1:
-        # the optional "any character" after the denominator
-        if len(d) == len(rest):
-            return False
-    body = rest
-    if body and body[-1] not in "0123456789":
-        body = body[:-1]
-    body = body.lstrip("0")
-    del digits
-    return bool(body) and body[0] in "123456789" and body.isascii() and body.isdigit()
+    """An ``a/b`` fraction as the grader recognises it (the anchored ``/`` keeps the
+    pattern linear)."""
+    return _PLAIN_FRACTION.search(s) is not None
 
 
 def _letters(expr: str) -> int:

@@ -259,7 +259,7 @@ def parse(text: str) -> Node:
 
     >>> parse("2x")
     ('*', ('int', Fraction(2, 1)), ('atom', 'x'))
-    >>> parse("__import__('os')")
+    >>> parse("__import__(x)")
     Traceback (most recent call last):
     ...
     unireward._mathsafe.safe_eval.Refused: unsupported name '__import__'
@@ -424,6 +424,9 @@ def _pow(base: Poly, exponent: Poly) -> Poly:
         if n < 0:
             base = _inverse(base)
             n = -n
+        if len(base) == 1 and () in base and isinstance(base[()], float) and n <= 64:
+            # sympy raises a Float to an integer power exactly, then rounds once
+            return _const(_to_float(Fraction(base[()]) ** n))
         if len(base) == 1 and () in base and isinstance(base[()], Fraction):
             c = base[()]
             bits = max(c.numerator.bit_length(), c.denominator.bit_length())
@@ -505,6 +508,8 @@ def _poly(node: Node) -> Poly:
             x, y = (a.get((), Fraction(0)), b[()])
             if isinstance(x, Fraction) and isinstance(y, Fraction):
                 return _const(x / y)
+            if isinstance(x, Fraction):  # a rational over a Float: x * (1 / y) in sympy
+                return _const(_cmul(x, 1.0 / y))
             return _const(_to_float(x) / _to_float(y))
         return _mul(a, _inverse(b))
     if kind == "^":
@@ -589,7 +594,7 @@ def equal(a: str, b: str) -> bool:
     >>> equal("0.1+0.2", "0.3"), equal("2^0.5", "sqrt(2)"), equal("0.5pi", "pi/2")
     (False, False, True)
     """
-    node = ("-", parse(a), parse(b))
+    node = parse(f"({a})-({b})")
     try:
         return not _poly(node)
     except _NotPolynomial:

@@ -91,28 +91,74 @@ def _score_chunk(payload: tuple[list[dict[str, Any]], dict[str, Any]]) -> list[d
     return [r.to_dict() for r in unireward.score_batch(records, errors="record", **options)]
 
 
-def _chunks(args: argparse.Namespace, mapping: dict[str, str], errors: list[str]) -> Iterator[tuple[list[dict], list[dict], list[str | None]]]:
-    rows: list[dict] = []
-    recs: list[dict] = []
-    bad: list[str | None] = []
+def _line_chunks(args: argparse.Namespace) -> Iterator[tuple[int, list[str], list[int]]]:
+    """Chunks of raw input lines (blank lines dropped) with the line number of each chunk's
+    first line; Parquet rows are turned into JSON lines. Skips rows already written."""
     skip = getattr(args, "_skip_rows", 0)
-    for _lineno, row, err in read_rows(args.input):
+    chunk: list[str] = []
+    numbers: list[int] = []
+    if str(args.input).endswith(".parquet"):
+        source: Iterator[tuple[int, str]] = (
+            (n, json.dumps(row, ensure_ascii=False)) for n, row, _ in read_rows(args.input)
+        )
+    else:
+        source = _raw_lines(args.input)
+    for lineno, line in source:
         if skip:
             skip -= 1
             continue
-        if err is not None:
-            errors.append(err)
-            print(f"unireward: {err}", file=sys.stderr)
-            if args.strict:
-                raise ConfigurationError(err)
-        rows.append(row)  # type: ignore[arg-type]
-        recs.append(_record(row, mapping) if err is None else {})  # type: ignore[arg-type]
-        bad.append(err)
-        if len(rows) >= CHUNK:
-            yield rows, recs, bad
-            rows, recs, bad = [], [], []
-    if rows:
-        yield rows, recs, bad
+        chunk.append(line)
+        numbers.append(lineno)
+        if len(chunk) >= CHUNK:
+            yield numbers[0], chunk, numbers
+            chunk, numbers = [], []
+    if chunk:
+        yield numbers[0], chunk, numbers
+
+
+def _raw_lines(path: str) -> Iterator[tuple[int, str]]:
+    from ..errors import InputError
+    from ._io import open_text
+
+    try:
+        fh = open_text(path, "rt")
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc}") from exc
+    with fh:
+        for lineno, line in enumerate(fh, 1):
+            if line.strip():
+                yield lineno, line.rstrip("\n")
+
+
+def _score_lines(payload: tuple[list[str], list[int], dict[str, str], dict[str, Any]]) -> tuple[list[str], list[tuple[str, float, float, float, str, str | None]]]:
+    """Worker: JSON lines in, scored JSON lines and per-row summaries out."""
+    lines, numbers, mapping, options = payload
+    rows: list[dict[str, Any]] = []
+    bad: list[str | None] = []
+    for line, lineno in zip(lines, numbers, strict=True):
+        try:
+            row = json.loads(line)
+            if not isinstance(row, dict):
+                raise ValueError("a row must be a JSON object")
+            rows.append(row)
+            bad.append(None)
+        except ValueError as exc:
+            rows.append({"_raw": line})
+            bad.append(f"line {lineno}: invalid JSON: {exc}")
+    good = [_record(r, mapping) for r, b in zip(rows, bad, strict=True) if b is None]
+    scored = iter(_score_chunk((good, options)))
+    out: list[str] = []
+    summary: list[tuple[str, float, float, float, str, str | None]] = []
+    for row, err in zip(rows, bad, strict=True):
+        if err is None:
+            res = next(scored)
+            task = str(row.get("problem_type") or row.get("task") or "?")
+        else:
+            res = {"reward": 0.0, "accuracy": 0.0, "format": 0.0, "structure": 0.0, "status": "error", "reason": err}
+            task = "(unreadable)"
+        out.append(json.dumps({**row, **res}, ensure_ascii=False))
+        summary.append((task, res["reward"], res["accuracy"], res["format"], res["status"], err))
+    return out, summary
 
 
 def run_score(args: argparse.Namespace) -> int:
@@ -141,7 +187,6 @@ def run_score(args: argparse.Namespace) -> int:
             done_rows = done_bytes = 0
     args._skip_rows = done_rows
     stats: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    input_errors: list[str] = []
     n_rows = n_err = 0
     start = time.monotonic()
     pool = ProcessPoolExecutor(max_workers=args.workers) if args.workers > 1 else None
@@ -156,24 +201,22 @@ def run_score(args: argparse.Namespace) -> int:
 
             def flush(item: Any) -> None:
                 nonlocal n_rows, n_err
-                rows, bad, expand = item
-                scored = expand.result()
-                for row, res, err in zip(rows, scored, bad, strict=True):
-                    if err is not None:
-                        res = {"reward": 0.0, "accuracy": 0.0, "format": 0.0, "structure": 0.0,
-                               "status": "error", "reason": err}
-                    merged = {**row, **res}
-                    out.write(json.dumps(merged, ensure_ascii=False) + "\n")
-                    task = str(row.get("problem_type") or row.get("task") or "?") if err is None else "(unreadable)"
+                lines, summary = item.result() if pool is not None else item
+                for line, (task, reward, acc, fmt, status, input_error) in zip(lines, summary, strict=True):
+                    if input_error is not None:
+                        print(f"unireward: {input_error}", file=sys.stderr)
+                        if args.strict:
+                            raise ConfigurationError(input_error)
+                    out.write(line + "\n")
                     s = stats[task]
                     s["n"] += 1
-                    s["reward"] += res["reward"]
-                    s["accuracy"] += res["accuracy"]
-                    s["format"] += res["format"]
-                    s["format_fail"] += res["format"] == 0.0
-                    s[res["status"]] += 1
+                    s["reward"] += reward
+                    s["accuracy"] += acc
+                    s["format"] += fmt
+                    s["format_fail"] += fmt == 0.0
+                    s[status] += 1
                     n_rows += 1
-                    n_err += res["status"] == "error"
+                    n_err += status == "error"
                 out.flush()
                 os.fsync(out.fileno())
                 _write_progress(progress, done_rows + n_rows, out.tell())
@@ -181,13 +224,9 @@ def run_score(args: argparse.Namespace) -> int:
                     rate = n_rows / max(time.monotonic() - start, 1e-9)
                     print(f"\r{done_rows + n_rows:,} rows  {rate:,.0f} rows/s", end="", file=sys.stderr)
 
-            for rows, recs, bad in _chunks(args, mapping, input_errors):
-                good = [r for r, b in zip(recs, bad, strict=True) if b is None]
-                if pool is not None:
-                    fut: Any = pool.submit(_score_chunk, (good, options))
-                else:
-                    fut = _score_chunk((good, options))
-                pending.append((rows, bad, _Expand(fut, bad, pool is not None)))
+            for _first, lines, numbers in _line_chunks(args):
+                payload = (lines, numbers, mapping, options)
+                pending.append(pool.submit(_score_lines, payload) if pool is not None else _score_lines(payload))
                 while len(pending) > 2 * args.workers:
                     flush(pending.pop(0))
             for item in pending:
@@ -240,17 +279,6 @@ def _finish(partial: str, output: str) -> None:
         os.replace(partial, output)
 
 
-class _Expand:
-    """Results of the readable rows, re-expanded to one entry per input row."""
-
-    def __init__(self, fut: Any, bad: list[str | None], is_future: bool) -> None:
-        self.fut, self.bad, self.is_future = fut, bad, is_future
-
-    def result(self) -> list[dict[str, Any] | None]:
-        scored = iter(self.fut.result() if self.is_future else self.fut)
-        return [next(scored) if b is None else None for b in self.bad]
-
-
 def _summary(stats: dict[str, dict[str, float]], seconds: float, n_rows: int) -> None:
     header = f"{'task':<28}{'rows':>8}{'reward':>9}{'acc':>8}{'format':>8}{'fmt fail':>9}{'parse':>7}{'fallbk':>7}{'errors':>7}"
     print(header)
@@ -267,27 +295,9 @@ def _summary(stats: dict[str, dict[str, float]], seconds: float, n_rows: int) ->
 
 
 def _ray_score_lines(batch: dict[str, Any], mapping: dict[str, str], options: dict[str, Any]) -> dict[str, Any]:
-    """Ray Data batch function: JSONL lines in, scored JSONL lines out (same as local)."""
+    """Ray Data batch function: the local engine's worker on a batch of lines."""
     lines = [str(x) for x in batch["text"]]
-    rows: list[dict[str, Any]] = []
-    bad: list[str | None] = []
-    for line in lines:
-        try:
-            row = json.loads(line)
-            if not isinstance(row, dict):
-                raise ValueError("a row must be a JSON object")
-            rows.append(row)
-            bad.append(None)
-        except ValueError as exc:
-            rows.append({"_raw": line})
-            bad.append(f"invalid JSON: {exc}")
-    good = [_record(r, mapping) for r, b in zip(rows, bad, strict=True) if b is None]
-    scored = iter(_score_chunk((good, options)))
-    out = []
-    for row, err in zip(rows, bad, strict=True):
-        res = next(scored) if err is None else {"reward": 0.0, "accuracy": 0.0, "format": 0.0, "structure": 0.0,
-                                                 "status": "error", "reason": err}
-        out.append(json.dumps({**row, **res}, ensure_ascii=False))
+    out, _ = _score_lines((lines, [0] * len(lines), mapping, options))
     return {"text": out}
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ._arrays import as_coords, finite_rows, scalar_or_array
+from ._arrays import as_coords, scalar_or_array
 
 __all__ = ["box_area", "box_iou", "box_iou_pairwise"]
 
@@ -27,19 +27,43 @@ def box_area(boxes: Any) -> Any:
     return scalar_or_array(area)
 
 
+def _columns(a: np.ndarray) -> np.ndarray:
+    """The coordinates as 4 contiguous arrays (``(4, ...)``): element-wise work on them is
+    several times faster than on strided views of ``(..., 4)`` rows."""
+    return np.ascontiguousarray(np.moveaxis(a, -1, 0))
+
+
+def _sides(c: np.ndarray) -> np.ndarray:
+    """``max(0, x2 - x1) * max(0, y2 - y1)`` of a ``(4, ...)`` column array."""
+    area = c[2] - c[0]
+    np.maximum(area, 0.0, out=area)
+    h = c[3] - c[1]
+    np.maximum(h, 0.0, out=h)
+    area *= h
+    return area
+
+
 def _iou(p: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """IoU of broadcastable ``(..., 4)`` arrays; 0 for an empty union or non-finite input."""
-    px1, py1, px2, py2 = p[..., 0], p[..., 1], p[..., 2], p[..., 3]
-    gx1, gy1, gx2, gy2 = g[..., 0], g[..., 1], g[..., 2], g[..., 3]
+    """IoU of broadcastable ``(..., 4)`` arrays; 0 for an empty union or non-finite input.
+
+    The one implementation of the box IoU formula. Non-finite input needs no mask: an
+    infinite coordinate makes its box's area 0, infinite or NaN, which makes the ratio
+    0 or NaN, and NaN (like the ``0 / 0`` of an empty union) is mapped to 0 at the end.
+    """
+    pc, gc = _columns(p), _columns(g)
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-        area_p = np.maximum(px2 - px1, 0.0) * np.maximum(py2 - py1, 0.0)
-        area_g = np.maximum(gx2 - gx1, 0.0) * np.maximum(gy2 - gy1, 0.0)
-        iw = np.maximum(np.minimum(px2, gx2) - np.maximum(px1, gx1), 0.0)
-        ih = np.maximum(np.minimum(py2, gy2) - np.maximum(py1, gy1), 0.0)
-        inter = iw * ih
-        union = area_p + area_g - inter
-        ok = (union > 0.0) & finite_rows(p) & finite_rows(g)
-        return np.where(ok, inter / np.where(ok, union, 1.0), 0.0)
+        area_p, area_g = _sides(pc), _sides(gc)
+        inter = np.minimum(pc[2], gc[2])
+        inter -= np.maximum(pc[0], gc[0])
+        np.maximum(inter, 0.0, out=inter)
+        ih = np.minimum(pc[3], gc[3])
+        ih -= np.maximum(pc[1], gc[1])
+        np.maximum(ih, 0.0, out=ih)
+        inter *= ih
+        union = area_p + area_g
+        union -= inter
+        inter /= union
+        return np.fmax(inter, 0.0, out=inter)
 
 
 def box_iou(pred: Any, truth: Any) -> Any:

@@ -36,6 +36,7 @@ from pydantic import (
 
 __all__ = [
     "ANSWER_ADAPTERS",
+    "Issues",
     "PolygonAnswer",
     "SegmentationImageAnswer",
     "SegmentationVideoAnswer",
@@ -50,6 +51,10 @@ __all__ = [
     "load_json",
     "schema_reason",
     "short_repr",
+    "truth_floats",
+    "truth_frames",
+    "truth_object",
+    "truth_points",
 ]
 
 

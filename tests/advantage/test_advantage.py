@@ -161,20 +161,27 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+RANK_BATCHES = {  # two steps per rank; rank 1 sees a task rank 0 never sees, and vice versa
+    0: [([1.5, 0.6, 1.5, 0.6], ["multiple choice"] * 4), ([0.1, 1.1, 0.3, 0.3], ["ocr"] * 4)],
+    1: [([0.2, 0.4, 1.0, 1.2], ["multiple choice"] * 2 + ["temporal grounding"] * 2),
+        ([1.5, 1.5, 0.7, 0.2], ["multiple choice"] * 2 + ["temporal grounding"] * 2)],
+}
+
+
 @pytest.mark.integration
 def test_sync_across_two_ranks_gives_identical_state(tmp_path) -> None:  # type: ignore[no-untyped-def]
     pytest.importorskip("torch.distributed")
     script = tmp_path / "rank.py"
-    script.write_text(textwrap.dedent("""
+    script.write_text(textwrap.dedent(f"""
         import json, sys, torch.distributed as dist
         from unireward.advantage import EMARewardNormalizer, ema_grpo
         rank = int(sys.argv[1])
-        dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{sys.argv[2]}", rank=rank, world_size=2)
+        dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{{sys.argv[2]}}", rank=rank, world_size=2)
         norm = EMARewardNormalizer(sync=True)
-        batches = {0: ([1.5, 0.6, 1.5, 0.6], ["mc"] * 4), 1: ([0.2, 0.4, 1.0, 1.2], ["mc", "mc", "tg", "tg"])}
-        r, t = batches[rank]
-        ema_grpo(r, [f"{rank}a", f"{rank}a", f"{rank}b", f"{rank}b"], t, normalizer=norm)
-        print(json.dumps(norm.state_dict()["tasks"]))
+        advs = []
+        for r, t in {RANK_BATCHES!r}[rank]:
+            advs.append(ema_grpo(r, ["x", "x", "y", "y"], t, normalizer=norm).tolist())
+        print(json.dumps({{"state": norm.state_dict(), "adv": advs}}))
         dist.destroy_process_group()
     """))
     port = str(_free_port())
@@ -183,8 +190,15 @@ def test_sync_across_two_ranks_gives_identical_state(tmp_path) -> None:  # type:
                               stderr=subprocess.PIPE, text=True, env=env) for rk in (0, 1)]
     outs = [p.communicate(timeout=120) for p in procs]
     assert all(p.returncode == 0 for p in procs), [o[1][-2000:] for o in outs]
-    states = [json.loads(o[0].strip().splitlines()[-1]) for o in outs]
-    assert states[0] == states[1]
-    mc = [1.5, 0.6, 1.5, 0.6, 0.2, 0.4]
-    assert states[0]["mc"]["m1"] == pytest.approx(np.mean(mc))
-    assert states[0]["tg"]["m1"] == pytest.approx(1.1)
+    got = [json.loads(o[0].strip().splitlines()[-1]) for o in outs]
+    assert got[0]["state"] == got[1]["state"]
+    # the same as one process that sees both ranks' batches (groups stay per rank)
+    single = EMARewardNormalizer()
+    for step in range(2):
+        (r0, t0), (r1, t1) = RANK_BATCHES[0][step], RANK_BATCHES[1][step]
+        adv = ema_grpo(r0 + r1, ["x0", "x0", "y0", "y0", "x1", "x1", "y1", "y1"], t0 + t1, normalizer=single)
+        np.testing.assert_array_equal(adv[:4], got[0]["adv"][step])
+        np.testing.assert_array_equal(adv[4:], got[1]["adv"][step])
+    assert got[0]["state"]["tasks"] == single.state_dict()["tasks"]
+    # hand check of one moment: multiple choice over both ranks at step 1
+    assert got[0]["state"]["tasks"]["multiple choice"]["m1"] == pytest.approx(np.mean([1.5, 0.6, 1.5, 0.6, 0.2, 0.4]))

@@ -83,6 +83,9 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     i, n = 0, len(text)
     while i < n:
         ch = text[i]
+        if ch in " \t\n\r\f":  # separators, as for Python's tokenizer inside parentheses
+            i += 1
+            continue
         if ch.isascii() and (ch.isdigit() or (ch == "." and i + 1 < n and text[i + 1].isdigit())):
             j = i
             while j < n and text[j].isascii() and text[j].isdigit():

@@ -11,6 +11,7 @@ Refused:
   :data:`MAX_NESTING`, or with more than :data:`MAX_POWERS` powers;
 - an exponent with an integer of more than :data:`MAX_EXPONENT_DIGITS` digits
   (``10^{100000}``);
+- a power of a numeric power above about ``10**(10**6)`` (``(10^{9999})^{9999}``);
 - power towers: three levels (``a^{b^{c}}`` with anything in ``c``), two levels whose inner
   power is a number above about ``10**5`` (``2^{9^{9}}``; ``e^{x^2}`` and ``2^{3^{2}}``
   pass), and numeric chains ``9^9^9`` / ``9**9**9``;
@@ -42,6 +43,8 @@ MAX_EXPONENT_DIGITS = 4
 #: log10 bound of the inner power of a two-level tower.
 MAX_INNER_POWER_LOG10 = 5
 MAX_FACTORIAL = 1_000
+#: log10 bound of a power of a numeric power.
+MAX_RESULT_LOG10 = 1_000_000
 
 _OPEN = {"}": "{", ")": "(", "]": "["}
 _DIGITS = "0123456789"
@@ -195,6 +198,8 @@ def refusal(text: str) -> str | None:
     'power tower (three levels)'
     >>> refusal("2^{9^{9}}"), refusal("2^{2^{10}}")
     ('power tower (the exponent 9^{9} is too large)', None)
+    >>> refusal("\\\\left(10^{9999}\\\\right)^{9999}"), refusal("(2^{10})^{3}")
+    ('power of a power too large', None)
     >>> refusal("10000000!")
     'factorial of 10000000'
     >>> refusal("1+" * 10_000)
@@ -221,6 +226,16 @@ def refusal(text: str) -> str | None:
                 bs, be = _base_span(text, match, inner)
                 shown = text[bs : iee + (1 if match.get(ies - 1) == iee else 0)].strip()[:20]
                 return f"power tower (the exponent {shown} is too large)"
+        # a power of a numeric power: (10^{9999})^{9999}
+        bs, be = _base_span(text, match, pos)
+        outer = text[es:ee].strip()
+        if be - bs > 2 and text[be - 1] in "})]" and outer.isdigit() and len(outer) <= 6:
+            inner_log = max(
+                (_inner_power_log10(text, match, c, w) for c, w in _caret_positions(text, bs, be)),
+                default=0.0,
+            )
+            if inner_log * int(outer) > MAX_RESULT_LOG10:
+                return "power of a power too large"
         # a chain a^b^c: the next operator follows the exponent directly
         braced = es > 0 and match.get(es - 1) == ee
         k = ee + 1 if braced else ee

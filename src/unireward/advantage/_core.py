@@ -30,12 +30,18 @@ def _rewards(rewards: Any) -> tuple[np.ndarray, np.ndarray]:
     return np.where(valid, arr, 0.0).astype(F32), valid
 
 
+def _codes(values: Sequence[Any]) -> tuple[np.ndarray, list[Any]]:
+    """Integer codes of hashable labels (in order of first appearance) and the labels."""
+    uniques = list(dict.fromkeys(values))
+    index = {v: i for i, v in enumerate(uniques)}
+    return np.fromiter(map(index.__getitem__, values), dtype=np.intp, count=len(values)), uniques
+
+
 def _groups(group_ids: Sequence[Any], n: int) -> tuple[np.ndarray, int]:
     if len(group_ids) != n:
         raise ConfigurationError(f"got {n} rewards but {len(group_ids)} group ids")
-    index: dict[Any, int] = {}
-    inv = np.fromiter((index.setdefault(g, len(index)) for g in group_ids), dtype=np.intp, count=n)
-    return inv, len(index)
+    inv, uniques = _codes(group_ids)
+    return inv, len(uniques)
 
 
 def _group_stats(r: np.ndarray, valid: np.ndarray, inv: np.ndarray, k: int, unbiased: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -52,11 +58,6 @@ def _group_stats(r: np.ndarray, valid: np.ndarray, inv: np.ndarray, k: int, unbi
     with np.errstate(invalid="ignore", divide="ignore"):
         std = np.sqrt(np.where(dof > 0, ss / np.maximum(dof, F32(1)), F32(0))).astype(F32)
     return mean[inv], std[inv], count[inv]
-
-
-def _mean32(x: np.ndarray) -> float:
-    """The float32 mean of float32 values (exact sum, one rounding), as a Python float."""
-    return float(F32(x.astype(np.float64).sum() / len(x)))
 
 
 def grpo(
@@ -104,15 +105,16 @@ def task_keys(tasks: Sequence[str], data_types: Sequence[str | None] | None = No
     """
     if data_types is not None and len(data_types) != len(tasks):
         raise ConfigurationError(f"got {len(tasks)} tasks but {len(data_types)} data types")
-    out = []
-    for i, t in enumerate(tasks):
-        t = str(t)
-        if t.strip().lower() == "segmentation":
-            dt = None if data_types is None else data_types[i]
-            out.append(f"{t}/{str(dt).lower()}")
-        else:
-            out.append(t)
-    return out
+    def key(task: Any, data_type: Any) -> str:
+        t = str(task)
+        return f"{t}/{str(data_type).lower()}" if t.strip().lower() == "segmentation" else t
+
+    if data_types is None:
+        by_task = {t: key(t, None) for t in dict.fromkeys(tasks)}
+        return list(map(by_task.__getitem__, tasks))
+    pairs = list(zip(tasks, data_types, strict=True))
+    by_pair = {p: key(*p) for p in dict.fromkeys(pairs)}
+    return list(map(by_pair.__getitem__, pairs))
 
 
 @dataclass
@@ -174,23 +176,21 @@ class EMARewardNormalizer:
     # -- statistics --------------------------------------------------------------------
 
     def _batch_moments(self, r: np.ndarray, valid: np.ndarray, keys: Sequence[str]) -> dict[str, tuple[float, float, int]]:
-        order: list[str] = []
-        members: dict[str, list[int]] = {}
-        for i, key in enumerate(keys):
-            if valid[i]:
-                if key not in members:
-                    members[key] = []
-                    order.append(key)
-                members[key].append(i)
-        out: dict[str, tuple[float, float, int]] = {}
+        """Each task's batch moments ``(mean(s), mean(s^2), count)`` (float32 means, as in
+        the reference), summed over all ranks when synchronised."""
+        codes, uniques = _codes(keys)
+        codes = codes[valid]
+        r = r[valid]
+        # sums of float32 values and of float32 squares, accumulated in float64
+        total = np.bincount(codes, weights=r.astype(np.float64), minlength=len(uniques))
+        sq = np.bincount(codes, weights=(r * r).astype(F32).astype(np.float64), minlength=len(uniques))
+        count = np.bincount(codes, minlength=len(uniques))
+        sums = {key: (float(total[j]), float(sq[j]), int(count[j]))
+                for j, key in enumerate(uniques) if count[j] > 0}
         dist = self._dist() if self.sync else None
         if dist is not None:
-            return self._synced_moments(dist, r, members)
-        for key in order:
-            s = r[members[key]]
-            sq = (s * s).astype(F32)
-            out[key] = (_mean32(s), _mean32(sq), len(s))
-        return out
+            sums = self._all_reduce(dist, sums)
+        return {key: (float(F32(t / n)), float(F32(q / n)), n) for key, (t, q, n) in sums.items() if n > 0}
 
     @staticmethod
     def _dist() -> Any:
@@ -202,24 +202,23 @@ class EMARewardNormalizer:
             return dist
         return None
 
-    def _synced_moments(self, dist: Any, r: np.ndarray, members: dict[str, list[int]]) -> dict[str, tuple[float, float, int]]:
+    @staticmethod
+    def _all_reduce(dist: Any, sums: dict[str, tuple[float, float, int]]) -> dict[str, tuple[float, float, int]]:
+        """Agree on the union of task keys (all_gather_object), then all-reduce one
+        ``(sum, sum of squares, count)`` row per task in float64."""
         import torch
 
         gathered: list[Any] = [None] * dist.get_world_size()
-        dist.all_gather_object(gathered, sorted(members))
+        dist.all_gather_object(gathered, sorted(sums))
         keys = sorted(set().union(*gathered))
-        sums = torch.zeros((len(keys), 3), dtype=torch.float64)
+        table = torch.zeros((len(keys), 3), dtype=torch.float64)
         for j, key in enumerate(keys):
-            if key in members:
-                s = r[members[key]].astype(np.float64)
-                sums[j] = torch.tensor([s.sum(), (s * s).sum(), float(len(s))], dtype=torch.float64)
-        dist.all_reduce(sums)
-        out = {}
-        for j, key in enumerate(keys):
-            total, sq, n = sums[j].tolist()
-            if n > 0:
-                out[key] = (total / n, sq / n, int(n))
-        return out
+            if key in sums:
+                table[j] = torch.tensor(sums[key], dtype=torch.float64)
+        if dist.get_backend() == "nccl" and torch.cuda.is_available():
+            table = table.cuda()
+        dist.all_reduce(table)
+        return {key: (t, q, int(round(n))) for key, (t, q, n) in zip(keys, table.cpu().tolist(), strict=True)}
 
     def update(self, rewards: Any, keys: Sequence[str]) -> dict[str, float]:
         """Fold one batch into the moments; returns each updated task's std."""
@@ -303,14 +302,13 @@ def ema_grpo(
     if len(tasks) != len(r):
         raise ConfigurationError(f"got {len(r)} rewards but {len(tasks)} tasks")
     keys = task_keys(tasks, data_types)
-    normalizer.update(r.astype(np.float64) if valid.all() else np.where(valid, r, np.nan), keys)
+    normalizer.update(np.where(valid, r, F32(np.nan)), keys)
     mean, pop_std, count = _group_stats(r, valid, inv, k, unbiased=False)
     centred = (r - mean).astype(F32)
-    scale = np.array([normalizer.std(key) + normalizer.eps for key in keys], dtype=np.float64)
-    adv = np.empty(len(r), dtype=F32)
-    for key in set(keys):  # divide in float32, by the float32 value of the python scalar
-        idx = [i for i, kk in enumerate(keys) if kk == key]
-        adv[idx] = centred[idx] / F32(scale[idx[0]])
+    # divide in float32 by the float32 value of the Python-float scale, like the reference
+    codes, uniques = _codes(keys)
+    scale = np.array([normalizer.std(key) + normalizer.eps for key in uniques], dtype=np.float64).astype(F32)[codes]
+    adv = (centred / scale).astype(F32)
     ok = valid & (count > 1)
     adv = np.where(ok, adv, F32(0))
     if normalizer.guard is not None:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-__all__ = ["as_coords", "finite_rows", "scalar_or_array"]
+__all__ = ["BLOCK", "as_coords", "blockwise", "finite_rows", "scalar_or_array"]
+
+#: Rows per block in :func:`blockwise`: small enough that a block's temporaries stay in
+#: the CPU cache, large enough that the per-call overhead does not show.
+BLOCK = 32768
 
 
 def as_coords(x: Any, width: int, name: str) -> np.ndarray:
@@ -23,6 +28,23 @@ def as_coords(x: Any, width: int, name: str) -> np.ndarray:
     if a.ndim == 0 or a.shape[-1] != width:
         raise ValueError(f"{name} must have shape (..., {width}), got shape {a.shape}")
     return a
+
+
+def blockwise(fn: Callable[[np.ndarray, np.ndarray], np.ndarray], p: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """``fn(p, g)`` computed in blocks of :data:`BLOCK` rows when both are ``(N, k)`` of the
+    same shape (about twice as fast on large batches: the temporaries stay in cache);
+    any other shapes go to ``fn`` in one call.
+
+    >>> blockwise(lambda a, b: (a * b).sum(-1), np.ones((70000, 2)), np.ones((70000, 2))).shape
+    (70000,)
+    """
+    if p.ndim != 2 or p.shape != g.shape or len(p) <= BLOCK:
+        return fn(p, g)
+    out = np.empty(len(p), dtype=np.float64)
+    for start in range(0, len(p), BLOCK):
+        stop = start + BLOCK
+        out[start:stop] = fn(p[start:stop], g[start:stop])
+    return out
 
 
 def finite_rows(a: np.ndarray, axes: int = 1) -> np.ndarray:

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ._arrays import as_coords, scalar_or_array
+from ._arrays import as_coords, blockwise, scalar_or_array
 
 __all__ = ["box_area", "box_iou", "box_iou_pairwise"]
 
@@ -50,6 +50,9 @@ def _iou(p: np.ndarray, g: np.ndarray) -> np.ndarray:
     infinite coordinate makes its box's area 0, infinite or NaN, which makes the ratio
     0 or NaN, and NaN (like the ``0 / 0`` of an empty union) is mapped to 0 at the end.
     """
+    if p.ndim == 1 or g.ndim == 1:  # in-place ops need array columns, not 0-d scalars
+        shape = np.broadcast_shapes(p.shape[:-1], g.shape[:-1])
+        return _iou(p.reshape(-1, 4) if p.ndim == 1 else p, g.reshape(-1, 4) if g.ndim == 1 else g).reshape(shape)
     pc, gc = _columns(p), _columns(g)
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         area_p, area_g = _sides(pc), _sides(gc)
@@ -89,7 +92,8 @@ def box_iou(pred: Any, truth: Any) -> Any:
     >>> float(box_iou([0, 0, float("nan"), 2], [0, 0, 2, 2]))
     0.0
     """
-    return scalar_or_array(_iou(as_coords(pred, 4, "pred boxes"), as_coords(truth, 4, "truth boxes")))
+    p, g = as_coords(pred, 4, "pred boxes"), as_coords(truth, 4, "truth boxes")
+    return scalar_or_array(blockwise(_iou, p, g))
 
 
 def box_iou_pairwise(a: Any, b: Any) -> np.ndarray:

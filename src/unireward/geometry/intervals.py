@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ._arrays import as_coords, finite_rows, scalar_or_array
+from ._arrays import as_coords, blockwise, finite_rows, scalar_or_array
 
 __all__ = ["INTERVAL_EPS", "KEYFRAME_SCALE", "interval_iou", "keyframe_similarity"]
 
@@ -49,13 +49,17 @@ def interval_iou(pred: Any, truth: Any) -> Any:
     """
     p = as_coords(pred, 2, "pred interval")
     g = as_coords(truth, 2, "truth interval")
+    return scalar_or_array(blockwise(_interval_iou, p, g))
+
+
+def _interval_iou(p: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """The one implementation of the 1-D IoU formula (broadcastable ``(..., 2)`` arrays)."""
     ps, pe, gs, ge = p[..., 0], p[..., 1], g[..., 0], g[..., 1]
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         inter = np.maximum(np.minimum(pe, ge) - np.maximum(ps, gs), 0.0)
         union = np.maximum(pe, ge) - np.minimum(ps, gs)
         ok = (union > INTERVAL_EPS) & finite_rows(p) & finite_rows(g)
-        iou = np.where(ok, inter / np.where(ok, union, 1.0), 0.0)
-    return scalar_or_array(iou)
+        return np.where(ok, inter / np.where(ok, union, 1.0), 0.0)
 
 
 def keyframe_similarity(pred: Any, truth: Any, scale: float = KEYFRAME_SCALE) -> Any:

@@ -23,7 +23,9 @@ status ``non_finite`` (the reference can return NaN there: we never do).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from itertools import chain
 from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
@@ -53,6 +55,7 @@ __all__ = [
     "order_intervals",
 ]
 
+_decode = json.JSONDecoder().decode
 _NAN2 = [float("nan")] * 2
 _NAN4 = [float("nan")] * 4
 _MALFORMED = Status.MALFORMED_JSON
@@ -132,23 +135,26 @@ class _OneShapeScorer(TaskScorer):
         issues = Issues()
         rows: list[list[float]] = []
         structure: list[float] = []
+        decode = _decode
         for i, answer in enumerate(answers):
-            obj, err = load_json(answer)
-            if err is not None:
-                issues.flag(i, _MALFORMED, f"answer is {err}")
-                v = None
-            else:
-                v = as_floats(obj.get(key), size) if type(obj) is dict else None
-                if v is None:
-                    issues.flag(i, _SCHEMA, schema_reason(task, obj))
+            try:
+                obj = decode(answer)
+            except (ValueError, RecursionError):
+                issues.flag(i, _MALFORMED, f"answer is {load_json(answer)[1]}")
+                rows.append(missing)
+                structure.append(0.0)
+                continue
+            v = as_floats(obj.get(key), size) if type(obj) is dict else None
             if v is None:
+                issues.flag(i, _SCHEMA, schema_reason(task, obj))
                 rows.append(missing)
                 structure.append(0.0)
             else:
                 rows.append(v)
                 structure.append(0.5)
-        pred = np.array(rows, dtype=np.float64).reshape(len(rows), size)
-        truth = np.array(truths, dtype=np.float64).reshape(len(rows), size)
+        n = len(rows)
+        pred = np.fromiter(chain.from_iterable(rows), np.float64, count=n * size).reshape(n, size)
+        truth = np.fromiter(chain.from_iterable(truths), np.float64, count=n * size).reshape(n, size)
         acc = self._iou(pred, truth, options.strict)
         parsed = np.array(structure) > 0
         flag_non_finite(pred[parsed], np.flatnonzero(parsed), issues, key)

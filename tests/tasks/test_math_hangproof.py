@@ -1,0 +1,128 @@
+"""Hostile math never hangs the caller: screened inputs are refused at once, and slow
+symbolic work is killed at the hard deadline, from the main thread, from worker threads
+and from (daemonic) worker processes."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+import time
+
+import pytest
+
+from unireward import Status
+from unireward._mathsafe.worker import default_pool
+from unireward.errors import ScoringDeadlineError
+from unireward.tasks.base import ScoreOptions
+from unireward.tasks.math import MathScorer
+
+DEADLINE = 1.5
+SLACK = 4.0  # killing and reporting, on a busy 2-core machine
+
+SCREENED = {
+    "tower": "\\boxed{9^{9^{9^{9}}}}",
+    "dfrac_tower": "\\dfrac{1}{2}^{\\dfrac{1}{2}^{\\dfrac{1}{2}^{\\dfrac{1}{2}}}}",
+    "factorial": "10000000!",
+    "one_megabyte": "1+" * 500_000 + "1",
+    "deep_braces": "{" * 100 + "1" + "}" * 100,
+    "huge_exponent": "2^{99999999}",
+    "chain": "9**9**9**9",
+    "factorial_of_power": "(10^{6})!",
+    "power_of_power": "\\left(10^{9999}\\right)^{9999}",
+}
+# passes the screen (a plain polynomial) but sympy takes many seconds over it
+SLOW = "$(x+y+z+1)^{60}$"
+
+
+def _score(answer: str, gold: str = "3", timeout: float = DEADLINE):
+    return MathScorer().score(answer, gold, data_type=None, options=ScoreOptions(math_timeout=timeout))
+
+
+def _warm() -> None:
+    assert _score("$\\sqrt{9}$", timeout=60.0).accuracy == 1.0  # starts a worker
+
+
+@pytest.mark.parametrize("answer", list(SCREENED.values()), ids=list(SCREENED))
+def test_screened_inputs_are_refused_at_once(answer: str) -> None:
+    start = time.monotonic()
+    r = _score(answer)
+    assert time.monotonic() - start < DEADLINE
+    assert (r.accuracy, r.status) == (0.0, Status.PARSE_ERROR)
+    assert r.reason and "refused by the math screen" in r.reason
+
+
+def test_screened_ground_truth_is_a_non_match_too() -> None:
+    r = _score("3", gold="\\boxed{9^{9^{9^{9}}}}")
+    assert (r.accuracy, r.status) == (0.0, Status.PARSE_ERROR)
+    assert r.reason and r.reason.startswith("ground truth")
+
+
+@pytest.mark.integration
+def test_slow_symbolic_work_is_killed_at_the_deadline_main_thread() -> None:
+    _warm()
+    kills = default_pool().kills
+    start = time.monotonic()
+    r = _score(SLOW)
+    elapsed = time.monotonic() - start
+    assert (r.accuracy, r.status) == (0.0, Status.DEADLINE)
+    assert DEADLINE <= elapsed < DEADLINE + SLACK
+    assert default_pool().kills == kills + 1
+    # the pool recovers: the next item is verified normally
+    assert _score("$\\frac{6}{2}$", timeout=60.0).accuracy == 1.0
+
+
+@pytest.mark.integration
+def test_deadline_raises_with_raise_on_error() -> None:
+    _warm()
+    options = ScoreOptions(math_timeout=DEADLINE, raise_on_error=True)
+    with pytest.raises(ScoringDeadlineError):
+        MathScorer().score(SLOW, "3", data_type=None, options=options)
+
+
+@pytest.mark.integration
+def test_deadline_from_worker_threads() -> None:
+    _warm()
+    results: list[tuple[float, str, float, float]] = []
+
+    def work() -> None:
+        start = time.monotonic()
+        slow = _score(SLOW)
+        elapsed = time.monotonic() - start
+        screened = _score(SCREENED["tower"])
+        good = _score("$$-\\dfrac{3}{2}$$", gold="-1.5", timeout=60.0)
+        results.append((slow.accuracy, slow.status.value, elapsed, good.accuracy + screened.accuracy))
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert len(results) == 2
+    for acc, status, elapsed, good in results:
+        assert (acc, status, good) == (0.0, "deadline", 1.0)
+        assert elapsed < DEADLINE + SLACK
+
+
+def _child(queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    warm = _score("$\\sqrt{9}$", timeout=60.0)
+    start = time.monotonic()
+    screened = _score(SCREENED["tower"])
+    slow = _score(SLOW)
+    elapsed = time.monotonic() - start
+    good = _score("\\boxed{40}", gold="40")
+    queue.put((warm.accuracy, screened.status.value, slow.status.value, elapsed, good.accuracy))
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("daemon", [False, True], ids=["process", "daemon_process"])
+def test_deadline_from_a_worker_process(daemon: bool) -> None:
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_child, args=(queue,), daemon=daemon)
+    proc.start()
+    try:
+        warm, screened, slow, elapsed, good = queue.get(timeout=240)
+    finally:
+        proc.join(30)
+    assert (warm, screened, slow, good) == (1.0, "parse_error", "deadline", 1.0)
+    assert elapsed < DEADLINE + SLACK

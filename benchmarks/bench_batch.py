@@ -17,7 +17,7 @@ import time
 import numpy as np
 
 import unireward
-from unireward.tasks.structured import box_iou
+from unireward.geometry import box_iou
 
 NORM = re.compile(r"\s*(<|>|/)\s*")
 FMT = re.compile(r"\A\s*<think>.*?</think>\s*<answer>.*?</answer>\s*\Z", re.DOTALL)

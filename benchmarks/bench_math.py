@@ -131,7 +131,7 @@ def main() -> None:
     t_one, one, lat_one = ours_single(pairs, options)
     t_batch, batch = ours_batch(pairs, options)
     n = len(pairs)
-    agree = sum(a == b for a, b in zip(ref, one)) / n
+    agree = sum(a == b for a, b in zip(ref, one, strict=True)) / n
     fast = sum(1 for x in lat_one if x < 0.0005) / n
     print(f"realistic pairs: {n}, pool size {default_pool().size}")
     print(f"  math_verify in-process : {n / t_base:8.1f} items/s  median {statistics.median(lat_base) * 1e3:.2f} ms")
@@ -139,7 +139,7 @@ def main() -> None:
           f"  ({(n / t_one) / (n / t_base):.2f}x)")
     print(f"  MathScorer.score_many  : {n / t_batch:8.1f} items/s  ({(n / t_batch) / (n / t_base):.2f}x)")
     print(f"  agreement with math_verify: {agree:.4f}; decided without symbolic work (<0.5 ms): {fast:.2f}")
-    mismatches = [(p, r, o) for p, r, o in zip(pairs, ref, one) if r != o]
+    mismatches = [(p, r, o) for p, r, o in zip(pairs, ref, one, strict=True) if r != o]
     for m in mismatches[:5]:
         print("  mismatch:", m)
 
@@ -155,7 +155,7 @@ def main() -> None:
     total = time.perf_counter() - t0
     print(f"adversarial inputs: {len(ADVERSARIAL)}, deadline {args.timeout:g} s")
     print(f"  {len(ADVERSARIAL) / total:.2f} items/s, max latency {max(lat):.2f} s, "
-          f"screened max latency {max(x for x, st in zip(lat, statuses) if st == 'parse_error') * 1e3:.1f} ms")
+          f"screened max latency {max(x for x, st in zip(lat, statuses, strict=True) if st == 'parse_error') * 1e3:.1f} ms")
     print(f"  statuses: {statuses}")
 
 

@@ -200,5 +200,6 @@ def test_sync_across_two_ranks_gives_identical_state(tmp_path) -> None:  # type:
         np.testing.assert_array_equal(adv[:4], got[0]["adv"][step])
         np.testing.assert_array_equal(adv[4:], got[1]["adv"][step])
     assert got[0]["state"]["tasks"] == single.state_dict()["tasks"]
-    # hand check of one moment: multiple choice over both ranks at step 1
-    assert got[0]["state"]["tasks"]["multiple choice"]["m1"] == pytest.approx(np.mean([1.5, 0.6, 1.5, 0.6, 0.2, 0.4]))
+    # by hand: multiple choice is 0.8 over both ranks at step 1, then only rank 1's 1.5s
+    assert got[0]["state"]["tasks"]["multiple choice"]["m1"] == pytest.approx(0.99 * 0.8 + 0.01 * 1.5, abs=1e-6)
+    assert got[0]["state"]["tasks"]["ocr"]["m1"] == pytest.approx(0.45, abs=1e-6)  # rank 0 only

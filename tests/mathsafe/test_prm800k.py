@@ -62,5 +62,5 @@ def test_agrees_with_published_grader_on_equivalent_forms() -> None:
         pairs.append((rng.choice(_FORMS[key]), rng.choice(_FORMS[other])))
     expected = [ref.grade_answer(a, g) for g, a in pairs]
     assert sum(expected) > 400
-    disagreements = [(g, a, e) for (g, a), e in zip(pairs, expected) if grade_answer(a, g) != e]
+    disagreements = [(g, a, e) for (g, a), e in zip(pairs, expected, strict=True) if grade_answer(a, g) != e]
     assert not disagreements, disagreements[:10]

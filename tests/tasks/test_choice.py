@@ -95,7 +95,7 @@ def test_agrees_with_published_grader_on_generated_pairs() -> None:
         pairs.append((gold, answer))
     expected = [ref.grade_answer(a, g) for g, a in pairs]
     assert sum(expected) > 200  # the sample exercises matches, not only mismatches
-    disagreements = [(g, a, e) for (g, a), e in zip(pairs, expected) if grade_answer(a, g) != e]
+    disagreements = [(g, a, e) for (g, a), e in zip(pairs, expected, strict=True) if grade_answer(a, g) != e]
     assert not disagreements, disagreements[:10]
 
 

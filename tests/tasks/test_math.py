@@ -76,7 +76,7 @@ def test_batch_equals_item_by_item() -> None:
     preds = [p for _, p, _ in TABLE]
     s = MathScorer()
     batch = s.score_many(preds, golds, [None] * len(TABLE), OPTIONS)
-    single = [s.score(p, g, data_type=None, options=OPTIONS) for g, p in zip(golds, preds)]
+    single = [s.score(p, g, data_type=None, options=OPTIONS) for g, p in zip(golds, preds, strict=True)]
     assert batch == single
     assert [r.accuracy for r in batch] == [float(e) for _, _, e in TABLE]
 

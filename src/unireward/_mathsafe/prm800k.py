@@ -317,7 +317,7 @@ def grade_answer(given: str | None, gold: str) -> bool:
         return False
     if len(g_elems) != len(a_elems):
         return False
-    for ge, ae in zip(g_elems, a_elems):
+    for ge, ae in zip(g_elems, a_elems, strict=True):
         if _is_plain_fraction(ge) and _is_plain_fraction(ae):
             ok = ge == ae  # unreduced fractions must match exactly
         elif _str_is_int(ge) != _str_is_int(ae):

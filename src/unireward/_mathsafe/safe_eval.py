@@ -35,7 +35,6 @@ from __future__ import annotations
 import math
 import random
 from fractions import Fraction
-from typing import Union
 
 __all__ = ["MAX_CHARS", "Refused", "equal", "parse"]
 
@@ -58,7 +57,7 @@ _SYMPY_NAMES = frozenset(
     "csc eye ff fft fu gff im jn li ln nan ntt oo re rf yn zoo".split()
 )
 
-Number = Union[Fraction, float]
+Number = Fraction | float
 Mono = tuple  # sorted tuple of (atom, exponent)
 Poly = dict  # Mono -> Number (never zero)
 Node = tuple

@@ -17,7 +17,6 @@ BUILTIN_MODULES = (
     "numeric",
     "math",
     "text",
-    "structured",
     "grounding",
     "tracking",
     "segmentation",

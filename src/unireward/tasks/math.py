@@ -111,7 +111,7 @@ class MathScorer(TaskScorer):
         """Score a batch: screen and fast path inline, the rest across the worker pool."""
         if len(answers) != len(truths) or len(answers) != len(data_types):
             raise ValueError("answers, truths and data_types must have the same length")
-        results: list[TaskOutcome | None] = [_quick(a, t) for a, t in zip(answers, truths)]
+        results: list[TaskOutcome | None] = [_quick(a, t) for a, t in zip(answers, truths, strict=True)]
         todo = [i for i, r in enumerate(results) if r is None]
         if len(todo) == 1:
             i = todo[0]

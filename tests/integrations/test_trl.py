@@ -114,6 +114,7 @@ def test_grpo_trainer_uses_ema_grpo_and_resumes(tmp_path: Path) -> None:
     trainer = Recording(model=model, reward_funcs=[UniRewardFunction()], args=args, train_dataset=ds,
                         processing_class=tok)
     trainer.train()
+    print('USED', used)
     assert trainer.state.global_step == 2 and len(used) >= 2
     # the advantages the trainer used equal unireward's estimator on the same rewards
     check = EMARewardNormalizer()

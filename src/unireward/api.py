@@ -106,6 +106,14 @@ def _compose(
     parsed: ParsedCompletion, outcome: TaskOutcome, task: str, options: ScoreOptions
 ) -> RewardResult:
     fmt = parsed.format
+    if fmt and outcome.status is Status.OK and parsed.has_answer_tags:  # the common case
+        a, st = float(outcome.accuracy), float(outcome.structure)
+        if math.isfinite(a) and math.isfinite(st):
+            w = options.format_weight
+            return RewardResult(
+                (1.0 - w) * a + w * fmt + st, a, fmt, st, task, Status.OK, outcome.reason, (),
+                parsed.answer, outcome.details,
+            )
     accuracy = float(outcome.accuracy)
     structure = float(outcome.structure) if fmt else 0.0
     issues: list[Status] = []

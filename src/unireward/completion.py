@@ -11,8 +11,7 @@ adversarial inputs).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = [
     "ParsedCompletion",
@@ -106,8 +105,7 @@ def extract_answer(text: str) -> str | None:
     return text[start:b].strip()
 
 
-@dataclass(frozen=True, slots=True)
-class ParsedCompletion:
+class ParsedCompletion(NamedTuple):
     """A completion after tag normalisation.
 
     Attributes:

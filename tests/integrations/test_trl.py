@@ -57,20 +57,63 @@ def test_async_reward_function() -> None:
     assert out == [1.5]
 
 
-def _tokenizer(tmp: Path):  # type: ignore[no-untyped-def]
+# Two prompts of two tasks; each has a right and a wrong answer the tiny model is taught, so
+# sampled groups get different rewards (a random model would score 0 everywhere).
+TASKS = {
+    "multiple choice": ("Which option? A or B\n", "A", "image", "<answer>A</answer>", "<answer>B</answer>"),
+    "temporal grounding": ("When does it happen?\n", '{"time": [1, 2]}', "video",
+                           '<answer>{"time": [1, 2]}</answer>', '<answer>{"time": [1, 4]}</answer>'),
+}
+
+
+def _targets() -> list[str]:
+    return [p + "<think>look</think>" + a for p, _, _, *answers in TASKS.values() for a in answers]
+
+
+def _tokenizer():  # type: ignore[no-untyped-def]
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
     tok = Tokenizer(models.BPE(unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
-    corpus = ["<think>look</think><answer>A</answer>", "<answer>{\"time\": [1, 2]}</answer>",
-              "user: question about the video", "assistant: the answer is B"] * 50
+    corpus = _targets() * 50 + ["user: question about the video", "assistant: the answer is B"] * 20
     tok.train_from_iterator(corpus, trainers.BpeTrainer(vocab_size=300, special_tokens=["<pad>", "<eos>", "<unk>"],
                                                          initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="<eos>", unk_token="<unk>")
     fast.chat_template = CHAT
     return fast
+
+
+def _teach(model, tok, steps: int = 120) -> None:  # type: ignore[no-untyped-def]
+    """A few supervised steps so that sampling gives a mix of right and wrong answers."""
+    import torch
+
+    rows = [tok(t)["input_ids"] + [tok.eos_token_id] for t in _targets()]
+    width = max(map(len, rows))
+    ids = torch.tensor([r + [tok.pad_token_id] * (width - len(r)) for r in rows])
+    mask = (torch.arange(width)[None, :] < torch.tensor([len(r) for r in rows])[:, None]).long()
+    labels = ids.masked_fill(mask == 0, -100)
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    model.train()
+    for _ in range(steps):
+        loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+
+class RecordingReward(UniRewardFunction):
+    """The total reward, remembering what it handed to the trainer (and the task columns)."""
+
+    def __init__(self) -> None:
+        super().__init__("total")
+        self.calls: list[tuple[list[float | None], list[str], list[str]]] = []
+
+    def __call__(self, prompts=None, completions=None, **kwargs):  # type: ignore[no-untyped-def]
+        out = super().__call__(prompts=prompts, completions=completions, **kwargs)
+        self.calls.append((out, list(kwargs["problem_type"]), list(kwargs["data_type"])))
+        return out
 
 
 @pytest.mark.integration
@@ -85,60 +128,69 @@ def test_grpo_trainer_uses_ema_grpo_and_resumes(tmp_path: Path) -> None:
     from unireward.integrations.trl import STATE_FILE, EMAGRPOTrainer
 
     torch.manual_seed(0)
-    tok = _tokenizer(tmp_path)
+    tok = _tokenizer()
     cfg = Qwen2Config(vocab_size=len(tok), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
                       num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256,
                       pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id)
     model = AutoModelForCausalLM.from_config(cfg)
-    rows = [
-        {"prompt": "Which option? A or B", "solution": "A", "problem_type": "multiple choice", "data_type": "image"},
-        {"prompt": "When does it happen?", "solution": '{"time": [1, 2]}', "problem_type": "temporal grounding", "data_type": "video"},
-    ] * 4
-    ds = Dataset.from_list(rows)
-    def make_args(steps: int) -> GRPOConfig:
-        return GRPOConfig(output_dir=str(tmp_path / "out"), per_device_train_batch_size=4, num_generations=4,
-                          max_completion_length=16, max_steps=steps, learning_rate=1e-4, logging_steps=1,
-                          save_steps=2, report_to="none", bf16=False, use_cpu=True, beta=0.0,
-                          scale_rewards="none", seed=0, dataloader_num_workers=0)
+    _teach(model, tok)
+    ds = Dataset.from_list([{"prompt": p, "solution": gt, "problem_type": task, "data_type": dt}
+                            for task, (p, gt, dt, *_) in TASKS.items()])
 
-    args = make_args(2)
-    used: list[tuple[list[float], list[float], list[str], list[str]]] = []
+    def make_args(steps: int) -> GRPOConfig:
+        # 2 prompts x 4 generations per step: every step sees both tasks
+        return GRPOConfig(output_dir=str(tmp_path / "out"), per_device_train_batch_size=8, num_generations=4,
+                          max_completion_length=24, max_steps=steps, learning_rate=1e-5, logging_steps=1,
+                          save_steps=2, report_to="none", bf16=False, use_cpu=True, beta=0.0,
+                          scale_rewards="none", seed=0, dataloader_num_workers=0, reward_weights=[1.0, 0.0])
 
     class Recording(EMAGRPOTrainer):
+        returned: list[list[float]]
+        in_loss: list[list[float]]
+
         def _generate_and_score_completions(self, inputs):  # type: ignore[no-untyped-def]
             out = super()._generate_and_score_completions(inputs)
-            used.append((self.last_rewards.tolist(), out["advantages"].tolist(),
-                         [x["problem_type"] for x in inputs], [x["data_type"] for x in inputs]))
+            self.returned.append(out["advantages"].tolist())
             return out
 
-    trainer = Recording(model=model, reward_funcs=[UniRewardFunction()], args=args, train_dataset=ds,
-                        processing_class=tok)
-    trainer.train()
-    print('USED', used)
-    assert trainer.state.global_step == 2 and len(used) >= 2
-    # the advantages the trainer used equal unireward's estimator on the same rewards
+        def _compute_loss(self, model, inputs):  # type: ignore[no-untyped-def]
+            self.in_loss.append(inputs["advantages"].tolist())  # what the policy loss really used
+            return super()._compute_loss(model, inputs)
+
+    def run(steps: int, resume: str | None = None):  # type: ignore[no-untyped-def]
+        reward = RecordingReward()
+        # a second, async reward function with weight 0: only the weighted sum may count
+        trainer = Recording(model=model, reward_funcs=[reward, AsyncUniRewardFunction("format")],
+                            args=make_args(steps), train_dataset=ds, processing_class=tok)
+        trainer.returned, trainer.in_loss = [], []
+        trainer.train(resume_from_checkpoint=resume)
+        return trainer, reward
+
+    def expected(reward: RecordingReward, norm: EMARewardNormalizer) -> list[np.ndarray]:
+        return [ema_grpo(r, [i // 4 for i in range(len(r))], t, data_types=d, normalizer=norm)
+                for r, t, d in reward.calls]
+
+    trainer, reward = run(2)
+    assert trainer.state.global_step == 2 and len(reward.calls) == 2
+    assert all(set(tasks) == set(TASKS) for _, tasks, _ in reward.calls)
     check = EMARewardNormalizer()
-    for rewards, advantages, tasks, dtypes in used:
-        groups = [i // 4 for i in range(len(rewards))]
-        want = ema_grpo(rewards, groups, tasks, data_types=dtypes, normalizer=check)
-        np.testing.assert_allclose(advantages, want, atol=1e-6)
-    assert check.state_dict()["tasks"] == trainer.ema_normalizer.state_dict()["tasks"]
-    # the tracker is in the checkpoint and restored on resume
+    wants = expected(reward, check)
+    assert max(float(np.abs(w).max()) for w in wants) > 0.1, "rewards never varied: the test would be vacuous"
+    for want, returned, in_loss in zip(wants, trainer.returned, trainer.in_loss, strict=True):
+        np.testing.assert_allclose(returned, want, atol=1e-6)
+        np.testing.assert_allclose(sorted(in_loss), np.sort(want), atol=1e-6)  # TRL shuffles rows
+    assert trainer.ema_normalizer.state_dict() == check.state_dict()
+
+    # the tracker is in the checkpoint, and a resumed run continues from it
     ckpt = tmp_path / "out" / "checkpoint-2"
     saved = json.loads((ckpt / STATE_FILE).read_text())
-    assert saved == json.loads(json.dumps(trainer.ema_normalizer.state_dict()))
-    args2 = make_args(3)
-    resumed = EMAGRPOTrainer(model=AutoModelForCausalLM.from_config(cfg), reward_funcs=[UniRewardFunction()],
-                             args=args2, train_dataset=ds, processing_class=tok)
-    restored: dict = {}
-    orig = resumed._load_optimizer_and_scheduler
-
-    def spy(checkpoint):  # type: ignore[no-untyped-def]
-        orig(checkpoint)
-        restored.update(resumed.ema_normalizer.state_dict())
-
-    resumed._load_optimizer_and_scheduler = spy  # type: ignore[method-assign]
-    resumed.train(resume_from_checkpoint=str(ckpt))
-    assert restored["tasks"] == saved["tasks"] and restored["step"] == saved["step"]
-    assert resumed.ema_normalizer.step == saved["step"] + 1
-    assert os.path.isdir(tmp_path / "out")
+    assert saved == json.loads(json.dumps(check.state_dict()))
+    resumed, reward3 = run(3, resume=str(ckpt))
+    assert resumed.state.global_step == 3 and len(reward3.calls) == 1
+    cont = EMARewardNormalizer()
+    cont.load_state_dict(saved)
+    [want3] = expected(reward3, cont)
+    np.testing.assert_allclose(resumed.returned[0], want3, atol=1e-6)
+    assert resumed.ema_normalizer.state_dict() == cont.state_dict()
+    assert resumed.ema_normalizer.step == 3
+    assert os.path.isfile(tmp_path / "out" / "checkpoint-3" / STATE_FILE)

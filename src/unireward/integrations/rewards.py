@@ -9,6 +9,10 @@ processes; they return ``list[float | None]`` (``None``: the row could not be sc
 [1.5]
 >>> import pickle; pickle.loads(pickle.dumps(fn)).__name__
 'unireward_total'
+
+Ready-made instances, loadable by import path (``trl grpo --reward_funcs
+unireward.integrations.rewards.unireward_accuracy``): :data:`unireward_total`,
+:data:`unireward_accuracy`, :data:`unireward_format`.
 """
 
 from __future__ import annotations
@@ -19,7 +23,14 @@ from typing import Any
 
 from ..errors import ConfigurationError
 
-__all__ = ["AsyncUniRewardFunction", "UniRewardFunction", "completion_text"]
+__all__ = [
+    "AsyncUniRewardFunction",
+    "UniRewardFunction",
+    "completion_text",
+    "unireward_accuracy",
+    "unireward_format",
+    "unireward_total",
+]
 
 _COMPONENTS = ("total", "accuracy", "format", "structure")
 
@@ -168,3 +179,11 @@ class AsyncUniRewardFunction(UniRewardFunction):
             for rec, p in zip(records, prompts, strict=False):
                 rec["prompt"] = completion_text(p) if not isinstance(p, str) else p
         return await asyncio.to_thread(self._sync_call, records)
+
+
+#: ``overall`` (OneThinker's reward) with the default options, for every row's own task.
+unireward_total = UniRewardFunction("total")
+#: The accuracy component alone (log it beside the total, with weight 0).
+unireward_accuracy = UniRewardFunction("accuracy")
+#: The format component alone.
+unireward_format = UniRewardFunction("format")

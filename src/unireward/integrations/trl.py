@@ -9,19 +9,25 @@ Needs ``unireward[trl]``. Use it like ``GRPOTrainer``::
                              train_dataset=dataset)   # rows carry problem_type / data_type
 
 The trainer recomputes the advantages from the gathered rewards (all processes compute the
-same numbers, so the tracker stays identical on every rank), stores the tracker in every
-checkpoint (``unireward_ema.json``) and restores it on resume.
+same numbers, so the tracker stays identical on every rank without ``sync``), stores the
+tracker in every checkpoint (``unireward_ema.json``) and restores it on resume. Evaluation
+batches use the tracker without advancing it.
+
+The reward callables (:class:`UniRewardFunction`, :class:`AsyncUniRewardFunction`) live in
+:mod:`unireward.integrations.rewards`, which needs no extra; they are re-exported here.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 from typing import Any
 
 from ..advantage import EMARewardNormalizer
 from ..advantage import torch as adv_torch
-from ..errors import missing_extra
+from ..errors import ConfigurationError, missing_extra
+from .rewards import AsyncUniRewardFunction, UniRewardFunction
 
 try:
     import torch
@@ -29,7 +35,7 @@ try:
 except ImportError as exc:  # pragma: no cover
     raise missing_extra("trl", "trl") from exc
 
-__all__ = ["EMAGRPOTrainer", "STATE_FILE"]
+__all__ = ["STATE_FILE", "AsyncUniRewardFunction", "EMAGRPOTrainer", "UniRewardFunction"]
 
 STATE_FILE = "unireward_ema.json"
 
@@ -52,7 +58,7 @@ class EMAGRPOTrainer(GRPOTrainer):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.ema_normalizer = normalizer or EMARewardNormalizer()
+        self.ema_normalizer = normalizer if normalizer is not None else EMARewardNormalizer()
         self.task_column = task_column
         self.data_type_column = data_type_column
         self.last_rewards: torch.Tensor | None = None
@@ -71,12 +77,18 @@ class EMAGRPOTrainer(GRPOTrainer):
         weights = self.reward_weights.to(per_func.device).unsqueeze(0)
         rewards = (per_func * weights).nansum(dim=1)
         rewards[torch.isnan(per_func).all(dim=1)] = float("nan")
-        tasks = gather_object([str(x.get(self.task_column, "")) for x in inputs])
+        if any(self.task_column not in x for x in inputs):
+            raise ConfigurationError(
+                f"EMAGRPOTrainer reads each row's task from the dataset column {self.task_column!r}, "
+                "which is missing: add it or pass task_column=")
+        tasks = gather_object([str(x[self.task_column]) for x in inputs])
         dtypes = gather_object([x.get(self.data_type_column) for x in inputs])
         mode = "train" if self.model.training else "eval"
         g = self.num_generations if mode == "train" else self.num_generations_eval
-        groups = [i // g for i in range(len(tasks))]
-        adv = adv_torch.ema_grpo(rewards.float(), groups, tasks, data_types=dtypes, normalizer=self.ema_normalizer)
+        groups = [i // g for i in range(len(tasks))]  # TRL's sampler keeps each group contiguous
+        # evaluation must not move the training statistics: use a copy of the tracker
+        norm = self.ema_normalizer if mode == "train" else copy.deepcopy(self.ema_normalizer)
+        adv = adv_torch.ema_grpo(rewards.float(), groups, tasks, data_types=dtypes, normalizer=norm)
         n_local = len(inputs)
         start = self.accelerator.process_index * n_local
         local = adv[start : start + n_local].to(out["advantages"].device, out["advantages"].dtype)
@@ -87,7 +99,7 @@ class EMAGRPOTrainer(GRPOTrainer):
     def _save_checkpoint(self, model: Any, trial: Any) -> None:
         super()._save_checkpoint(model, trial)
         if self.args.should_save:
-            folder = os.path.join(self.args.output_dir, f"checkpoint-{self.state.global_step}")
+            folder = os.path.join(self._get_output_dir(trial=trial), f"checkpoint-{self.state.global_step}")
             os.makedirs(folder, exist_ok=True)
             with open(os.path.join(folder, STATE_FILE), "w", encoding="utf-8") as fh:
                 json.dump(self.ema_normalizer.state_dict(), fh)

@@ -16,7 +16,7 @@ step() { printf '\n==> %s\n' "$*"; }
 step "main environment (.venv)"
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/pip install -q torch==2.13.0
-.venv/bin/pip install -q -e ".[trl,ray,parquet,masks,cli,testing]" "${TEST_TOOLS[@]}" ruff mypy
+.venv/bin/pip install -q -e ".[trl,ray,parquet,masks,testing]" "${TEST_TOOLS[@]}" ruff mypy
 
 step "verl environment (.venvs/verl)"
 [ -x .venvs/verl/bin/python ] || "$PY" -m venv .venvs/verl

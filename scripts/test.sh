@@ -42,7 +42,7 @@ step "lint"
 .venv/bin/ruff check src tests benchmarks examples
 
 step "tests: main environment"
-.venv/bin/python -m pytest -p no:cacheprovider "$@"
+.venv/bin/python -m pytest -p no:cacheprovider -n 2 "$@"
 
 # pytest exits 5 when nothing was collected (an area with no tests of its own yet)
 run_pytest() { "$@" || { rc=$?; [ "$rc" = 5 ] || exit "$rc"; }; }

@@ -38,8 +38,9 @@ if ! command -v chromium >/dev/null 2>&1; then
   fi
 fi
 
-step "lint"
+step "lint and types"
 .venv/bin/ruff check src tests benchmarks examples
+.venv/bin/mypy src/unireward
 
 step "tests: main environment"
 .venv/bin/python -m pytest -p no:cacheprovider -n 2 "$@"

@@ -274,7 +274,8 @@ def score_batch(
     gt_cache: dict[tuple[int, str, str | None], Any] = {}
     for i, record in enumerate(records):
         try:
-            it = _item(record)
+            it: _Item | None = _item(record)
+            assert it is not None
             scorer = scorers.get(it.task)  # type: ignore[assignment]
             if scorer is None:
                 scorer = scorers[it.task] = get_scorer(it.task)
@@ -316,8 +317,9 @@ def score_batch(
         for i, out in zip(idx, outcomes, strict=True):
             it = items[i]
             assert it is not None
+            p = parsed[i]
             if isinstance(out, BaseException):
-                results[i] = _error_result(it.task, out, parsed[i].answer if parsed[i] else None)
+                results[i] = _error_result(it.task, out, p.answer if p is not None else None)
             else:
                 results[i] = _compose(parsed[i], out, it.task, opts)  # type: ignore[arg-type]
 
@@ -392,4 +394,6 @@ def _score_with_reward_model(
     )
     for i, (acc, status, reason) in zip(idx, scored, strict=True):
         outcome = TaskOutcome(float(acc), 0.5, status, reason)
-        results[i] = _compose(parsed[i], outcome, items[i].task, opts)  # type: ignore[arg-type]
+        it = items[i]
+        assert it is not None
+        results[i] = _compose(parsed[i], outcome, it.task, opts)  # type: ignore[arg-type]

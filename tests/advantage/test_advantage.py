@@ -203,3 +203,25 @@ def test_sync_across_two_ranks_gives_identical_state(tmp_path) -> None:  # type:
     # by hand: multiple choice is 0.8 over both ranks at step 1, then only rank 1's 1.5s
     assert got[0]["state"]["tasks"]["multiple choice"]["m1"] == pytest.approx(0.99 * 0.8 + 0.01 * 1.5, abs=1e-6)
     assert got[0]["state"]["tasks"]["ocr"]["m1"] == pytest.approx(0.45, abs=1e-6)  # rank 0 only
+
+
+def test_importing_without_extras_loads_no_torch() -> None:
+    code = ("import sys, unireward, unireward.advantage, unireward.integrations, "
+            "unireward.integrations.rewards, unireward.integrations.easyr1; "
+            "bad = [m for m in ('torch', 'trl', 'verl', 'transformers') if m in sys.modules]; "
+            "assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_population_std_option_against_numpy() -> None:
+    rng = np.random.default_rng(3)
+    r = rng.uniform(0, 1.5, 24)
+    g = [i // 6 for i in range(24)]
+    for std, ddof in (("unbiased", 1), ("population", 0)):
+        want = np.concatenate([(r[i:i + 6] - r[i:i + 6].mean()) / (r[i:i + 6].std(ddof=ddof) + 1e-4)
+                               for i in range(0, 24, 6)])
+        np.testing.assert_allclose(grpo(r, g, std=std, eps=1e-4), want, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(dr_grpo(r, g), np.concatenate([r[i:i + 6] - r[i:i + 6].mean() for i in range(0, 24, 6)]),
+                               atol=1e-6)
+    with pytest.raises(ConfigurationError):
+        grpo(r, g, std="sample")  # type: ignore[arg-type]

@@ -12,7 +12,13 @@ import numpy as np
 import pytest
 
 from unireward.advantage import EMARewardNormalizer, ema_grpo
-from unireward.integrations.rewards import AsyncUniRewardFunction, UniRewardFunction
+from unireward.integrations.rewards import (
+    AsyncUniRewardFunction,
+    UniRewardFunction,
+    unireward_accuracy,
+    unireward_format,
+    unireward_total,
+)
 
 CHAT = "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}{% if add_generation_prompt %}assistant: {% endif %}"
 
@@ -33,6 +39,36 @@ def test_reward_function_columns_and_conversational() -> None:
     assert acc == [1.0]
     clone = pickle.loads(pickle.dumps(AsyncUniRewardFunction()))
     assert clone.__name__ == "unireward_async_total"
+
+
+def test_reward_functions_reproduce_reference_rows(reference_rows: list[dict]) -> None:
+    rows = [r for r in reference_rows if r["task"] not in ("captioning", "open_ended_polar_path")]
+    cols = {"solution": [r["ground_truth"] for r in rows], "problem_type": [r["problem_type"] for r in rows],
+            "data_type": [r["data_type"] for r in rows]}
+    plain = [r["completion"] for r in rows]
+    chat = [[{"role": "assistant", "content": c}] for c in plain]
+    want = {"total": [r["expected_reward"] for r in rows],
+            "accuracy": [r["components"]["accuracy"] for r in rows],
+            "format": [r["components"]["format"] for r in rows]}
+    for component, fn in (("total", unireward_total), ("accuracy", unireward_accuracy), ("format", unireward_format)):
+        for completions in (plain, chat):
+            got = fn(prompts=["q"] * len(rows), completions=completions, **cols)
+            np.testing.assert_allclose(got, want[component], atol=1e-6, err_msg=component)
+    # other column names, configured
+    renamed = UniRewardFunction(task_column="kind", ground_truth_column="gold", data_type_column="modality")
+    got = renamed(completions=plain, gold=cols["solution"], kind=cols["problem_type"], modality=cols["data_type"])
+    np.testing.assert_allclose(got, want["total"], atol=1e-6)
+
+
+def test_reward_functions_pickle_into_a_worker_process() -> None:
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(1) as pool:
+        out = pool.apply(UniRewardFunction("accuracy"), (), {
+            "prompts": ["q"], "completions": ["<think>t</think><answer>B</answer>"],
+            "solution": ["B"], "problem_type": ["multiple choice"]})
+    assert out == [1.0]
 
 
 def test_reward_function_from_threads() -> None:

@@ -14,7 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import unireward
-from unireward.geometry import box_iou, interval_iou, keyframe_similarity as time_similarity, point_set_similarity
+from unireward.geometry import box_iou, interval_iou, point_set_similarity
+from unireward.geometry import keyframe_similarity as time_similarity
 
 COORD = st.floats(0, 1000, allow_nan=False)
 SHIFT = st.floats(-500, 500, allow_nan=False)

@@ -252,6 +252,11 @@ class EMARewardNormalizer:
         m1, m2 = self.moments(key)
         return math.sqrt(max(m2 - m1 * m1, self.min_std**2))
 
+    def scale(self, key: str) -> float:
+        """The divisor of a task's advantages, ``std + eps`` (1.0 for a task never seen with
+        a scorable reward: all its advantages are 0 anyway)."""
+        return self.std(key) + self.eps if key in self.tasks else 1.0
+
     # -- persistence ---------------------------------------------------------------------
 
     def state_dict(self) -> dict[str, Any]:
@@ -307,7 +312,7 @@ def ema_grpo(
     centred = (r - mean).astype(F32)
     # divide in float32 by the float32 value of the Python-float scale, like the reference
     codes, uniques = _codes(keys)
-    scale = np.array([normalizer.std(key) + normalizer.eps for key in uniques], dtype=np.float64).astype(F32)[codes]
+    scale = np.array([normalizer.scale(key) for key in uniques], dtype=np.float64).astype(F32)[codes]
     adv = (centred / scale).astype(F32)
     ok = valid & (count > 1)
     adv = np.where(ok, adv, F32(0))

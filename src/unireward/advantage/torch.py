@@ -19,7 +19,11 @@ __all__ = ["dr_grpo", "ema_grpo", "grpo"]
 
 
 def _prepare(rewards: Any, group_ids: Sequence[Any] | Any) -> tuple[Any, Any, Any, int]:
-    r = rewards if isinstance(rewards, torch.Tensor) else torch.as_tensor(rewards, dtype=torch.float64)
+    if isinstance(rewards, torch.Tensor):
+        r = rewards
+    else:  # None marks an unscorable reward, like NaN
+        vals = [float("nan") if x is None else x for x in rewards] if isinstance(rewards, (list, tuple)) else rewards
+        r = torch.as_tensor(vals, dtype=torch.float64)
     if r.ndim != 1:
         raise ConfigurationError(f"rewards must be a flat tensor, got shape {tuple(r.shape)}")
     device = r.device
@@ -87,7 +91,7 @@ def ema_grpo(
     normalizer.update(host, keys)
     mean, pop_std, count = _group_stats(r, valid, inv, k, False)
     centred = r - mean
-    scale_of = {key: normalizer.std(key) + normalizer.eps for key in set(keys)}
+    scale_of = {key: normalizer.scale(key) for key in set(keys)}
     scale = torch.tensor([scale_of[key] for key in keys], dtype=torch.float32, device=r.device)
     adv = centred / scale
     ok = valid & (count > 1)

@@ -18,7 +18,7 @@ def open_text(path: str | Path, mode: str, *, gz: bool | None = None) -> IO[str]
     """Open a text file, gzip-compressed when ``gz`` (default: the name ends in ``.gz``)."""
     p = str(path)
     if p.endswith(".gz") if gz is None else gz:
-        return io.TextIOWrapper(gzip.open(p, mode.replace("t", "") + "b"), encoding="utf-8")  # type: ignore[arg-type]
+        return io.TextIOWrapper(gzip.open(p, mode.replace("t", "") + "b"), encoding="utf-8")  # type: ignore[arg-type,type-var]
     return open(p, mode, encoding="utf-8")
 
 

@@ -179,7 +179,7 @@ def run_serve(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"unireward: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 2
-    host, port = srv.server_address[:2]
+    host, port = str(srv.server_address[0]), int(srv.server_address[1])
     print(f"unireward serving on http://{host}:{port} (GET /health, POST /get_reward, POST /score)", flush=True)
     try:
         srv.serve_forever()

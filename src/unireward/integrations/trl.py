@@ -92,7 +92,7 @@ class EMAGRPOTrainer(GRPOTrainer):
         n_local = len(inputs)
         start = self.accelerator.process_index * n_local
         local = adv[start : start + n_local].to(out["advantages"].device, out["advantages"].dtype)
-        pass
+        out["advantages"] = local
         self.last_rewards, self.last_advantages = rewards.detach().cpu(), adv.detach().cpu()
         return out
 

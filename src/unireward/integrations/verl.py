@@ -6,24 +6,35 @@ Scores: point verl's custom reward function at ``unireward.integrations.verl:com
 (the task and data type are read from ``extra_info``; keys configurable through
 :func:`make_compute_score`).
 
-Advantages: verl's estimators receive rewards, the response mask and the group index only,
-never the task labels. Call :func:`register` once (it registers ``ema_grpo`` with
-``register_adv_est``), then compute advantages with :func:`compute_advantage`, a drop-in
-for ``verl.trainer.ppo.ray_trainer.compute_advantage`` that hands the estimator the task
-labels of the batch (``non_tensor_batch["problem_type"]`` / ``["data_type"]``, or the same
-keys inside ``non_tensor_batch["extra_info"]``). In a ray trainer, patch its module-level
-name once at start-up::
+Advantages: verl's estimators receive rewards, the response mask and the group index
+(``uid``) only, never the task labels. Call :func:`register` once (it registers
+``ema_grpo`` with ``register_adv_est``), then hand the labels over in one of two ways:
 
-    import verl.trainer.ppo.ray_trainer as rt
-    from unireward.integrations import verl as uv
-    uv.register()
-    rt.compute_advantage = uv.compute_advantage      # and set algorithm.adv_estimator=ema_grpo
+1. :func:`compute_advantage`, a drop-in for ``verl.trainer.ppo.ray_trainer.compute_advantage``
+   that reads them from the batch (``non_tensor_batch["problem_type"]`` / ``["data_type"]``,
+   or the same keys inside ``non_tensor_batch["extra_info"]``). In the ``RayPPOTrainer``,
+   patch its module-level name once at start-up::
+
+       import verl.trainer.ppo.ray_trainer as rt
+       from unireward.integrations import verl as uv
+       uv.register()
+       rt.compute_advantage = uv.compute_advantage    # and algorithm.adv_estimator=ema_grpo
+
+2. :func:`label_uids`: record ``uid -> (task, data type)`` when the batch is built (the
+   estimator receives the uids, so it looks the labels up and forgets them). This needs no
+   patch of ``compute_advantage`` and suits trainers whose advantage step only sees a
+   few fields.
+
+The tracker is :func:`normalizer` (replace it with :func:`configure`); keep it with the
+checkpoints through :func:`save_normalizer` / :func:`load_normalizer`.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ..advantage import EMARewardNormalizer
@@ -41,20 +52,76 @@ __all__ = [
     "compute_advantage",
     "compute_score",
     "compute_score_batch",
+    "configure",
     "ema_grpo_estimator",
+    "label_uids",
+    "load_normalizer",
     "make_compute_score",
     "normalizer",
     "register",
+    "save_normalizer",
 ]
 
 ESTIMATOR_NAME = "ema_grpo"
+STATE_FILE = "unireward_ema.json"
 _LABELS = threading.local()
 _NORMALIZER = EMARewardNormalizer()
+_UID_LABELS: dict[str, tuple[str, Any]] = {}
+_UID_LOCK = threading.Lock()
 
 
 def normalizer() -> EMARewardNormalizer:
-    """The tracker used by the registered estimator (save its ``state_dict`` with checkpoints)."""
+    """The tracker used by the registered estimator."""
     return _NORMALIZER
+
+
+def configure(tracker: EMARewardNormalizer) -> None:
+    """Use ``tracker`` (other constants, ``bias_correction``...) in the registered estimator."""
+    global _NORMALIZER
+    if not isinstance(tracker, EMARewardNormalizer):
+        raise ConfigurationError(f"configure() needs an EMARewardNormalizer, got {type(tracker).__name__}")
+    _NORMALIZER = tracker
+
+
+def save_normalizer(folder: str) -> str:
+    """Write the tracker's state to ``folder/unireward_ema.json`` (e.g. a ``global_step_N``
+    checkpoint folder); returns the path."""
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, STATE_FILE)
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(_NORMALIZER.state_dict(), fh)
+    return path
+
+
+def load_normalizer(folder: str) -> bool:
+    """Restore the tracker from ``folder/unireward_ema.json``; False when there is none."""
+    path = os.path.join(folder, STATE_FILE)
+    if not os.path.isfile(path):
+        return False
+    with open(path, encoding="utf-8") as fh:
+        _NORMALIZER.load_state_dict(json.load(fh))
+    return True
+
+
+def label_uids(uids: Iterable[Any], tasks: Iterable[Any], data_types: Iterable[Any] | None = None) -> None:
+    """Remember each group's task (and data type) by its ``uid``, for the estimator."""
+    uids, tasks = list(uids), list(tasks)
+    dts = list(data_types) if data_types is not None else [None] * len(uids)
+    if not len(uids) == len(tasks) == len(dts):
+        raise ConfigurationError(f"got {len(uids)} uids, {len(tasks)} tasks and {len(dts)} data types")
+    with _UID_LOCK:
+        for u, t, d in zip(uids, tasks, dts, strict=True):
+            _UID_LABELS[str(u)] = (str(t), d)
+
+
+def _labels_from_uids(index: Sequence[Any]) -> tuple[list[str], list[Any]] | None:
+    with _UID_LOCK:
+        found = [_UID_LABELS.get(str(u)) for u in index]
+        if not found or any(f is None for f in found):
+            return None
+        for u in set(map(str, index)):
+            _UID_LABELS.pop(u, None)
+    return [f[0] for f in found], [f[1] for f in found]  # type: ignore[index]
 
 
 def _result_dict(r: Any) -> dict[str, Any]:
@@ -125,18 +192,22 @@ def ema_grpo_estimator(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The registered estimator: EMA-GRPO per task, broadcast over the response tokens.
 
-    Task labels come from ``kwargs["task_labels"]`` or from :func:`compute_advantage`.
+    Task labels come from ``kwargs["task_labels"]``, from :func:`compute_advantage`, or
+    from :func:`label_uids`, in that order.
     """
     from ..advantage import torch as adv_torch
 
+    if index is None:
+        raise ConfigurationError("ema_grpo needs the group index (uid)")
     tasks = kwargs.get("task_labels") or getattr(_LABELS, "tasks", None)
     dtypes = kwargs.get("data_types") or getattr(_LABELS, "data_types", None)
     if tasks is None:
-        raise ConfigurationError(
-            "ema_grpo needs the batch's task labels: use unireward.integrations.verl.compute_advantage"
-        )
-    if index is None:
-        raise ConfigurationError("ema_grpo needs the group index (uid)")
+        by_uid = _labels_from_uids(list(index))
+        if by_uid is None:
+            raise ConfigurationError(
+                "ema_grpo needs the batch's task labels: use unireward.integrations.verl.compute_advantage "
+                "or label_uids()")
+        tasks, dtypes = by_uid
     scores = token_level_rewards.sum(dim=-1)
     adv = adv_torch.ema_grpo(scores.float(), list(index), list(tasks), data_types=dtypes, normalizer=_NORMALIZER)
     adv = adv.unsqueeze(-1) * response_mask

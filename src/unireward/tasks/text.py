@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from functools import lru_cache
-from typing import Any
+from typing import Any, ClassVar
 
 from ..result import Status, TaskOutcome
 from .base import ScoreOptions, TaskScorer
@@ -102,7 +102,7 @@ class OpenEndedScorer(TaskScorer):
     """Open-ended answers: mean ROUGE-1/2/L F1 (a reward model can replace it in batches)."""
 
     name = "open-ended"
-    aliases = ("open ended", "free-form", "open-ended qa")
+    aliases: ClassVar[tuple[str, ...]] = ("open ended", "free-form", "open-ended qa")
 
     def score(
         self, answer: str, truth: Any, *, data_type: str | None, options: ScoreOptions

@@ -320,7 +320,7 @@ def _run_ray(args: argparse.Namespace, mapping: dict[str, str], options: dict[st
         ctx = ray.data.DataContext.get_current()
         ctx.execution_options.preserve_order = True
         ds = ray.data.read_text(os.path.abspath(args.input), drop_empty_lines=True)
-        ds = ds.map_batches(_ray_score_lines, fn_kwargs={"mapping": mapping, "options": options},
+        ds = ds.map_batches(_ray_score_lines, fn_kwargs={"mapping": mapping, "options": options},  # type: ignore[arg-type]
                             batch_size=CHUNK, batch_format="numpy")
         partial = f"{args.output}.partial"
         n = n_err = 0

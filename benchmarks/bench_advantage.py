@@ -120,6 +120,7 @@ def main() -> None:
     except ImportError:
         torch = None  # type: ignore[assignment]
     if torch is not None:
+        torch.set_num_threads(1)  # one core, like the numpy side
         devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
         for dev in devices:
             r = torch.tensor(scores, device=dev)

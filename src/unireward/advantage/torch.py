@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..errors import ConfigurationError, missing_extra
-from ._core import EMARewardNormalizer, task_keys
+from ._core import EMARewardNormalizer, _codes, task_keys
 
 try:
     import torch
@@ -35,9 +35,9 @@ def _prepare(rewards: Any, group_ids: Sequence[Any] | Any) -> tuple[Any, Any, An
     else:
         if len(group_ids) != r.numel():
             raise ConfigurationError(f"got {r.numel()} rewards but {len(group_ids)} group ids")
-        index: dict[Any, int] = {}
-        inv = torch.tensor([index.setdefault(g, len(index)) for g in group_ids], dtype=torch.long, device=device)
-        k = len(index)
+        codes, uniques = _codes(group_ids)
+        inv = torch.from_numpy(codes).to(device=device, dtype=torch.long)
+        k = len(uniques)
     return r32, valid, inv, k
 
 
@@ -91,8 +91,9 @@ def ema_grpo(
     normalizer.update(host, keys)
     mean, pop_std, count = _group_stats(r, valid, inv, k, False)
     centred = r - mean
-    scale_of = {key: normalizer.scale(key) for key in set(keys)}
-    scale = torch.tensor([scale_of[key] for key in keys], dtype=torch.float32, device=r.device)
+    codes, uniques = _codes(keys)
+    per_task = torch.tensor([normalizer.scale(key) for key in uniques], dtype=torch.float64).to(torch.float32)
+    scale = per_task.to(r.device)[torch.from_numpy(codes).to(r.device)]
     adv = centred / scale
     ok = valid & (count > 1)
     adv = torch.where(ok, adv, torch.zeros_like(adv))

@@ -83,8 +83,8 @@ class EMAGRPOTrainer(GRPOTrainer):
                 "which is missing: add it or pass task_column=")
         tasks = gather_object([str(x[self.task_column]) for x in inputs])
         dtypes = gather_object([x.get(self.data_type_column) for x in inputs])
-        mode = "train" if self.model.training else "eval"
-        g = self.num_generations if mode == "train" else self.num_generations_eval
+        mode = "train" if getattr(self.model, "training", True) else "eval"
+        g = int(self.num_generations if mode == "train" else self.num_generations_eval or self.num_generations)
         groups = [i // g for i in range(len(tasks))]  # TRL's sampler keeps each group contiguous
         # evaluation must not move the training statistics: use a copy of the tracker
         norm = self.ema_normalizer if mode == "train" else copy.deepcopy(self.ema_normalizer)

@@ -69,7 +69,8 @@ def test_centred_per_group_and_zero_where_undefined(batch) -> None:  # type: ign
 def test_grpo_ignores_a_shift_and_dr_grpo_too(values, shift) -> None:  # type: ignore[no-untyped-def]
     g = ["a"] * len(values)
     shifted = [v + shift for v in values]
-    np.testing.assert_allclose(grpo(values, g), grpo(shifted, g), atol=2e-3)
+    if np.std(values) > 1e-3:  # below that, float32 rounding of the shift dominates
+        np.testing.assert_allclose(grpo(values, g), grpo(shifted, g), atol=2e-3)
     np.testing.assert_allclose(dr_grpo(values, g), dr_grpo(shifted, g), atol=1e-5)
 
 

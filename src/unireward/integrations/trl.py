@@ -84,7 +84,7 @@ class EMAGRPOTrainer(GRPOTrainer):
         tasks = gather_object([str(x[self.task_column]) for x in inputs])
         dtypes = gather_object([x.get(self.data_type_column) for x in inputs])
         mode = "train" if getattr(self.model, "training", True) else "eval"
-        g = int(self.num_generations if mode == "train" else self.num_generations_eval or self.num_generations)
+        g: int = (self.num_generations if mode == "train" else self.num_generations_eval) or 1
         groups = [i // g for i in range(len(tasks))]  # TRL's sampler keeps each group contiguous
         # evaluation must not move the training statistics: use a copy of the tracker
         norm = self.ema_normalizer if mode == "train" else copy.deepcopy(self.ema_normalizer)

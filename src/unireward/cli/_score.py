@@ -102,7 +102,7 @@ def _line_chunks(args: argparse.Namespace) -> Iterator[tuple[int, list[str], lis
             (n, json.dumps(row, ensure_ascii=False)) for n, row, _ in read_rows(args.input)
         )
     else:
-        source = _raw_lines(args.input)
+        source = _raw_lines(args.input, getattr(args, "_meter", None))
     for lineno, line in source:
         if skip:
             skip -= 1
@@ -116,7 +116,7 @@ def _line_chunks(args: argparse.Namespace) -> Iterator[tuple[int, list[str], lis
         yield numbers[0], chunk, numbers
 
 
-def _raw_lines(path: str) -> Iterator[tuple[int, str]]:
+def _raw_lines(path: str, meter: _Progress | None = None) -> Iterator[tuple[int, str]]:
     from ..errors import InputError
     from ._io import open_text
 
@@ -126,8 +126,39 @@ def _raw_lines(path: str) -> Iterator[tuple[int, str]]:
         raise InputError(f"cannot read {path}: {exc}") from exc
     with fh:
         for lineno, line in enumerate(fh, 1):
+            if meter is not None:
+                meter.read += len(line)
             if line.strip():
                 yield lineno, line.rstrip("\n")
+
+
+class _Progress:
+    """Rows/s and ETA: a live line on a terminal, a log line every ``every`` s otherwise."""
+
+    def __init__(self, path: str, every: float = 10.0) -> None:
+        self.tty = sys.stderr.isatty()
+        self.every = every
+        self.start = self.last = time.monotonic()
+        plain = not str(path).endswith((".gz", ".parquet"))
+        self.total = os.path.getsize(path) if plain and os.path.exists(path) else 0  # ~ characters
+        self.read = 0
+
+    def update(self, rows: int, final: bool = False) -> None:
+        now = time.monotonic()
+        if not self.tty and not final and now - self.last < self.every:
+            return
+        self.last = now
+        rate = rows / max(now - self.start, 1e-9)
+        eta = ""
+        if self.total and self.read and not final:
+            frac = min(self.read / self.total, 1.0)
+            left = (now - self.start) * (1 - frac) / max(frac, 1e-9)
+            eta = f"  ETA {int(left // 60)}:{int(left % 60):02d}"
+        msg = f"{rows:,} rows  {rate:,.0f} rows/s{eta}"
+        if self.tty:
+            print(f"\r{msg}   ", end="" if not final else "\n", file=sys.stderr, flush=True)
+        else:
+            print(f"unireward: {msg}", file=sys.stderr, flush=True)
 
 
 def _score_lines(payload: tuple[list[str], list[int], dict[str, str], dict[str, Any]]) -> tuple[list[str], list[tuple[str, float, float, float, str, str | None]]]:
@@ -189,6 +220,7 @@ def run_score(args: argparse.Namespace) -> int:
     stats: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     n_rows = n_err = 0
     start = time.monotonic()
+    meter = args._meter = _Progress(args.input)
     pool = ProcessPoolExecutor(max_workers=args.workers) if args.workers > 1 else None
     try:
         mode = "r+" if done_rows else "w"
@@ -220,9 +252,7 @@ def run_score(args: argparse.Namespace) -> int:
                 out.flush()
                 os.fsync(out.fileno())
                 _write_progress(progress, done_rows + n_rows, out.tell())
-                if sys.stderr.isatty():
-                    rate = n_rows / max(time.monotonic() - start, 1e-9)
-                    print(f"\r{done_rows + n_rows:,} rows  {rate:,.0f} rows/s", end="", file=sys.stderr)
+                meter.update(done_rows + n_rows)
 
             for _first, lines, numbers in _line_chunks(args):
                 payload = (lines, numbers, mapping, options)
@@ -242,8 +272,8 @@ def run_score(args: argparse.Namespace) -> int:
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
-    if sys.stderr.isatty():
-        print(file=sys.stderr)
+    if meter.tty:
+        meter.update(done_rows + n_rows, final=True)
     if not args.quiet:
         _summary(stats, time.monotonic() - start, n_rows)
     return 1 if n_err else 0

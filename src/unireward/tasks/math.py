@@ -11,7 +11,7 @@ Each pair goes through four steps, stopping at the first that decides:
    fractions, ``N\\%``, bare letters and simple intervals are compared exactly, giving
    Math-Verify's verdict without any symbolic work (pairs whose verdict would depend on
    Math-Verify's 6-digit rounding go on to step 3).
-3. **Worker process**: Math-Verify (its own ``signal.alarm`` timeouts off) runs in a
+3. **Worker process**: Math-Verify (its own alarm-signal timeouts off) runs in a
    worker process that is killed and replaced at the hard deadline
    (``options.math_timeout``, 5 s by default): accuracy 0, status ``deadline`` (with
    ``raise_on_error=True``, :class:`~unireward.errors.ScoringDeadlineError`). This works

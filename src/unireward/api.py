@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from .completion import ParsedCompletion, parse_completion, unwrap_ground_truth
 from .errors import ConfigurationError, InputError, UniRewardError
@@ -38,8 +37,7 @@ def _options(options: Mapping[str, Any]) -> ScoreOptions:
     return ScoreOptions(**options)
 
 
-@dataclass(frozen=True, slots=True)
-class _Item:
+class _Item(NamedTuple):
     completion: str
     ground_truth: Any
     task: str

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 from ..errors import ConfigurationError
 from ..result import TaskOutcome
 
-__all__ = ["PROFILES", "ScoreOptions", "TaskScorer"]
+__all__ = ["PROFILES", "BatchScorer", "ScoreOptions", "TaskScorer"]
 
 #: ``onethinker`` reproduces the reference rewards bit for bit (quirks included);
 #: ``strict`` fixes the documented quirks (see docs/tasks.md).
@@ -102,3 +102,22 @@ class TaskScorer:
             self.score(a, t, data_type=d, options=options)
             for a, t, d in zip(answers, truths, data_types, strict=True)
         ]
+
+
+class BatchScorer(TaskScorer):
+    """A scorer written for batches: implement :meth:`score_many`; :meth:`score` scores a
+    batch of one, so the single-item and batch paths cannot drift apart."""
+
+    def score(
+        self, answer: str, truth: Any, *, data_type: str | None, options: ScoreOptions
+    ) -> TaskOutcome:
+        return self.score_many([answer], [truth], [data_type], options)[0]
+
+    def score_many(
+        self,
+        answers: Sequence[str],
+        truths: Sequence[Any],
+        data_types: Sequence[str | None],
+        options: ScoreOptions,
+    ) -> list[TaskOutcome]:
+        raise NotImplementedError

@@ -43,7 +43,7 @@ from ..schemas import (
     truth_frames,
     truth_object,
 )
-from .base import ScoreOptions, TaskScorer
+from .base import BatchScorer, ScoreOptions
 
 __all__ = [
     "SCORERS",
@@ -105,7 +105,7 @@ def flag_non_finite(rows: np.ndarray, index: Sequence[int] | np.ndarray, issues:
 # --------------------------------------------------------------------------------------
 
 
-class _OneShapeScorer(TaskScorer):
+class _OneShapeScorer(BatchScorer):
     """A task whose answer is one field of ``size`` numbers scored by one IoU."""
 
     structured = True
@@ -118,10 +118,6 @@ class _OneShapeScorer(TaskScorer):
     def _iou(self, pred: np.ndarray, truth: np.ndarray, strict: bool) -> np.ndarray:
         raise NotImplementedError
 
-    def score(
-        self, answer: str, truth: Any, *, data_type: str | None, options: ScoreOptions
-    ) -> TaskOutcome:
-        return self.score_many([answer], [truth], [data_type], options)[0]
 
     def score_many(
         self,
@@ -219,7 +215,7 @@ class SpatioTemporalTruth(NamedTuple):
     frames: dict[str, tuple[float, ...]]
 
 
-class SpatioTemporalGroundingScorer(TaskScorer):
+class SpatioTemporalGroundingScorer(BatchScorer):
     """``{"time": [s, e], "boxes": {"<second>": [x1, y1, x2, y2], ...}}``.
 
     Accuracy ``0.5 * tIoU + 0.5 * mean box IoU over the frame keys present in both`` the
@@ -244,10 +240,6 @@ class SpatioTemporalGroundingScorer(TaskScorer):
         obj = truth_object(ground_truth, self.name)
         return SpatioTemporalTruth(truth_floats(obj, "time", 2, self.name), truth_frames(obj, self.name))
 
-    def score(
-        self, answer: str, truth: Any, *, data_type: str | None, options: ScoreOptions
-    ) -> TaskOutcome:
-        return self.score_many([answer], [truth], [data_type], options)[0]
 
     def score_many(
         self,
@@ -347,7 +339,7 @@ def polygon_vertices(obj: Any) -> list[list[float]] | None:
     return None
 
 
-class PolygonGroundingScorer(TaskScorer):
+class PolygonGroundingScorer(BatchScorer):
     """A region as ``{"polygon": [[x, y], ...]}``, ``{"quad": [[x, y] x 4]}`` or
     ``{"rbox": [cx, cy, w, h, angle_deg]}``, scored by polygon IoU (shapely 2, vectorised).
 
@@ -385,10 +377,6 @@ class PolygonGroundingScorer(TaskScorer):
             raise GroundTruthError(f"{self.name} ground truth polygon is not simple: {why[0]}")
         return as_polygons([v])[0]
 
-    def score(
-        self, answer: str, truth: Any, *, data_type: str | None, options: ScoreOptions
-    ) -> TaskOutcome:
-        return self.score_many([answer], [truth], [data_type], options)[0]
 
     def score_many(
         self,

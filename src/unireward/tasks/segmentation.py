@@ -43,7 +43,7 @@ from ..schemas import (
     truth_object,
     truth_points,
 )
-from .base import ScoreOptions, TaskScorer
+from .base import BatchScorer, ScoreOptions
 from .grounding import flag_non_finite, order_boxes, outcomes
 
 __all__ = ["IMAGE_WEIGHTS", "SCORERS", "VIDEO_WEIGHTS", "SegmentationScorer", "SegmentationTruth"]
@@ -66,7 +66,7 @@ class SegmentationTruth(NamedTuple):
     time: float | None
 
 
-class SegmentationScorer(TaskScorer):
+class SegmentationScorer(BatchScorer):
     """Segmentation prompts, image or video (see the module docstring).
 
     >>> s, o = SegmentationScorer(), ScoreOptions()
@@ -102,10 +102,6 @@ class SegmentationScorer(TaskScorer):
                 raise GroundTruthError(f"{task} ground truth: field 'time' must be a finite number")
         return SegmentationTruth(box, pos, neg, time)
 
-    def score(
-        self, answer: str, truth: Any, *, data_type: str | None, options: ScoreOptions
-    ) -> TaskOutcome:
-        return self.score_many([answer], [truth], [data_type], options)[0]
 
     def score_many(
         self,

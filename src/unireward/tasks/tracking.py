@@ -22,13 +22,13 @@ import numpy as np
 from ..geometry import ragged_mean_iou
 from ..result import Status, TaskOutcome
 from ..schemas import Issues, as_frame_boxes, load_json, schema_reason, truth_frames, truth_object
-from .base import ScoreOptions, TaskScorer
+from .base import BatchScorer, ScoreOptions
 from .grounding import flag_non_finite, order_boxes, outcomes
 
 __all__ = ["SCORERS", "TrackingScorer"]
 
 
-class TrackingScorer(TaskScorer):
+class TrackingScorer(BatchScorer):
     """Single-object tracking as per-second boxes (see the module docstring).
 
     >>> s, o = TrackingScorer(), ScoreOptions()
@@ -45,10 +45,6 @@ class TrackingScorer(TaskScorer):
     def prepare_ground_truth(self, ground_truth: Any, data_type: str | None) -> dict[str, tuple[float, ...]]:
         return truth_frames(truth_object(ground_truth, self.name), self.name)
 
-    def score(
-        self, answer: str, truth: Any, *, data_type: str | None, options: ScoreOptions
-    ) -> TaskOutcome:
-        return self.score_many([answer], [truth], [data_type], options)[0]
 
     def score_many(
         self,

@@ -123,6 +123,16 @@ def problems() -> list[dict]:
                         problem_reserved_text="Segment the dog.", solution=json.dumps(gt),
                         answers=[json.dumps(good), json.dumps(gt), json.dumps(dict(gt, positive_points=pos[:2])),
                                  json.dumps(dict(gt, time="4.0")) if dt == "video" else json.dumps(dict(gt, boxes=[600, 700, 200, 220]))]))
+    for _ in range(4):
+        cx, cy, r = rng.randint(150, 450), rng.randint(150, 450), rng.randint(40, 120)
+        quad = [[cx - r, cy - r], [cx + r, cy - r], [cx + r, cy + r], [cx - r, cy + r]]
+        out.append(dict(problem_type="polygon grounding", data_type="image",
+                        problem_reserved_text="Outline the road sign with a polygon.",
+                        solution=json.dumps({"polygon": quad}),
+                        answers=[json.dumps({"polygon": [[round(jitter(x, 8)), round(jitter(y, 8))] for x, y in quad]}),
+                                 json.dumps({"quad": quad}),
+                                 json.dumps({"polygon": [quad[0], quad[2], quad[1], quad[3]]}),  # self-crossing
+                                 json.dumps({"polygon": quad[:2]})]))
     return out
 
 

@@ -1,6 +1,11 @@
 """The ``unireward`` command line: ``score``, ``validate``, ``report`` and ``serve``.
 
-Exit codes: 0 every row scored, 1 some rows errored, 2 usage or input error.
+Exit codes: 0 success (every row scored / valid), 1 some rows errored or are invalid,
+2 usage or input error.
+
+>>> main(["--version"])  # doctest: +ELLIPSIS
+unireward ...
+0
 """
 
 from __future__ import annotations
@@ -9,33 +14,37 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ._report import add_report_parser
-from ._score import add_score_parser
-from ._serve import add_serve_parser
-from ._validate import add_validate_parser
-
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
 
 EPILOG = """examples:
   unireward score examples/rollouts.jsonl -o scored.jsonl
-  unireward score dump.jsonl.gz -o scored.jsonl.gz --workers 2 --field completion=response
+  unireward score dump.jsonl.gz -o scored.parquet --preset verl --workers 8
+  unireward score dump.jsonl -o scored.jsonl --resume
   unireward validate examples/rollouts.jsonl
   unireward report scored.jsonl -o report.html
   unireward serve --port 8000
+
+`unireward COMMAND --help` shows each command's options and examples.
+exit codes: 0 success, 1 some rows errored or are invalid, 2 usage or input error
 """
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of all commands."""
+    from .._version import __version__
+    from ._report import add_report_parser
+    from ._score import add_score_parser
+    from ._serve import add_serve_parser
+    from ._validate import add_validate_parser
+
     parser = argparse.ArgumentParser(
         prog="unireward",
-        description="Rewards for RL of multimodal reasoning models.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Rewards for RL of multimodal reasoning models: score rollout dumps, check "
+        "them, report on them, or serve rewards over HTTP.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    from .._version import __version__
-
     parser.add_argument("--version", action="version", version=f"unireward {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_score_parser(sub)
     add_validate_parser(sub)
     add_report_parser(sub)
@@ -44,14 +53,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code."""
+    """Run the command line with ``argv`` (default: ``sys.argv[1:]``); returns the exit code."""
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-    except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
-        return int(exc.code or 0)
-    return int(args.run(args))
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    except SystemExit as exc:  # argparse exits 2 on usage errors, 0 after --help / --version
+        return exc.code if isinstance(exc.code, int) else 2
+    try:
+        return int(args.run(args))
+    except KeyboardInterrupt:
+        print("\nunireward: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 1

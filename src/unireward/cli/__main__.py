@@ -1,5 +1,8 @@
+"""``python -m unireward.cli``."""
+
 import sys
 
 from . import main
 
-sys.exit(main())
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,127 +1,257 @@
 """``unireward report``: a self-contained HTML page about a scored dump.
 
-Reward histograms per task (inline SVG), component means, the summary table and examples
-of format failures (HTML-escaped: model output is hostile). No dependencies, no network.
+The page has the per-task summary table, reward histograms per task, component means
+(accuracy, format, structure), status counts and examples of format failures. Charts are
+inline SVG drawn here; there are no scripts, no external resources and a Content Security
+Policy that forbids both. Every piece of text from the dump is HTML-escaped: model output is
+hostile. The dump is read in one streaming pass (memory does not grow with its size).
 """
 
 from __future__ import annotations
 
 import argparse
 import html
-import json
 import sys
-from collections import defaultdict
+from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
-from ._io import read_rows
+from ._summary import Summary
 
-__all__ = ["add_report_parser", "render_report"]
+__all__ = ["ReportData", "add_report_parser", "histogram_svg", "render_report", "run_report"]
 
-BINS = 15
+BINS = 16
+HI = 1.6  # rewards are binned over [0, HI): 16 bins of 0.1
 MAX_EXAMPLES = 5
+MAX_TEXT = 2000
+COLORS = {"accuracy": "#2a9d8f", "format": "#e9c46a", "structure": "#8d6cab", "reward": "#3b7dd8"}
+STATUS_COLORS = {"ok": "#2a9d8f", "format_error": "#e9c46a", "no_tags": "#f4a261",
+                 "parse_error": "#e76f51", "malformed_json": "#d62828", "schema_error": "#9d0208",
+                 "fallback": "#8d6cab", "deadline": "#6c757d", "non_finite": "#adb5bd",
+                 "error": "#212529"}
+_COMPLETION_COLUMNS = ("completion", "response", "output", "solution_str", "_raw")
+_RAW_KEYS = frozenset({"_raw", "reward", "accuracy", "format", "structure", "status", "reason"})
+esc = html.escape
 
 
-def _histogram_svg(values: list[float], lo: float = 0.0, hi: float = 1.5, width: int = 300, height: int = 120) -> str:
-    counts = [0] * BINS
-    for v in values:
-        i = int((min(max(v, lo), hi) - lo) / (hi - lo) * BINS)
-        counts[min(i, BINS - 1)] += 1
+def _bin(value: float) -> int:
+    return min(max(int(value / HI * BINS), 0), BINS - 1) if value == value else 0
+
+
+class ReportData:
+    """What the page shows, gathered row by row."""
+
+    def __init__(self, fields: Any = None) -> None:
+        from ._presets import FieldMap
+
+        self.fields = fields if fields is not None else FieldMap()
+        self.summary = Summary()
+        self.hist: dict[str, list[int]] = {}
+        self.status: dict[str, Counter[str]] = {}
+        self.examples: dict[str, list[dict[str, str]]] = {}
+        self.skipped = 0
+
+    def add(self, row: dict[str, Any]) -> None:
+        try:
+            reward, acc, fmt, st = (float(row.get(k) or 0.0) for k in ("reward", "accuracy", "format", "structure"))
+        except (TypeError, ValueError):
+            self.skipped += 1
+            return
+        task = "(unreadable)" if row.keys() <= _RAW_KEYS else self.fields.task_label(row)
+        status = str(row.get("status") or "ok")
+        self.summary.add(task, reward, acc, fmt, st, status)
+        self.hist.setdefault(task, [0] * BINS)[_bin(reward)] += 1
+        self.status.setdefault(task, Counter())[status] += 1
+        if fmt == 0.0:
+            ex = self.examples.setdefault(task, [])
+            if len(ex) < MAX_EXAMPLES:
+                text = next((row[c] for c in _COMPLETION_COLUMNS if isinstance(row.get(c), str)), "")
+                if len(text) > MAX_TEXT:
+                    text = text[:MAX_TEXT] + " [... cut]"
+                ex.append({"status": status, "reason": str(row.get("reason") or ""), "text": text,
+                           "reward": f"{reward:.3f}"})
+
+
+def histogram_svg(counts: list[int], *, width: int = 320, height: int = 130, color: str = "#3b7dd8") -> str:
+    """An SVG bar chart of reward-bin counts (bins of ``HI / len(counts)`` from 0).
+
+    >>> svg = histogram_svg([0, 3, 1])
+    >>> svg.startswith("<svg") and svg.count("<rect") == 3
+    True
+    """
     top = max(counts) or 1
-    bw = width / BINS
-    bars = []
+    n = len(counts)
+    plot_h = height - 28
+    bw = width / n
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">']
     for i, c in enumerate(counts):
-        h = (height - 20) * c / top
-        bars.append(f'<rect x="{i * bw + 1:.1f}" y="{height - 15 - h:.1f}" width="{bw - 2:.1f}" height="{h:.1f}" fill="#3b7dd8"><title>{c}</title></rect>')
-    axis = (f'<line x1="0" y1="{height - 15}" x2="{width}" y2="{height - 15}" stroke="#444"/>'
-            f'<text x="0" y="{height - 2}" font-size="10">{lo:g}</text>'
-            f'<text x="{width - 16}" y="{height - 2}" font-size="10">{hi:g}</text>')
-    return f'<svg width="{width}" height="{height}" role="img">{"".join(bars)}{axis}</svg>'
+        h = plot_h * c / top
+        lo = HI * i / n
+        parts.append(f'<rect x="{i * bw + 1:.1f}" y="{plot_h - h + 4:.1f}" width="{bw - 2:.1f}" '
+                     f'height="{h:.1f}" fill="{color}"><title>[{lo:.1f}, {lo + HI / n:.1f}): {c}</title></rect>')
+    parts.append(f'<line x1="0" y1="{plot_h + 4}" x2="{width}" y2="{plot_h + 4}" stroke="#444"/>')
+    for v in (0.0, 0.5, 1.0, 1.5):
+        x = v / HI * width
+        parts.append(f'<text x="{x:.1f}" y="{height - 8}" font-size="10" fill="#333">{v:g}</text>')
+    parts.append(f'<text x="{width - 4}" y="12" font-size="10" text-anchor="end" fill="#555">max {top}</text></svg>')
+    return "".join(parts)
 
 
-def _bar(value: float, color: str) -> str:
-    w = max(0.0, min(1.0, value)) * 120
-    return f'<svg width="124" height="12"><rect width="{w:.1f}" height="12" fill="{color}"/></svg> {value:.3f}'
+def _components_svg(means: dict[str, float], width: int = 320) -> str:
+    rows = list(means.items())
+    height = 18 * len(rows) + 4
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">']
+    for i, (name, v) in enumerate(rows):
+        y = 18 * i + 2
+        w = max(0.0, min(v / HI, 1.0)) * (width - 150)
+        parts.append(f'<text x="0" y="{y + 12}" font-size="11">{esc(name)}</text>'
+                     f'<rect x="70" y="{y}" width="{width - 150}" height="14" fill="#eee"/>'
+                     f'<rect x="70" y="{y}" width="{w:.1f}" height="14" fill="{COLORS.get(name, "#999")}"/>'
+                     f'<text x="{width - 74}" y="{y + 12}" font-size="11">{v:.3f}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
 
 
-def render_report(rows: list[dict[str, Any]], title: str = "unireward report") -> str:
-    """The HTML page for scored rows (each with ``reward``, ``accuracy``, ``format``, ...)."""
-    by_task: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in rows:
-        by_task[str(r.get("problem_type") or r.get("task") or "(unknown)")].append(r)
-    esc = html.escape
+def _status_svg(counts: Counter[str], width: int = 320) -> str:
+    total = sum(counts.values()) or 1
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="18" role="img">']
+    x = 0.0
+    for status, c in counts.most_common():
+        w = width * c / total
+        parts.append(f'<rect x="{x:.1f}" y="0" width="{w:.1f}" height="18" '
+                     f'fill="{STATUS_COLORS.get(status, "#999")}"><title>{esc(status)}: {c}</title></rect>')
+        x += w
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+_CSS = """
+body{font-family:system-ui,sans-serif;margin:24px;color:#222;background:#fff}
+h1{margin-top:0}table{border-collapse:collapse;margin:12px 0}
+td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#eef2fb}
+td:first-child,th:first-child{text-align:left}
+.grid{display:flex;flex-wrap:wrap;gap:16px}
+.card{border:1px solid #ddd;border-radius:6px;padding:10px;background:#fafbfc}
+.card h3{margin:0 0 6px 0;font-size:15px}
+.legend span{display:inline-block;margin-right:10px;font-size:12px}
+.legend i{display:inline-block;width:10px;height:10px;margin-right:3px}
+pre{white-space:pre-wrap;word-break:break-all;max-width:1000px;background:#f6f6f6;padding:6px;
+max-height:180px;overflow:auto;border-left:3px solid #e76f51}
+.meta{color:#555;font-size:13px}
+"""
+
+
+def render_report(data: ReportData, title: str = "unireward report") -> str:
+    """The HTML page for the gathered data."""
+    rows = data.summary.rows()
+    total = data.summary.rows_total
     parts = [
-        "<!doctype html><html><head><meta charset='utf-8'>",
-        f"<title>{esc(title)}</title>",
-        "<style>body{font-family:sans-serif;margin:24px;color:#222}table{border-collapse:collapse;margin:12px 0}"
-        "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#eef}"
-        "td:first-child{text-align:left}.grid{display:flex;flex-wrap:wrap;gap:16px}"
-        ".card{border:1px solid #ddd;border-radius:6px;padding:8px}pre{white-space:pre-wrap;max-width:900px;"
-        "background:#f6f6f6;padding:6px;max-height:160px;overflow:auto}</style></head><body>",
-        f"<h1>{esc(title)}</h1><p>{len(rows)} rows, {len(by_task)} tasks.</p>",
-        "<h2>Summary</h2><table><tr><th>task</th><th>rows</th><th>reward</th><th>accuracy</th><th>format</th>"
-        "<th>structure</th><th>format failures</th><th>parse failures</th><th>fallbacks</th><th>errors</th></tr>",
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
+        "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; "
+        "style-src 'unsafe-inline'; img-src data:\">",
+        f"<title>{esc(title)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{esc(title)}</h1>",
+        f"<p class='meta'>{total:,} rows, {len(rows)} tasks"
+        + (f", {data.skipped:,} rows without numeric rewards skipped" if data.skipped else "") + ".</p>",
+        "<h2>Summary</h2><table><tr><th>task</th><th>rows</th><th>reward</th><th>accuracy</th>"
+        "<th>format</th><th>structure</th><th>format failures</th><th>parse failures</th>"
+        "<th>fallbacks</th><th>errors</th></tr>",
     ]
-    for task in sorted(by_task):
-        rs = by_task[task]
-        n = len(rs)
-        def mean(k: str, rs: list[dict[str, Any]] = rs) -> float:
-            return sum(float(r.get(k) or 0.0) for r in rs) / len(rs)
-
-        status = [r.get("status") for r in rs]
-        parse = sum(s in ("parse_error", "malformed_json", "schema_error") for s in status)
+    for r in rows:
         parts.append(
-            f"<tr><td>{esc(task)}</td><td>{n}</td><td>{mean('reward'):.3f}</td><td>{_bar(mean('accuracy'), '#2a9d8f')}</td>"
-            f"<td>{_bar(mean('format'), '#e9c46a')}</td><td>{mean('structure'):.3f}</td>"
-            f"<td>{sum(float(r.get('format') or 0) == 0 for r in rs) / n:.1%}</td><td>{parse}</td>"
-            f"<td>{status.count('fallback')}</td><td>{status.count('error')}</td></tr>"
-        )
-    parts.append("</table><h2>Reward distributions</h2><div class='grid'>")
-    for task in sorted(by_task):
-        vals = [float(r.get("reward") or 0.0) for r in by_task[task]]
-        parts.append(f"<div class='card'><b>{esc(task)}</b><br>{_histogram_svg(vals)}</div>")
+            f"<tr><td>{esc(r['task'])}</td><td>{r['rows']:,}</td><td>{r['reward']:.3f}</td>"
+            f"<td>{r['accuracy']:.3f}</td><td>{r['format']:.3f}</td><td>{r['structure']:.3f}</td>"
+            f"<td>{r['format_fail']:.1%}</td><td>{r['parse']:,}</td><td>{r['fallback']:,}</td>"
+            f"<td>{r['error']:,}</td></tr>")
+    parts.append("</table>")
+    parts.append("<h2>Rewards and components per task</h2><div class='legend'>")
+    for status, color in STATUS_COLORS.items():
+        parts.append(f"<span><i style='background:{color}'></i>{esc(status)}</span>")
+    parts.append("</div><div class='grid'>")
+    for r in rows:
+        task = r["task"]
+        means = {k: r[k] for k in ("reward", "accuracy", "format", "structure")}
+        parts.append(
+            f"<div class='card'><h3>{esc(task)}</h3>"
+            f"<div class='meta'>reward distribution ({r['rows']:,} rows)</div>{histogram_svg(data.hist[task])}"
+            f"<div class='meta'>component means</div>{_components_svg(means)}"
+            f"<div class='meta'>statuses</div>{_status_svg(data.status[task])}</div>")
     parts.append("</div><h2>Format failures (examples)</h2>")
-    for task in sorted(by_task):
-        bad = [r for r in by_task[task] if float(r.get("format") or 0) == 0][:MAX_EXAMPLES]
-        if not bad:
-            continue
+    if not data.examples:
+        parts.append("<p>None.</p>")
+    for task in sorted(data.examples):
         parts.append(f"<h3>{esc(task)}</h3>")
-        for r in bad:
-            text = str(r.get("completion") or r.get("response") or r.get("_raw") or "")
-            if len(text) > 2000:
-                text = text[:2000] + " [...]"
-            parts.append(f"<p>status: {esc(str(r.get('status')))}; reason: {esc(str(r.get('reason')))}</p><pre>{esc(text)}</pre>")
+        for ex in data.examples[task]:
+            parts.append(f"<p class='meta'>reward {esc(ex['reward'])}; status {esc(ex['status'])}; "
+                         f"{esc(ex['reason'])}</p><pre>{esc(ex['text'])}</pre>")
     parts.append("</body></html>")
     return "\n".join(parts)
 
 
+def build_report(rows: Iterable[dict[str, Any]], fields: Any = None) -> ReportData:
+    """Gather the page's data from scored rows in one pass."""
+    data = ReportData(fields)
+    for row in rows:
+        data.add(row)
+    return data
+
+
 def add_report_parser(sub: Any) -> None:
     p = sub.add_parser(
-        "report",
-        help="write a self-contained HTML report of a scored dump",
-        epilog="examples:\n  unireward report scored.jsonl -o report.html",
+        "report", help="write a self-contained HTML report of a scored dump",
+        description="Summarise a scored dump (the output of `unireward score`) as one HTML file: "
+        "summary table, reward histograms, component means, statuses, format-failure examples.",
+        epilog="examples:\n  unireward report scored.jsonl -o report.html\n"
+        "  unireward report scored.parquet -o report.html --title 'step 1200'\n\n"
+        "exit codes: 0 written, 2 usage or input error (e.g. the dump is not scored)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("input")
-    p.add_argument("-o", "--output", required=True)
+    p.add_argument("input", help="a scored JSONL / JSONL.gz / Parquet file, or a folder of shards")
+    p.add_argument("-o", "--output", required=True, help="the HTML file to write")
     p.add_argument("--title", default="unireward report")
+    from ._score import add_field_arguments
+
+    add_field_arguments(p)
     p.set_defaults(run=run_report)
 
 
 def run_report(args: argparse.Namespace) -> int:
-    from ..errors import InputError
+    import os
 
-    rows = []
+    from ..errors import UniRewardError
+    from ._io import read_rows
+
+    def scored_rows() -> Iterable[dict[str, Any]]:
+        for _where, row, _err in read_rows(args.input):
+            if row is not None:
+                if "reward" not in row:
+                    raise _NotScored
+                yield row
+
     try:
-        for _lineno, row, err in read_rows(args.input):
-            if err is None and row is not None:
-                rows.append(row)
-    except InputError as exc:
+        from ._presets import FieldMap
+
+        data = build_report(scored_rows(), FieldMap.from_preset(args.preset, args.field, args.task))
+    except _NotScored:
+        print("unireward: the input has rows without 'reward' (run `unireward score` first)", file=sys.stderr)
+        return 2
+    except UniRewardError as exc:
         print(f"unireward: {exc}", file=sys.stderr)
         return 2
-    if not rows or "reward" not in rows[0]:
-        print("unireward: the input has no scored rows (run `unireward score` first)", file=sys.stderr)
+    if not data.summary.rows_total:
+        print("unireward: the input has no scored rows", file=sys.stderr)
         return 2
-    with open(args.output, "w", encoding="utf-8") as fh:
-        fh.write(render_report(rows, args.title))
-    print(json.dumps({"rows": len(rows), "output": args.output}))
+    tmp = args.output + ".tmp"
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(render_report(data, args.title))
+        os.replace(tmp, args.output)
+    except OSError as exc:
+        print(f"unireward: cannot write {args.output}: {exc}", file=sys.stderr)
+        return 2
+    print(f"{data.summary.rows_total:,} rows -> {args.output}")
     return 0
+
+
+class _NotScored(Exception):
+    pass

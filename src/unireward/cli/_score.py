@@ -7,363 +7,217 @@ import json
 import os
 import sys
 import time
-from collections import defaultdict
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
-from ..errors import ConfigurationError, UniRewardError
-from ._io import get_path, read_rows
+from ..errors import ConfigurationError, InputError, UniRewardError
+from ._engines import ChunkResult, RewardModelSpec, ScoringJob, chunked, run_local, run_ray
+from ._io import InputReader, OutputSink, output_kind
+from ._presets import PRESETS, FieldMap
+from ._summary import Progress, Summary
 
-__all__ = ["PRESETS", "add_score_parser"]
+__all__ = ["add_field_arguments", "add_score_parser", "run_score"]
 
-#: Field presets: unireward field -> column (dotted paths reach nested fields).
-PRESETS: dict[str, dict[str, str]] = {
-    "auto": {},
-    "onethinker": {"task": "problem_type", "ground_truth": "solution", "prompt": "problem_reserved_text"},
-    "easyr1": {"task": "problem_type", "ground_truth": "ground_truth", "completion": "response"},
-    "verl": {"completion": "response", "ground_truth": "reward_model.ground_truth",
-             "task": "extra_info.problem_type", "data_type": "extra_info.data_type"},
-    "trl": {"completion": "completion", "ground_truth": "solution", "task": "problem_type"},
-}
 CHUNK = 2000
+
+EPILOG = """examples:
+  unireward score examples/rollouts.jsonl -o scored.jsonl
+  unireward score dump.jsonl.gz -o scored.jsonl.gz --workers 8
+  unireward score rollouts/ -o scored.parquet             # a folder of JSONL or Parquet shards
+  unireward score verl_dump.jsonl -o out.jsonl --preset verl --task "multiple choice"
+  unireward score trl.jsonl -o out.jsonl --preset trl --field ground_truth=meta.answer
+  unireward score dump.jsonl -o out.jsonl --reward-model-url http://rm:8000 \\
+      --reward-model-fallback rouge
+  unireward score dump.jsonl -o out.jsonl --resume        # continue after a crash or kill -9
+  unireward score dump.jsonl -o out.jsonl --engine ray    # on a Ray cluster (RAY_ADDRESS)
+
+exit codes: 0 every row scored, 1 some rows have status "error", 2 usage or input error
+"""
+
+
+class _StrictStop(Exception):
+    pass
+
+
+def add_field_arguments(p: argparse.ArgumentParser) -> None:
+    """--preset, --field and --task (shared by ``score`` and ``validate``)."""
+    p.add_argument("--preset", choices=list(PRESETS), default="auto",
+                   help="where the fields live: auto (unireward and OneThinker names), onethinker, "
+                   "easyr1, verl, trl (default: auto)")
+    p.add_argument("--field", action="append", default=[], metavar="NAME=COLUMN",
+                   help="read a field (completion, ground_truth, task, data_type, problem_id, "
+                   "prompt) from COLUMN; dotted paths reach nested fields (reward_model.ground_truth), "
+                   "commas list fallbacks; repeatable")
+    p.add_argument("--task", default=None, metavar="TASK",
+                   help="task for rows that name none")
 
 
 def add_score_parser(sub: Any) -> None:
     p = sub.add_parser(
-        "score",
-        help="score a JSONL rollout dump",
-        description="Score every row of a JSONL dump (plain or .gz); each output row is the "
-        "input row plus reward, accuracy, format, structure, status and reason, in input order.",
-        epilog="examples:\n  unireward score examples/rollouts.jsonl -o scored.jsonl\n"
-        "  unireward score dump.jsonl.gz -o out.jsonl.gz --preset verl --workers 2\n"
-        "  unireward score dump.jsonl -o out.jsonl --field ground_truth=answer --profile strict",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "score", help="score a rollout dump (JSONL, JSONL.gz, Parquet)",
+        description="Score every row of a dump. Each output row is the input row plus reward, "
+        "accuracy, format, structure, status and reason, in input order; rows that cannot be "
+        "scored get status 'error' and the reason. Formats follow the file names (.jsonl, "
+        ".jsonl.gz, .parquet).",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("input")
-    p.add_argument("-o", "--output", required=True)
-    p.add_argument("--preset", choices=sorted(PRESETS), default="auto")
-    p.add_argument("--field", action="append", default=[], metavar="NAME=COLUMN",
-                   help="map a unireward field (completion, ground_truth, task, data_type, "
-                   "problem_id, prompt) to a column; dotted paths reach nested fields")
-    p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    p.add_argument("--engine", choices=["local", "ray"], default="local",
-                   help="local worker processes (default) or a Ray cluster (unireward[ray]; "
-                   "joins RAY_ADDRESS when set, else starts a local instance)")
-    p.add_argument("--profile", default="onethinker", choices=["onethinker", "strict"])
-    p.add_argument("--format-weight", type=float, default=0.1)
-    p.add_argument("--math-timeout", type=float, default=5.0)
-    p.add_argument("--strict", action="store_true", help="stop at the first malformed input line (exit 2)")
-    p.add_argument("--quiet", action="store_true", help="no summary table")
-    p.add_argument("--resume", action="store_true",
-                   help="continue an interrupted run from OUTPUT.partial (rows already written are kept)")
+    p.add_argument("input", help="a JSONL / JSONL.gz / Parquet file, or a folder of shards")
+    p.add_argument("-o", "--output", required=True, help="the scored dump (.jsonl, .jsonl.gz, .parquet)")
+    add_field_arguments(p)
+    g = p.add_argument_group("scoring")
+    g.add_argument("--profile", default="onethinker", choices=["onethinker", "strict"])
+    g.add_argument("--format-weight", type=float, default=0.1, metavar="W")
+    g.add_argument("--math-timeout", type=float, default=5.0, metavar="SECONDS")
+    r = p.add_argument_group("reward model (open-ended and captioning answers)")
+    r.add_argument("--reward-model-url", default=None, metavar="URL",
+                   help="a POLAR reward model server (default: rule-based ROUGE scoring)")
+    r.add_argument("--reward-model-backend", default="vllm", choices=["vllm", "lmdeploy", "sglang"])
+    r.add_argument("--reward-model-fallback", default=None, choices=["rouge"],
+                   help="score rows by ROUGE (status 'fallback') when the server fails; "
+                   "without it a failing server stops the run (resumable)")
+    r.add_argument("--reward-model-retries", type=int, default=7, metavar="N")
+    r.add_argument("--no-normalize-by-problem-id", dest="normalize_by_problem_id",
+                   action="store_false", help="clip reward-model scores instead of normalising per problem")
+    e = p.add_argument_group("execution")
+    e.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                   help="worker processes (default: all cores); Ray: CPUs of a local instance")
+    e.add_argument("--chunk-size", type=int, default=CHUNK, metavar="ROWS",
+                   help=f"rows per chunk (default {CHUNK})")
+    e.add_argument("--engine", choices=["local", "ray"], default="local",
+                   help="local worker processes (default), or Ray Data (unireward[ray]): joins "
+                   "--ray-address / RAY_ADDRESS, else starts a local instance")
+    e.add_argument("--ray-address", default=None, metavar="ADDRESS")
+    e.add_argument("--resume", action="store_true",
+                   help="continue an interrupted run from OUTPUT.partial (committed rows are kept)")
+    e.add_argument("--strict", action="store_true",
+                   help="a malformed input line is fatal (exit 2, nothing written)")
+    e.add_argument("--quiet", action="store_true", help="no progress and no summary table")
+    e.add_argument("--log-every", type=float, default=10.0, metavar="SECONDS",
+                   help="seconds between progress lines when stderr is not a terminal")
     p.set_defaults(run=run_score)
 
 
-def _mapping(args: argparse.Namespace) -> dict[str, str]:
-    mapping = dict(PRESETS[args.preset])
-    for item in args.field:
-        name, sep, column = item.partition("=")
-        if not sep or not name or not column:
-            raise ConfigurationError(f"--field expects NAME=COLUMN, got {item!r}")
-        mapping[name] = column
-    return mapping
+def _fail(msg: str) -> int:
+    print(f"unireward: {msg}", file=sys.stderr)
+    return 2
 
 
-def _record(row: dict[str, Any], mapping: dict[str, str]) -> dict[str, Any]:
-    if not mapping:
-        return row
-    rec = dict(row)
-    for name, column in mapping.items():
-        value = get_path(row, column)
-        if value is not None:
-            rec[name] = value
-    comp = rec.get("completion")
-    if isinstance(comp, list) and comp and isinstance(comp[-1], dict):  # chat messages
-        rec["completion"] = comp[-1].get("content", "")
-    return rec
+def _job(args: argparse.Namespace) -> ScoringJob:
+    from ..tasks.base import ScoreOptions
+
+    fields = FieldMap.from_preset(args.preset, args.field, args.task)
+    options = {"profile": args.profile, "format_weight": args.format_weight,
+               "math_timeout": args.math_timeout}
+    ScoreOptions(**options)  # bad values raise ConfigurationError here, not in every row
+    if args.workers < 1 or args.chunk_size < 1:
+        raise ConfigurationError("--workers and --chunk-size must be at least 1")
+    spec = None
+    if args.reward_model_url:
+        spec = RewardModelSpec(args.reward_model_url, args.reward_model_backend,
+                               args.reward_model_retries)
+        spec.client().close()  # checks the options (no request is sent)
+    elif args.reward_model_fallback:
+        raise ConfigurationError("--reward-model-fallback needs --reward-model-url")
+    return ScoringJob(fields, options, spec, args.reward_model_fallback,
+                      args.normalize_by_problem_id, output_kind(args.output))
 
 
-def _score_chunk(payload: tuple[list[dict[str, Any]], dict[str, Any]]) -> list[dict[str, Any]]:
-    import unireward
-
-    records, options = payload
-    return [r.to_dict() for r in unireward.score_batch(records, errors="record", **options)]
-
-
-def _line_chunks(args: argparse.Namespace) -> Iterator[tuple[int, list[str], list[int]]]:
-    """Chunks of raw input lines (blank lines dropped) with the line number of each chunk's
-    first line; Parquet rows are turned into JSON lines. Skips rows already written."""
-    skip = getattr(args, "_skip_rows", 0)
-    chunk: list[str] = []
-    numbers: list[int] = []
-    if str(args.input).endswith(".parquet"):
-        source: Iterator[tuple[int, str]] = (
-            (n, json.dumps(row, ensure_ascii=False)) for n, row, _ in read_rows(args.input)
-        )
-    else:
-        source = _raw_lines(args.input, getattr(args, "_meter", None))
-    for lineno, line in source:
-        if skip:
-            skip -= 1
-            continue
-        chunk.append(line)
-        numbers.append(lineno)
-        if len(chunk) >= CHUNK:
-            yield numbers[0], chunk, numbers
-            chunk, numbers = [], []
-    if chunk:
-        yield numbers[0], chunk, numbers
+def _fingerprint(args: argparse.Namespace, job: ScoringJob, reader: InputReader) -> dict[str, Any]:
+    files = [[os.path.abspath(p), os.path.getsize(p), int(os.path.getmtime(p))] for p in reader.paths]
+    return {"input": files, "fields": {k: list(v) for k, v in job.fields.columns.items()},
+            "task": job.fields.default_task, "options": job.options,
+            "reward_model": None if job.reward_model is None else job.reward_model.base_url}
 
 
-def _raw_lines(path: str, meter: _Progress | None = None) -> Iterator[tuple[int, str]]:
-    from ..errors import InputError
-    from ._io import open_text
-
-    try:
-        fh = open_text(path, "rt")
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc}") from exc
-    with fh:
-        for lineno, line in enumerate(fh, 1):
-            if meter is not None:
-                meter.read += len(line)
-            if line.strip():
-                yield lineno, line.rstrip("\n")
-
-
-class _Progress:
-    """Rows/s and ETA: a live line on a terminal, a log line every ``every`` s otherwise."""
-
-    def __init__(self, path: str, every: float = 10.0) -> None:
-        self.tty = sys.stderr.isatty()
-        self.every = every
-        self.start = self.last = time.monotonic()
-        plain = not str(path).endswith((".gz", ".parquet"))
-        self.total = os.path.getsize(path) if plain and os.path.exists(path) else 0  # ~ characters
-        self.read = 0
-
-    def update(self, rows: int, final: bool = False) -> None:
-        now = time.monotonic()
-        if not self.tty and not final and now - self.last < self.every:
-            return
-        self.last = now
-        rate = rows / max(now - self.start, 1e-9)
-        eta = ""
-        if self.total and self.read and not final:
-            frac = min(self.read / self.total, 1.0)
-            left = (now - self.start) * (1 - frac) / max(frac, 1e-9)
-            eta = f"  ETA {int(left // 60)}:{int(left % 60):02d}"
-        msg = f"{rows:,} rows  {rate:,.0f} rows/s{eta}"
-        if self.tty:
-            print(f"\r{msg}   ", end="" if not final else "\n", file=sys.stderr, flush=True)
-        else:
-            print(f"unireward: {msg}", file=sys.stderr, flush=True)
-
-
-def _score_lines(payload: tuple[list[str], list[int], dict[str, str], dict[str, Any]]) -> tuple[list[str], list[tuple[str, float, float, float, str, str | None]]]:
-    """Worker: JSON lines in, scored JSON lines and per-row summaries out."""
-    lines, numbers, mapping, options = payload
-    rows: list[dict[str, Any]] = []
-    bad: list[str | None] = []
-    for line, lineno in zip(lines, numbers, strict=True):
+def _group_key(job: ScoringJob) -> Any:
+    def key(line: str) -> Any:
         try:
             row = json.loads(line)
-            if not isinstance(row, dict):
-                raise ValueError("a row must be a JSON object")
-            rows.append(row)
-            bad.append(None)
-        except ValueError as exc:
-            rows.append({"_raw": line})
-            bad.append(f"line {lineno}: invalid JSON: {exc}")
-    good = [_record(r, mapping) for r, b in zip(rows, bad, strict=True) if b is None]
-    scored = iter(_score_chunk((good, options)))
-    out: list[str] = []
-    summary: list[tuple[str, float, float, float, str, str | None]] = []
-    for row, err in zip(rows, bad, strict=True):
-        if err is None:
-            res = next(scored)
-            task = str(row.get("problem_type") or row.get("task") or "?")
-        else:
-            res = {"reward": 0.0, "accuracy": 0.0, "format": 0.0, "structure": 0.0, "status": "error", "reason": err}
-            task = "(unreadable)"
-        out.append(json.dumps({**row, **res}, ensure_ascii=False))
-        summary.append((task, res["reward"], res["accuracy"], res["format"], res["status"], err))
-    return out, summary
+        except ValueError:
+            return None
+        return job.fields.lookup(row, "problem_id") if isinstance(row, dict) else None
+
+    return key
+
+
+def _skip(lines: Iterator[tuple[str, str]], n: int) -> Iterator[tuple[str, str]]:
+    for item in lines:
+        if n > 0:
+            n -= 1
+            continue
+        yield item
 
 
 def run_score(args: argparse.Namespace) -> int:
     try:
-        mapping = _mapping(args)
-        options = {"profile": args.profile, "format_weight": args.format_weight, "math_timeout": args.math_timeout}
-        import unireward.api  # noqa: F401  (fail fast on bad options below)
-
-        from ..tasks.base import ScoreOptions
-
-        ScoreOptions(**options)
+        job = _job(args)
+        reader = InputReader(args.input)
     except UniRewardError as exc:
-        print(f"unireward: {exc}", file=sys.stderr)
-        return 2
-    if args.engine == "ray":
-        return _run_ray(args, mapping, options)
-    partial, progress = f"{args.output}.partial", f"{args.output}.progress"
-    done_rows, done_bytes = 0, 0
-    if args.resume and os.path.exists(partial) and os.path.exists(progress):
-        try:
-            with open(progress, encoding="utf-8") as fh:
-                state = json.load(fh)
-            done_rows, done_bytes = int(state["rows"]), int(state["bytes"])
-        except (OSError, ValueError, KeyError) as exc:
-            print(f"unireward: cannot resume ({exc}); starting again", file=sys.stderr)
-            done_rows = done_bytes = 0
-    args._skip_rows = done_rows
-    stats: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    n_rows = n_err = 0
-    start = time.monotonic()
-    meter = args._meter = _Progress(args.input)
-    pool = ProcessPoolExecutor(max_workers=args.workers) if args.workers > 1 else None
+        return _fail(str(exc))
+    if os.path.abspath(args.output) in {os.path.abspath(p) for p in reader.paths}:
+        return _fail("the output must not be the input")
+    sink = OutputSink(args.output, _fingerprint(args, job, reader))
+    summary = Summary()
     try:
-        mode = "r+" if done_rows else "w"
-        if not done_rows:
-            open(partial, "w").close()
-        with open(partial, mode, encoding="utf-8") as out:
-            out.seek(done_bytes)
-            out.truncate()
-            pending: list[Any] = []
-
-            def flush(item: Any) -> None:
-                nonlocal n_rows, n_err
-                lines, summary = item.result() if pool is not None else item
-                for line, (task, reward, acc, fmt, status, input_error) in zip(lines, summary, strict=True):
-                    if input_error is not None:
-                        print(f"unireward: {input_error}", file=sys.stderr)
-                        if args.strict:
-                            raise ConfigurationError(input_error)
-                    out.write(line + "\n")
-                    s = stats[task]
-                    s["n"] += 1
-                    s["reward"] += reward
-                    s["accuracy"] += acc
-                    s["format"] += fmt
-                    s["format_fail"] += fmt == 0.0
-                    s[status] += 1
-                    n_rows += 1
-                    n_err += status == "error"
-                out.flush()
-                os.fsync(out.fileno())
-                _write_progress(progress, done_rows + n_rows, out.tell())
-                meter.update(done_rows + n_rows)
-
-            for _first, lines, numbers in _line_chunks(args):
-                payload = (lines, numbers, mapping, options)
-                pending.append(pool.submit(_score_lines, payload) if pool is not None else _score_lines(payload))
-                while len(pending) > 2 * args.workers:
-                    flush(pending.pop(0))
-            for item in pending:
-                flush(item)
-        _finish(partial, args.output)
-        os.remove(progress)
+        state = sink.resume_state() if args.resume else None
+        if state is not None:
+            with open(sink.progress, encoding="utf-8") as fh:
+                summary = Summary.from_json(json.load(fh).get("summary") or {})
     except (UniRewardError, OSError) as exc:
-        print(f"\nunireward: {exc}", file=sys.stderr)
-        for path in (partial, progress):
-            if os.path.exists(path) and not args.resume:
-                os.remove(path)
-        return 2
-    finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
-    if meter.tty:
-        meter.update(done_rows + n_rows, final=True)
-    if not args.quiet:
-        _summary(stats, time.monotonic() - start, n_rows)
-    return 1 if n_err else 0
+        return _fail(str(exc))
+    done = state[0] if state else 0
+    if args.resume and not args.quiet:
+        print(f"unireward: resuming after {done:,} committed rows" if state else
+              "unireward: nothing to resume; starting from the first row", file=sys.stderr)
+    if args.engine == "ray" and job.reward_model is not None and job.normalize_by_problem_id:
+        print("unireward: on Ray, reward-model scores are normalised per problem within each "
+              "Ray batch", file=sys.stderr)
 
-
-def _write_progress(path: str, rows: int, offset: int) -> None:
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump({"rows": rows, "bytes": offset}, fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
-def _finish(partial: str, output: str) -> None:
-    """Move the finished partial file into place (compressing it for a ``.gz`` output)."""
-    if output.endswith(".parquet"):
-        from ._io import jsonl_to_parquet
-
-        jsonl_to_parquet(partial, output + ".tmp")
-        os.replace(output + ".tmp", output)
-        os.remove(partial)
-    elif output.endswith(".gz"):
-        import gzip
-        import shutil
-
-        tmp = output + ".tmp"
-        with open(partial, "rb") as src, gzip.open(tmp, "wb") as dst:
-            shutil.copyfileobj(src, dst)
-        os.replace(tmp, output)
-        os.remove(partial)
-    else:
-        os.replace(partial, output)
-
-
-def _summary(stats: dict[str, dict[str, float]], seconds: float, n_rows: int) -> None:
-    header = f"{'task':<28}{'rows':>8}{'reward':>9}{'acc':>8}{'format':>8}{'fmt fail':>9}{'parse':>7}{'fallbk':>7}{'errors':>7}"
-    print(header)
-    print("-" * len(header))
-    for task in sorted(stats):
-        s = stats[task]
-        n = s["n"]
-        parse = s["parse_error"] + s["malformed_json"] + s["schema_error"]
-        print(
-            f"{task[:27]:<28}{int(n):>8}{s['reward'] / n:>9.3f}{s['accuracy'] / n:>8.3f}"
-            f"{s['format'] / n:>8.3f}{s['format_fail'] / n:>9.1%}{int(parse):>7}{int(s['fallback']):>7}{int(s['error']):>7}"
-        )
-    print(f"{n_rows:,} rows in {seconds:.1f} s ({n_rows / max(seconds, 1e-9):,.0f} rows/s)")
-
-
-def _ray_score_lines(batch: dict[str, Any], mapping: dict[str, str], options: dict[str, Any]) -> dict[str, Any]:
-    """Ray Data batch function: the local engine's worker on a batch of lines."""
-    lines = [str(x) for x in batch["text"]]
-    out, _ = _score_lines((lines, [0] * len(lines), mapping, options))
-    return {"text": out}
-
-
-def _run_ray(args: argparse.Namespace, mapping: dict[str, str], options: dict[str, Any]) -> int:
+    progress = Progress(enabled=not args.quiet, every=args.log_every, start_rows=done)
+    start = time.monotonic()
+    scored = 0
     try:
-        import ray
-    except ImportError:
-        print("unireward: --engine ray needs 'ray[data]': pip install 'unireward[ray]'", file=sys.stderr)
-        return 2
-    if str(args.input).endswith((".gz", ".parquet")) or not os.path.exists(args.input):
-        print("unireward: --engine ray reads plain JSONL files", file=sys.stderr)
-        return 2
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-    started = False
-    if not ray.is_initialized():
-        ray.init(address=os.environ.get("RAY_ADDRESS"), num_cpus=None if os.environ.get("RAY_ADDRESS") else args.workers,
-                 include_dashboard=False, log_to_driver=False)
-        started = True
-    try:
-        ctx = ray.data.DataContext.get_current()
-        ctx.execution_options.preserve_order = True
-        ds = ray.data.read_text(os.path.abspath(args.input), drop_empty_lines=True)
-        ds = ds.map_batches(_ray_score_lines, fn_kwargs={"mapping": mapping, "options": options},  # type: ignore[arg-type]
-                            batch_size=CHUNK, batch_format="numpy")
-        partial = f"{args.output}.partial"
-        n = n_err = 0
-        with open(partial, "w", encoding="utf-8") as out:
-            for batch in ds.iter_batches(batch_size=CHUNK, batch_format="numpy"):
-                for line in batch["text"]:
-                    out.write(str(line) + "\n")
-                    n += 1
-                    n_err += '"status": "error"' in str(line)
-        _finish(partial, args.output)
-    finally:
-        if started:
-            ray.shutdown()
+        sink.open(state)
+        results: Iterator[tuple[list[str], ChunkResult]]
+        if args.engine == "ray":
+            results = run_ray(reader.paths, reader.parquet, job, workers=args.workers,
+                              batch_size=args.chunk_size, address=args.ray_address, skip=done)
+        else:
+            key = _group_key(job) if job.reward_model is not None else None
+            chunks = chunked(_skip(iter(reader), done), args.chunk_size, key)
+            results = run_local(chunks, job, args.workers)
+        for wheres, res in results:
+            for i, msg in res.input_errors:
+                print(f"unireward: {wheres[i]}: {msg}", file=sys.stderr)
+            if res.input_errors and args.strict:
+                raise _StrictStop
+            if res.failure is not None:
+                raise InputError(res.failure)
+            summary.extend(res.summary)
+            sink.commit(res.data, len(res.summary), {"summary": summary.to_json()})
+            scored += len(res.summary)
+            progress.update(done + scored, reader.fraction() if args.engine == "local" else None)
+        sink.finish()
+    except _StrictStop:
+        sink.discard()
+        progress.close(done + scored)
+        return _fail("stopped at a malformed input line (--strict); nothing written")
+    except Exception as exc:  # input, disk, reward model or cluster trouble: resumable
+        sink.close()
+        progress.close(done + scored)
+        what = str(exc) if isinstance(exc, UniRewardError) else f"{type(exc).__name__}: {exc}"
+        return _fail(f"{what}\nunireward: {sink.rows:,} rows are committed in {sink.partial}; "
+                     "run again with --resume to continue")
+    except KeyboardInterrupt:
+        sink.close()
+        progress.close(done + scored)
+        print(f"\nunireward: interrupted; {sink.rows:,} rows committed, --resume continues",
+              file=sys.stderr)
+        return 130
+    progress.close(done + scored)
     if not args.quiet:
-        print(f"{n:,} rows scored on Ray")
-    return 1 if n_err else 0
+        seconds = time.monotonic() - start
+        print(summary.table())
+        print(f"{summary.rows_total:,} rows ({scored:,} scored now) in {seconds:.1f} s "
+              f"({scored / max(seconds, 1e-9):,.0f} rows/s) -> {args.output}")
+    return 1 if summary.errors else 0

@@ -4,57 +4,87 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 from typing import Any
 
 from ..errors import UniRewardError
 
-__all__ = ["add_validate_parser"]
+__all__ = ["add_validate_parser", "run_validate"]
+
+EPILOG = """examples:
+  unireward validate examples/rollouts.jsonl
+  unireward validate dump.jsonl.gz --preset verl --task "spatial grounding"
+  unireward validate dump.parquet --field ground_truth=reward_model.ground_truth
+
+Each row needs a completion (a string), a ground truth and a known task; the ground truth
+is parsed by the task's own scorer (a box, an interval, a number, ...). Nothing is scored.
+exit codes: 0 every row valid, 1 some rows invalid, 2 usage or input error
+"""
 
 
 def add_validate_parser(sub: Any) -> None:
-    p = sub.add_parser(
-        "validate",
-        help="check a dump's fields and ground truths without scoring",
-        epilog="examples:\n  unireward validate examples/rollouts.jsonl\n"
-        "  unireward validate dump.jsonl.gz --preset verl",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument("input")
-    from ._score import PRESETS
+    from ._score import add_field_arguments
 
-    p.add_argument("--preset", choices=sorted(PRESETS), default="auto")
-    p.add_argument("--field", action="append", default=[], metavar="NAME=COLUMN")
-    p.add_argument("--max-errors", type=int, default=20, help="errors to print (all are counted)")
+    p = sub.add_parser(
+        "validate", help="check a dump's fields and ground truths without scoring",
+        description="Check every row of a dump: fields present, task known, ground truth usable.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("input", help="a JSONL / JSONL.gz / Parquet file, or a folder of shards")
+    add_field_arguments(p)
+    p.add_argument("--max-errors", type=int, default=20, metavar="N",
+                   help="problems to print (all are counted; default 20)")
     p.set_defaults(run=run_validate)
 
 
-def run_validate(args: argparse.Namespace) -> int:
+def check_row(row: dict[str, Any], fields: Any) -> str | None:
+    """Why a row cannot be scored, or None when it can."""
     from ..api import normalize_record
     from ..completion import unwrap_ground_truth
     from ..registry import get_scorer
+
+    rec, missing = fields.record(row)
+    if missing is not None:
+        return missing
+    try:
+        rec = normalize_record(rec)
+        dt = rec.get("data_type")
+        scorer = get_scorer(rec["task"])
+        scorer.prepare_ground_truth(unwrap_ground_truth(rec["ground_truth"]),
+                                    None if dt is None else str(dt))
+    except UniRewardError as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def run_validate(args: argparse.Namespace) -> int:
     from ._io import read_rows
-    from ._score import _mapping, _record
+    from ._presets import FieldMap
 
     try:
-        mapping = _mapping(args)
-        rows = read_rows(args.input)
+        fields = FieldMap.from_preset(args.preset, args.field, args.task)
         n = bad = 0
-        for lineno, row, err in rows:
+        per_task: Counter[str] = Counter()
+        bad_task: Counter[str] = Counter()
+        for where, row, err in read_rows(args.input):
             n += 1
-            if err is None:
-                try:
-                    rec = normalize_record(_record(row, mapping))  # type: ignore[arg-type]
-                    dt = rec.get("data_type")
-                    scorer = get_scorer(rec["task"])
-                    scorer.prepare_ground_truth(unwrap_ground_truth(rec["ground_truth"]), None if dt is None else str(dt))
-                except UniRewardError as exc:
-                    err = f"line {lineno}: {exc}"
+            task = "(unreadable)"
+            if row is not None:
+                task = fields.task_label(row)
+                problem = check_row(row, fields)
+                err = None if problem is None else f"{where}: {problem}"
+            per_task[task] += 1
             if err is not None:
                 bad += 1
+                bad_task[task] += 1
                 if bad <= args.max_errors:
                     print(err, file=sys.stderr)
     except UniRewardError as exc:
         print(f"unireward: {exc}", file=sys.stderr)
         return 2
-    print(f"{n} rows, {bad} invalid")
+    if bad > args.max_errors:
+        print(f"... and {bad - args.max_errors} more", file=sys.stderr)
+    for task in sorted(per_task):
+        print(f"{task:<30}{per_task[task]:>9,} rows{bad_task[task]:>9,} invalid")
+    print(f"{n:,} rows, {bad:,} invalid")
     return 1 if bad else 0

@@ -273,7 +273,8 @@ def run_ray(paths: list[str], parquet: bool, job: ScoringJob, *, workers: int, b
         ds = ds.map_batches(_ray_score_batch, fn_kwargs={"job": job},  # type: ignore[arg-type]
                             batch_format="pyarrow", batch_size=batch_size)
         seen = 0
-        for table in ds.iter_batches(batch_size=batch_size, batch_format="pyarrow"):
+        for batch in ds.iter_batches(batch_size=batch_size, batch_format="pyarrow"):
+            table: Any = batch  # a pyarrow.Table for batch_format="pyarrow"
             n = table.num_rows
             lo = min(max(skip - seen, 0), n)
             seen += n

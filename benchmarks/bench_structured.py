@@ -10,10 +10,12 @@ reference regexes for tag normalisation, format check and answer extraction,
 
 * ``score_batch``: the whole ``unireward.score_batch`` (records, completion parsing,
   ground truths, vectorised scoring, results);
-* ``parse+many``: completion parsing (``parse_completion``) plus the scorers'
-  ``score_many`` on prepared ground truths, without the record handling of the API;
-* ``scoring``: ``score_many`` alone on extracted answers, against the baseline's own
-  scoring part (``json.loads`` of answer and ground truth and the arithmetic).
+* ``parse+many``: the full completion parse (``parse_completion``, which builds the
+  normalised text) plus the scorers' ``score_many`` on prepared ground truths, without the
+  record handling of the API: the per-item path that ``score_batch`` used to take;
+* ``scoring``: ``score_columns`` alone (what ``score_batch`` consumes) on extracted answers,
+  against the baseline's own scoring part (``json.loads`` of answer and ground truth and
+  the arithmetic).
 
 The think block is ``short`` (one sentence) or ``realistic`` (200-1,500 characters of
 reasoning, the length range of typical rollouts).
@@ -162,7 +164,7 @@ def main() -> None:
     print(f"one core, best of {args.rounds} rounds, {args.n:,} completions per task, think={args.think}")
     print(
         f"{'task':20s} {'baseline/s':>11s} {'score_batch/s':>14s} {'ratio':>6s} {'parse+many/s':>13s} "
-        f"{'ratio':>6s} | {'base scoring/s':>14s} {'score_many/s':>13s} {'ratio':>6s}"
+        f"{'ratio':>6s} | {'base scoring/s':>14s} {'columns/s':>13s} {'ratio':>6s}"
     )
     for task, scorer in scorers.items():
         print(measure(task, scorer, make(args.n, task, rng, args.think), args.rounds, opts))
@@ -189,11 +191,12 @@ def measure(task: str, scorer: TaskScorer, recs: list[dict], rounds: int, opts: 
     answers = [parse_completion(r["completion"]).answer for r in recs]
     gts = [r["ground_truth"] for r in recs]
     t_bs, _ = timed(lambda: [baseline_scoring(a, g, task) for a, g in zip(answers, gts, strict=True)], rounds)
-    t_many, _ = timed(lambda: scorer.score_many(answers, truths, [None] * n, opts), rounds)
+    t_many, _ = timed(lambda: scorer.score_columns(answers, truths, [None] * n, opts), rounds)
     return (
         f"{task:20s} {n / t_base:11,.0f} {n / t_api:14,.0f} {t_base / t_api:5.1f}x {n / t_own:13,.0f} "
         f"{t_base / t_own:5.1f}x | {n / t_bs:14,.0f} {n / t_many:13,.0f} {t_bs / t_many:5.1f}x"
     )
+
 
 if __name__ == "__main__":
     main()

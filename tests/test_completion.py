@@ -9,10 +9,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from unireward.completion import (
+    _scan_common,
     extract_answer,
     format_reward,
     normalize_tags,
     parse_completion,
+    scan_completion,
     unwrap_ground_truth,
 )
 
@@ -72,6 +74,43 @@ def test_arbitrary_unicode_matches_reference(s: str) -> None:
     assert normalize_tags(s) == ref_normalize(s)
     assert format_reward(s) == ref_format(s)
     assert extract_answer(s) == ref_extract(s)
+
+
+def ref_scan(s: str) -> tuple[float, str, bool, str]:
+    """What scoring needs of a completion, from the reference regexes alone."""
+    norm = ref_normalize(s)
+    ans = ref_extract(norm)
+    return ref_format(norm), (ans if ans else norm.strip()), bool(ans), ans or ""
+
+
+# The usual shape (four tags, in order) with hostile filling: stray tag characters and
+# whitespace of every kind in each gap, so the fast path and its fallback both run.
+GAP = st.lists(
+    st.sampled_from([" ", "\n", "\t", "\u00a0", "\u2003", "a", "1 / 2", "x > y", ">", "/", " /", "> ",
+                     "{\"boxes\": [1, 2, 3, 4]}", "<", "< answer >", "</answer>", "\x1c"]),
+    max_size=4,
+).map("".join)
+SHAPED = st.tuples(GAP, GAP, GAP, GAP, GAP).map(
+    lambda g: f"{g[0]}<think>{g[1]}</think>{g[2]}<answer>{g[3]}</answer>{g[4]}"
+)
+
+
+@given(st.one_of(TEXT, SHAPED, st.text(max_size=60)))
+@settings(max_examples=3000, deadline=None)
+def test_scan_matches_reference_regexes(s: str) -> None:
+    assert scan_completion(s) == ref_scan(s)
+    p = parse_completion(s)
+    assert scan_completion(s) == (p.format, p.answer, p.has_answer_tags, p.tagged_answer)
+
+
+def test_scan_fast_path_takes_the_usual_shape() -> None:
+    usual = "<think>the box is 1 / 3 of the frame -> left</think>\n<answer> {\"boxes\": [1, 2, 3, 4]} </answer>\n"
+    assert _scan_common(usual) == (1.0, '{"boxes": [1, 2, 3, 4]}', True, '{"boxes": [1, 2, 3, 4]}')
+    assert _scan_common(usual) == ref_scan(usual)
+    # anything else is left to the full parse
+    assert _scan_common("<think>a < b</think><answer>C</answer>") is None
+    assert _scan_common("<think>t</think><answer> </answer>") is None
+    assert _scan_common("< think>t</think><answer>C</answer>") is None
 
 
 @pytest.mark.parametrize(

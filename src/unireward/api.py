@@ -6,11 +6,11 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal, NamedTuple
 
-from .completion import ParsedCompletion, parse_completion, unwrap_ground_truth
+from .completion import _scan_common, _scan_full, scan_completion, unwrap_ground_truth
 from .errors import ConfigurationError, InputError, UniRewardError
 from .registry import get_scorer
 from .result import RewardResult, Status, TaskOutcome
-from .tasks.base import ScoreOptions, TaskScorer
+from .tasks.base import Columns, ScoreOptions, TaskScorer
 
 __all__ = ["FIELD_ALIASES", "normalize_record", "score", "score_batch"]
 
@@ -100,17 +100,22 @@ def _item(record: Mapping[str, Any]) -> _Item:
     )
 
 
-def _compose(
-    parsed: ParsedCompletion, outcome: TaskOutcome, task: str, options: ScoreOptions
-) -> RewardResult:
-    fmt = parsed.format
-    if fmt and outcome.status is Status.OK and parsed.has_answer_tags:  # the common case
+#: What composition needs of a parsed completion (see :func:`~unireward.completion.scan_completion`):
+#: ``(format, answer, has_answer_tags, tagged_answer)``.
+_Scan = tuple[float, str, bool, str]
+_OK = Status.OK
+_new_result = tuple.__new__  # RewardResult(...) without the keyword handling, for the hot loop
+
+
+def _compose(parsed: _Scan, outcome: TaskOutcome, task: str, options: ScoreOptions) -> RewardResult:
+    fmt, answer, has_tags = parsed[0], parsed[1], parsed[2]
+    if fmt and outcome.status is Status.OK and has_tags:  # the common case
         a, st = float(outcome.accuracy), float(outcome.structure)
         if math.isfinite(a) and math.isfinite(st):
             w = options.format_weight
             return RewardResult(
                 (1.0 - w) * a + w * fmt + st, a, fmt, st, task, Status.OK, outcome.reason, (),
-                parsed.answer, outcome.details,
+                answer, outcome.details,
             )
     accuracy = float(outcome.accuracy)
     structure = float(outcome.structure) if fmt else 0.0
@@ -122,7 +127,7 @@ def _compose(
         structure = structure if math.isfinite(structure) else 0.0
         if Status.NON_FINITE not in issues:
             issues.append(Status.NON_FINITE)
-    if not parsed.has_answer_tags:
+    if not has_tags:
         issues.append(Status.NO_TAGS)
     if not fmt:
         issues.append(Status.FORMAT_ERROR)
@@ -140,7 +145,7 @@ def _compose(
         status=RewardResult.most_important(issues) if issues else Status.OK,
         reason=reason,
         issues=tuple(issues),
-        answer=parsed.answer,
+        answer=answer,
         details=outcome.details,
     )
 
@@ -203,15 +208,15 @@ def score(
     truth = scorer.prepare_ground_truth(unwrap_ground_truth(ground_truth), dt)
     if not isinstance(completion, str):
         raise InputError(f"completion must be a string, got {type(completion).__name__}")
-    parsed = parse_completion(completion)
+    parsed = scan_completion(completion)
     try:
-        outcome = scorer.score(parsed.answer, truth, data_type=dt, options=opts)
+        outcome = scorer.score(parsed[1], truth, data_type=dt, options=opts)
     except UniRewardError:
         raise
     except Exception as exc:
         if opts.raise_on_error:
             raise
-        return _error_result(task, exc, parsed.answer)
+        return _error_result(task, exc, parsed[1])
     return _compose(parsed, outcome, task, opts)
 
 
@@ -265,103 +270,135 @@ def score_batch(
     results: list[RewardResult | None] = [None] * n
 
     # 1. read records, find scorers, prepare ground truths (per item, errors isolated)
-    groups: dict[int, tuple[TaskScorer, list[int]]] = {}
-    items: list[_Item | None] = [None] * n
-    truths: list[Any] = [None] * n
-    scorers: dict[str, TaskScorer] = {}
-    gt_cache: dict[tuple[int, str, str | None], Any] = {}
+    groups: dict[int, _Group] = {}
+    by_task: dict[str, _Group] = {}
     for i, record in enumerate(records):
         try:
-            it: _Item | None = _item(record)
-            assert it is not None
-            scorer = scorers.get(it.task)  # type: ignore[assignment]
-            if scorer is None:
-                scorer = scorers[it.task] = get_scorer(it.task)
-            gt = it.ground_truth
-            if type(gt) is str:  # rollouts of one prompt share their ground truth
-                key = (id(scorer), gt, it.data_type)
-                prepared = gt_cache.get(key, _MISSING)
-                if prepared is _MISSING:
-                    prepared = gt_cache[key] = scorer.prepare_ground_truth(
-                        unwrap_ground_truth(gt), it.data_type
-                    )
-                truths[i] = prepared
+            if type(record) is dict:  # the common case, without the alias search
+                c = record.get("completion")
+                t = record.get("task")
+                g = record.get("ground_truth")
+                if type(c) is str and type(t) is str and g is not None:
+                    dt = record.get("data_type")
+                    if dt is not None and type(dt) is not str:
+                        dt = str(dt)
+                else:
+                    c, g, t, dt = _fields(record)
             else:
-                truths[i] = scorer.prepare_ground_truth(unwrap_ground_truth(gt), it.data_type)
+                c, g, t, dt = _fields(record)
+            grp = by_task.get(t)
+            if grp is None:
+                scorer = get_scorer(t)
+                grp = groups.get(id(scorer))
+                if grp is None:
+                    grp = groups[id(scorer)] = _Group(scorer)
+                by_task[t] = grp
+            if type(g) is str:  # rollouts of one prompt share their ground truth
+                key = g if dt is None else (g, dt)
+                prepared = grp.cache.get(key, _MISSING)
+                if prepared is _MISSING:
+                    prepared = grp.cache[key] = grp.scorer.prepare_ground_truth(
+                        unwrap_ground_truth(g), dt
+                    )
+            else:
+                prepared = grp.scorer.prepare_ground_truth(unwrap_ground_truth(g), dt)
         except UniRewardError as exc:
             if not record_errors:
                 raise type(exc)(f"record {i}: {exc}") from exc
             task = record.get("task") or record.get("problem_type") if isinstance(record, Mapping) else None
             results[i] = _error_result(str(task or ""), exc)
             continue
-        items[i] = it
-        groups.setdefault(id(scorer), (scorer, []))[1].append(i)
+        grp.idx.append(i)
+        grp.completions.append(c)
+        grp.truths.append(prepared)
+        grp.data_types.append(dt)
+        grp.tasks.append(t)
 
-    # 2. parse completions once
-    parsed: list[ParsedCompletion | None] = [None] * n
-    for i, it in enumerate(items):
-        if it is not None:
-            parsed[i] = parse_completion(it.completion)
-
-    # 3. score each task's items together
+    # 2. per task: parse completions once, score the group together, compose the results
     from .tasks.text import OpenEndedScorer
 
-    rm_indices: list[int] = []
-    for scorer, idx in groups.values():
-        if reward_model is not None and isinstance(scorer, OpenEndedScorer):
-            rm_indices.extend(idx)
+    w = opts.format_weight
+    w1 = 1.0 - w
+    isfinite = math.isfinite
+    for grp in groups.values():
+        scans = [_scan_common(c) or _scan_full(c) for c in grp.completions]  # scan_completion
+        if reward_model is not None and isinstance(grp.scorer, OpenEndedScorer):
+            _score_with_reward_model(
+                grp, scans, records, results, opts,
+                reward_model, normalize_by_problem_id, reward_model_fallback,
+            )
             continue
-        outcomes = _score_group(scorer, idx, parsed, truths, items, opts)
-        for i, out in zip(idx, outcomes, strict=True):
-            it = items[i]
-            assert it is not None
-            p = parsed[i]
-            if isinstance(out, BaseException):
-                results[i] = _error_result(it.task, out, p.answer if p is not None else None)
+        acc, struct, special, failed = _score_group(grp, [sc[1] for sc in scans], opts)
+        tasks = grp.tasks
+        for j, (i, sc, a, st) in enumerate(zip(grp.idx, scans, acc, struct, strict=True)):
+            f = sc[0]
+            if f and sc[2] and j not in special and j not in failed:
+                a = float(a)
+                st = float(st)
+                if isfinite(a) and isfinite(st):
+                    results[i] = _new_result(
+                        RewardResult, (w1 * a + w * f + st, a, f, st, tasks[j], _OK, None, (), sc[1], None)
+                    )
+                    continue
+            if j in failed:
+                results[i] = _error_result(tasks[j], failed[j], sc[1])
             else:
-                results[i] = _compose(parsed[i], out, it.task, opts)  # type: ignore[arg-type]
-
-    if rm_indices:
-        _score_with_reward_model(
-            rm_indices, parsed, truths, items, results, opts,
-            reward_model, normalize_by_problem_id, reward_model_fallback,
-        )
+                results[i] = _compose(sc, special.get(j) or TaskOutcome(a, st), tasks[j], opts)
     return results  # type: ignore[return-value]
 
 
+class _Group:
+    """The items of one scorer in a batch, in record order."""
+
+    __slots__ = ("cache", "completions", "data_types", "idx", "scorer", "tasks", "truths")
+
+    def __init__(self, scorer: TaskScorer) -> None:
+        self.scorer = scorer
+        self.idx: list[int] = []
+        self.completions: list[str] = []
+        self.truths: list[Any] = []
+        self.data_types: list[str | None] = []
+        self.tasks: list[str] = []
+        self.cache: dict[Any, Any] = {}  # prepared ground truths by (string, data type)
+
+
+def _fields(record: Any) -> tuple[str, Any, str, str | None]:
+    """Completion, ground truth, task and data type of a record, any field names."""
+    r = normalize_record(record)
+    dt = r.get("data_type")
+    return r["completion"], r["ground_truth"], r["task"], None if dt is None else str(dt)
+
+
 def _score_group(
-    scorer: TaskScorer,
-    idx: Sequence[int],
-    parsed: Sequence[ParsedCompletion | None],
-    truths: Sequence[Any],
-    items: Sequence[_Item | None],
-    opts: ScoreOptions,
-) -> list[TaskOutcome | BaseException]:
-    answers = [parsed[i].answer for i in idx]  # type: ignore[union-attr]
-    group_truths = [truths[i] for i in idx]
-    dts = [items[i].data_type for i in idx]  # type: ignore[union-attr]
+    grp: _Group, answers: list[str], opts: ScoreOptions
+) -> tuple[Sequence[float], Sequence[float], Mapping[int, TaskOutcome], dict[int, BaseException]]:
+    """Columns of one group, and the items whose scoring raised (when errors are recorded)."""
+    scorer = grp.scorer
     try:
-        return list(scorer.score_many(answers, group_truths, dts, opts))
+        cols: Columns = scorer.score_columns(answers, grp.truths, grp.data_types, opts)
+        return cols[0], cols[1], cols[2], {}
     except UniRewardError:
         raise
     except Exception:
         if opts.raise_on_error:
             raise
     # isolate the failing item(s)
-    out: list[TaskOutcome | BaseException] = []
-    for a, t, d in zip(answers, group_truths, dts, strict=True):
+    outs: list[TaskOutcome] = []
+    failed: dict[int, BaseException] = {}
+    for j, (a, t, d) in enumerate(zip(answers, grp.truths, grp.data_types, strict=True)):
         try:
-            out.append(scorer.score(a, t, data_type=d, options=opts))
+            outs.append(scorer.score(a, t, data_type=d, options=opts))
         except Exception as exc:
-            out.append(exc)
-    return out
+            failed[j] = exc
+            outs.append(TaskOutcome(0.0, 0.0))
+    special = {j: o for j, o in enumerate(outs) if j not in failed}
+    return [o.accuracy for o in outs], [o.structure for o in outs], special, failed
 
 
 def _score_with_reward_model(
-    idx: list[int],
-    parsed: list[ParsedCompletion | None],
-    truths: list[Any],
-    items: list[_Item | None],
+    grp: _Group,
+    scans: list[_Scan],
+    records: list[Any],
     results: list[RewardResult | None],
     opts: ScoreOptions,
     client: Any,
@@ -371,27 +408,23 @@ def _score_with_reward_model(
     from .remote import reward_model_accuracies
     from .tasks.text import rouge_accuracy
 
-    prompts = [items[i].prompt or "" for i in idx]  # type: ignore[union-attr]
-    references = [str(truths[i]) for i in idx]
-    outputs = [parsed[i].tagged_answer for i in idx]  # type: ignore[union-attr]
-    pids = [items[i].problem_id for i in idx]  # type: ignore[union-attr]
+    items = [_item(records[i]) for i in grp.idx]
+    references = [str(t) for t in grp.truths]
+    outputs = [sc[3] for sc in scans]
     fallback_scores = (
-        [rouge_accuracy(parsed[i].tagged_answer, str(truths[i])) for i in idx]  # type: ignore[union-attr]
+        [rouge_accuracy(o, r) for o, r in zip(outputs, references, strict=True)]
         if fallback == "rouge"
         else None
     )
     scored = reward_model_accuracies(
         client,
-        prompts=prompts,
+        prompts=[it.prompt or "" for it in items],
         references=references,
         outputs=outputs,
-        problem_ids=pids,
+        problem_ids=[it.problem_id for it in items],
         normalize_by_problem_id=normalize_by_problem_id,
         fallback=fallback,
         fallback_scores=fallback_scores,
     )
-    for i, (acc, status, reason) in zip(idx, scored, strict=True):
-        outcome = TaskOutcome(float(acc), 0.5, status, reason)
-        it = items[i]
-        assert it is not None
-        results[i] = _compose(parsed[i], outcome, it.task, opts)  # type: ignore[arg-type]
+    for i, sc, t, (acc, status, reason) in zip(grp.idx, scans, grp.tasks, scored, strict=True):
+        results[i] = _compose(sc, TaskOutcome(float(acc), 0.5, status, reason), t, opts)

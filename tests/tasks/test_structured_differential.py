@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from unireward.completion import parse_completion
 from unireward.result import Status
 from unireward.schemas import ANSWER_ADAPTERS
 from unireward.tasks.base import ScoreOptions
@@ -335,3 +336,66 @@ def test_fast_checks_agree_with_pydantic_schemas(batch: tuple[str, list]) -> Non
         except ValueError:
             valid = False
         assert (out.status is not Status.SCHEMA_ERROR) == valid, (answer, out)
+
+
+def test_columns_equal_outcomes(batch: tuple[str, list]) -> None:
+    """``score_columns`` (what ``score_batch`` consumes) says what ``score_many`` says."""
+    task, cases = batch
+    scorer, _ = SCORERS[task]
+    truths = [scorer.prepare_ground_truth(g, d) for _, g, d in cases]
+    args = ([a for a, _, _ in cases], truths, [d for _, _, d in cases], OPTS)
+    acc, struct, special = scorer.score_columns(*args)
+    outs = scorer.score_many(*args)
+    assert list(acc) == [o.accuracy for o in outs]
+    assert list(struct) == [o.structure for o in outs]
+    assert dict(special) == {i: o for i, o in enumerate(outs) if o.status is not Status.OK or o.reason}
+    assert special  # the batches hold damaged answers
+
+
+WRAPPERS = [
+    "<think>{t}</think>\n<answer>{a}</answer>",
+    "<think>{t}</think><answer>{a}</answer>",
+    "  <think>{t}</think>  <answer> {a} </answer>\n",
+    "< think >{t}< /think > < answer >{a}< / answer >",
+    "<think>{t}</think>\n<answer>{a}</answer> done",
+    "<think>{t} < x</think><answer>{a}</answer>",
+    "<answer>{a}</answer>",
+    "{a}",
+    "<think>{t}</think><answer></answer>",
+    "<think>{t}</think><answer>{a}</answer><answer>{a}</answer>",
+]
+
+
+def test_score_batch_equals_score_one_by_one() -> None:
+    """The API's batch path (fast scan, columns, hot composition loop) gives exactly the
+    results of ``unireward.score`` per record, on a mixed batch with every wrapper shape."""
+    import unireward
+
+    rng = random.Random(7)
+    records = []
+    for k in range(3000):
+        task = sorted(SCORERS)[k % len(SCORERS)]
+        answer, gt, dt = make_case(rng, task)
+        think = rng.choice(["t", "a / b -> c", "x  >  y", "", "1/2 of the frame"])
+        completion = rng.choice(WRAPPERS).format(t=think, a=answer)
+        records.append({"completion": completion, "ground_truth": json.dumps(gt), "task": task, "data_type": dt})
+    for extra in ({}, {"profile": "strict"}, {"format_weight": 0.25}):
+        batch = unireward.score_batch(records, **extra)
+        alone = [
+            unireward.score(r["completion"], r["ground_truth"], r["task"], data_type=r["data_type"], **extra)
+            for r in records
+        ]
+        assert batch == alone
+        assert all(type(r) is unireward.RewardResult and type(r.total) is float for r in batch)
+        # and the totals from the full parse (normalised text, no fast scan) and score_many
+        w = extra.get("format_weight", 0.1)
+        opts = ScoreOptions(**{k: v for k, v in extra.items() if k == "profile"})
+        for r, res in zip(records, batch, strict=True):
+            p = parse_completion(r["completion"])
+            scorer = SCORERS[r["task"]][0]
+            out = scorer.score_many([p.answer], [scorer.prepare_ground_truth(r["ground_truth"], r["data_type"])], [r["data_type"]], opts)[0]
+            st = out.structure if p.format else 0.0
+            assert res.total == (1 - w) * out.accuracy + w * p.format + st
+            assert (res.accuracy, res.format, res.structure, res.answer) == (out.accuracy, p.format, st, p.answer)
+    statuses = {r.status for r in batch}
+    assert {Status.OK, Status.FORMAT_ERROR, Status.NO_TAGS, Status.MALFORMED_JSON, Status.SCHEMA_ERROR} <= statuses

@@ -13,9 +13,15 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from ..errors import ConfigurationError
-from ..result import TaskOutcome
+from ..result import Status, TaskOutcome
 
-__all__ = ["PROFILES", "BatchScorer", "ScoreOptions", "TaskScorer"]
+__all__ = ["PROFILES", "BatchScorer", "Columns", "ScoreOptions", "TaskScorer"]
+
+#: What :meth:`TaskScorer.score_columns` returns: the accuracy and structure of every item,
+#: and the full outcome of each item that has more to say than its two numbers (a status
+#: other than ``ok``, a reason or details), by position in the batch.
+Columns = tuple[Sequence[float], Sequence[float], Mapping[int, TaskOutcome]]
+_OK = Status.OK
 
 #: ``onethinker`` reproduces the reference rewards bit for bit (quirks included);
 #: ``strict`` fixes the documented quirks (see docs/tasks.md).
@@ -102,6 +108,27 @@ class TaskScorer:
             self.score(a, t, data_type=d, options=options)
             for a, t, d in zip(answers, truths, data_types, strict=True)
         ]
+
+    def score_columns(
+        self,
+        answers: Sequence[str],
+        truths: Sequence[Any],
+        data_types: Sequence[str | None],
+        options: ScoreOptions,
+    ) -> Columns:
+        """A batch as columns (what :func:`unireward.score_batch` consumes): the accuracies,
+        the structure rewards and the outcomes of the items that are not plainly ``ok``.
+
+        The default derives them from :meth:`score_many`; the structured scorers produce
+        them directly, without an outcome object per item.
+        """
+        outs = self.score_many(answers, truths, data_types, options)
+        special = {
+            i: o
+            for i, o in enumerate(outs)
+            if o.status is not _OK or o.reason is not None or o.details is not None
+        }
+        return [o.accuracy for o in outs], [o.structure for o in outs], special
 
 
 class BatchScorer(TaskScorer):

@@ -43,7 +43,7 @@ from ..schemas import (
     truth_frames,
     truth_object,
 )
-from .base import BatchScorer, ScoreOptions
+from .base import BatchScorer, Columns, ScoreOptions
 
 __all__ = [
     "SCORERS",
@@ -55,7 +55,7 @@ __all__ = [
     "order_intervals",
 ]
 
-_decode = json.JSONDecoder().decode
+_scan_once = json.JSONDecoder().scan_once  # type: ignore[attr-defined]  # the C scanner
 _NAN2 = [float("nan")] * 2
 _NAN4 = [float("nan")] * 4
 _MALFORMED = Status.MALFORMED_JSON
@@ -126,35 +126,57 @@ class _OneShapeScorer(BatchScorer):
         data_types: Sequence[str | None],
         options: ScoreOptions,
     ) -> list[TaskOutcome]:
+        acc, structure, special = self.score_columns(answers, truths, data_types, options)
+        out = [TaskOutcome(a, s) for a, s in zip(acc, structure, strict=True)]
+        for i, o in special.items():
+            out[i] = o
+        return out
+
+    def score_columns(
+        self,
+        answers: Sequence[str],
+        truths: Sequence[Any],
+        data_types: Sequence[str | None],
+        options: ScoreOptions,
+    ) -> Columns:
         key, size, task = self.key, self.size, self.name
         missing = _NAN2 if size == 2 else _NAN4
         issues = Issues()
-        rows: list[list[float]] = []
+        flat: list[float] = []
         structure: list[float] = []
-        decode = _decode
+        scan = _scan_once
         for i, answer in enumerate(answers):
+            # the C scanner alone is json.loads of a stripped answer; anything it does not
+            # take whole goes through json.loads itself (same value, or the error text)
             try:
-                obj = decode(answer)
-            except (ValueError, RecursionError):
-                issues.flag(i, _MALFORMED, f"answer is {load_json(answer)[1]}")
-                rows.append(missing)
-                structure.append(0.0)
-                continue
+                obj, end = scan(answer, 0)
+                if end != len(answer):
+                    raise ValueError
+            except (StopIteration, ValueError, RecursionError):
+                obj, err = load_json(answer)
+                if err is not None:
+                    issues.flag(i, _MALFORMED, f"answer is {err}")
+                    flat.extend(missing)
+                    structure.append(0.0)
+                    continue
             v = as_floats(obj.get(key), size) if type(obj) is dict else None
             if v is None:
                 issues.flag(i, _SCHEMA, schema_reason(task, obj))
-                rows.append(missing)
+                flat.extend(missing)
                 structure.append(0.0)
             else:
-                rows.append(v)
+                flat.extend(v)
                 structure.append(0.5)
-        n = len(rows)
-        pred = np.fromiter(chain.from_iterable(rows), np.float64, count=n * size).reshape(n, size)
+        n = len(structure)
+        pred = np.array(flat, dtype=np.float64).reshape(n, size)
         truth = np.fromiter(chain.from_iterable(truths), np.float64, count=n * size).reshape(n, size)
         acc = self._iou(pred, truth, options.strict)
         parsed = np.array(structure) > 0
         flag_non_finite(pred[parsed], np.flatnonzero(parsed), issues, key)
-        return outcomes(acc, structure, issues)
+        accuracy: list[float] = acc.tolist()
+        return accuracy, structure, {
+            i: TaskOutcome(accuracy[i], structure[i], st, why) for i, (st, why) in issues.items.items()
+        }
 
 
 class TemporalGroundingScorer(_OneShapeScorer):

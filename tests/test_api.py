@@ -215,3 +215,35 @@ def test_error_tree() -> None:
     assert issubclass(errors.UnknownTaskError, KeyError)
     assert issubclass(errors.RemoteTimeoutError, TimeoutError)
     assert str(UnknownTaskError("no scorer")) == "no scorer"
+
+
+def test_batch_leaves_the_garbage_collector_as_it_was() -> None:
+    """Big batches pause the cyclic collector while they run; its state is restored, also
+    when the batch raises, and a collector the caller switched off stays off."""
+    import gc
+
+    good = {"completion": "<think>t</think><answer>B</answer>", "ground_truth": "B", "task": "multiple choice"}
+    seen: list[bool] = []
+
+    class Probe(dict):  # a record that reports the collector's state while it is read
+        def __init__(self) -> None:
+            super().__init__(good)
+
+        def __contains__(self, key: object) -> bool:
+            seen.append(gc.isenabled())
+            return super().__contains__(key)
+
+    assert gc.isenabled()
+    res = unireward.score_batch([good] * 1000 + [Probe()])
+    assert len(res) == 1001 and res[-1].total == 1.5
+    assert seen and not any(seen)  # paused during the batch
+    assert gc.isenabled()
+    with pytest.raises(InputError):
+        unireward.score_batch([good] * 1000 + [{"completion": "x"}])
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        unireward.score_batch([good] * 1000)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal, NamedTuple
@@ -264,8 +265,34 @@ def score_batch(
             f"reward_model_fallback must be None or 'rouge', got {reward_model_fallback!r}"
         )
     opts = _options(options)
-    record_errors = errors == "record"
     records = list(records)
+    # A batch allocates a few objects per record and frees almost none until it returns:
+    # the cyclic collector would run over and over to find nothing (about a fifth of the
+    # time). It is paused for big batches and left as it was found.
+    pause = len(records) >= _GC_PAUSE_MIN and gc.isenabled()
+    if pause:
+        gc.disable()
+    try:
+        return _score_records(
+            records, opts, errors == "record", reward_model, normalize_by_problem_id,
+            reward_model_fallback,
+        )
+    finally:
+        if pause:
+            gc.enable()
+
+
+_GC_PAUSE_MIN = 512
+
+
+def _score_records(
+    records: list[Any],
+    opts: ScoreOptions,
+    record_errors: bool,
+    reward_model: Any,
+    normalize_by_problem_id: bool,
+    reward_model_fallback: str | None,
+) -> list[RewardResult]:
     n = len(records)
     results: list[RewardResult | None] = [None] * n
 

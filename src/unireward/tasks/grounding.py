@@ -142,31 +142,36 @@ class _OneShapeScorer(BatchScorer):
         key, size, task = self.key, self.size, self.name
         missing = _NAN2 if size == 2 else _NAN4
         issues = Issues()
-        flat: list[float] = []
+        flat: list[float] = []  # item i owns flat[i * size : (i + 1) * size]
         structure: list[float] = []
-        scan = _scan_once
+        scan, extend, put = _scan_once, flat.extend, structure.append
         for i, answer in enumerate(answers):
-            # the C scanner alone is json.loads of a stripped answer; anything it does not
-            # take whole goes through json.loads itself (same value, or the error text)
+            # The usual answer in C calls only: the JSON scanner alone is json.loads of an
+            # answer it takes whole, then the field as `size` floats. Anything else (bad
+            # JSON, another shape, a value float() rejects) takes the careful path below.
             try:
                 obj, end = scan(answer, 0)
-                if end != len(answer):
-                    raise ValueError
-            except (StopIteration, ValueError, RecursionError):
-                obj, err = load_json(answer)
-                if err is not None:
-                    issues.flag(i, _MALFORMED, f"answer is {err}")
-                    flat.extend(missing)
-                    structure.append(0.0)
+                x = obj[key]
+                if end == len(answer) and type(obj) is dict and type(x) is list and len(x) == size:
+                    extend(map(float, x))
+                    put(0.5)
                     continue
+            except (StopIteration, ValueError, TypeError, KeyError, OverflowError, RecursionError):
+                del flat[i * size :]  # what a failed float() left
+            obj, err = load_json(answer)
+            if err is not None:
+                issues.flag(i, _MALFORMED, f"answer is {err}")
+                extend(missing)
+                put(0.0)
+                continue
             v = as_floats(obj.get(key), size) if type(obj) is dict else None
             if v is None:
                 issues.flag(i, _SCHEMA, schema_reason(task, obj))
-                flat.extend(missing)
-                structure.append(0.0)
+                extend(missing)
+                put(0.0)
             else:
-                flat.extend(v)
-                structure.append(0.5)
+                extend(v)
+                put(0.5)
         n = len(structure)
         pred = np.array(flat, dtype=np.float64).reshape(n, size)
         truth = np.fromiter(chain.from_iterable(truths), np.float64, count=n * size).reshape(n, size)

@@ -194,7 +194,7 @@ def test_import_is_light() -> None:
 def test_public_surface() -> None:
     assert unireward.__all__ == sorted(unireward.__all__)
     expected = {
-        "score", "score_batch", "RewardResult", "Status", "register_task", "unregister_task",
+        "score", "score_batch", "ascore_batch", "RewardResult", "Status", "register_task", "unregister_task",
         "registered_tasks", "get_scorer", "TaskScorer", "TaskOutcome", "ScoreOptions",
         "UniRewardError", "ConfigurationError", "GroundTruthError", "InputError",
         "MissingExtraError", "RemoteRewardError", "ScoringDeadlineError", "UnknownTaskError",

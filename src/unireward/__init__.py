@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from ._version import __version__
-from .api import score, score_batch
+from .api import ascore_batch, score, score_batch
 from .errors import (
     ConfigurationError,
     GroundTruthError,
@@ -38,6 +38,7 @@ __all__ = [
     "UniRewardError",
     "UnknownTaskError",
     "__version__",
+    "ascore_batch",
     "get_scorer",
     "register_task",
     "registered_tasks",

@@ -13,7 +13,7 @@ from .registry import get_scorer
 from .result import RewardResult, Status, TaskOutcome
 from .tasks.base import Columns, ScoreOptions, TaskScorer
 
-__all__ = ["FIELD_ALIASES", "normalize_record", "score", "score_batch"]
+__all__ = ["FIELD_ALIASES", "ascore_batch", "normalize_record", "score", "score_batch"]
 
 #: Record fields and the other names they are accepted under (first match wins).
 FIELD_ALIASES: dict[str, tuple[str, ...]] = {
@@ -258,14 +258,98 @@ def score_batch(
     >>> [r.total for r in rs]
     [1.5, 0.9]
     """
-    if errors not in ("raise", "record"):
-        raise ConfigurationError(f"errors must be 'raise' or 'record', got {errors!r}")
-    if reward_model_fallback not in (None, "rouge"):
-        raise ConfigurationError(
-            f"reward_model_fallback must be None or 'rouge', got {reward_model_fallback!r}"
-        )
+    _check_batch_args(errors, reward_model, reward_model_fallback, asynchronous=False)
     opts = _options(options)
     records = list(records)
+    results, pending = _score_rules(records, opts, errors == "record", reward_model is not None)
+    if pending:
+        from .remote import reward_model_accuracies
+
+        for work in pending:
+            work.finish(
+                reward_model_accuracies(
+                    reward_model, **work.request(normalize_by_problem_id, reward_model_fallback)
+                ),
+                results,
+                opts,
+            )
+    return results  # type: ignore[return-value]
+
+
+async def ascore_batch(
+    records: Iterable[Mapping[str, Any]],
+    *,
+    reward_model: Any = None,
+    normalize_by_problem_id: bool = True,
+    reward_model_fallback: str | None = None,
+    errors: Literal["raise", "record"] = "raise",
+    **options: Any,
+) -> list[RewardResult]:
+    """:func:`score_batch` for asyncio code: same arguments, same results.
+
+    The rule-based scoring runs in a worker thread, so the event loop stays free while a
+    big batch is scored. Open-ended and captioning answers go to ``reward_model``: an
+    :class:`~unireward.remote.AsyncPolarClient` (its batches in flight together, up to its
+    ``max_concurrency``; the task groups of the batch at the same time) or a
+    :class:`~unireward.remote.PolarClient` (called in a worker thread).
+
+    >>> import asyncio
+    >>> rs = asyncio.run(ascore_batch([
+    ...     {"completion": "<think>t</think><answer>B</answer>", "ground_truth": "B",
+    ...      "task": "multiple choice"}]))
+    >>> rs[0].total
+    1.5
+    """
+    import asyncio
+
+    _check_batch_args(errors, reward_model, reward_model_fallback, asynchronous=True)
+    opts = _options(options)
+    records = list(records)
+    results, pending = await asyncio.to_thread(
+        _score_rules, records, opts, errors == "record", reward_model is not None
+    )
+    if pending:
+        from .remote import AsyncPolarClient, areward_model_accuracies, reward_model_accuracies
+
+        requests = [w.request(normalize_by_problem_id, reward_model_fallback) for w in pending]
+        if isinstance(reward_model, AsyncPolarClient):
+            scored = await asyncio.gather(
+                *(areward_model_accuracies(reward_model, **r) for r in requests)
+            )
+        else:
+            scored = await asyncio.to_thread(
+                lambda: [reward_model_accuracies(reward_model, **r) for r in requests]
+            )
+        for work, rows in zip(pending, scored, strict=True):
+            work.finish(rows, results, opts)
+    return results  # type: ignore[return-value]
+
+
+def _check_batch_args(errors: str, reward_model: Any, fallback: str | None, *, asynchronous: bool) -> None:
+    if errors not in ("raise", "record"):
+        raise ConfigurationError(f"errors must be 'raise' or 'record', got {errors!r}")
+    if fallback not in (None, "rouge"):
+        raise ConfigurationError(
+            f"reward_model_fallback must be None or 'rouge', got {fallback!r}"
+        )
+    if reward_model is None:
+        return
+    from .remote import AsyncPolarClient, PolarClient
+
+    allowed = (PolarClient, AsyncPolarClient) if asynchronous else (PolarClient,)
+    if not isinstance(reward_model, allowed):
+        hint = " (an AsyncPolarClient goes with ascore_batch)" if isinstance(reward_model, AsyncPolarClient) else ""
+        raise ConfigurationError(
+            f"reward_model must be a {' or '.join(c.__name__ for c in allowed)}, "
+            f"got {type(reward_model).__name__}{hint}"
+        )
+
+
+def _score_rules(
+    records: list[Any], opts: ScoreOptions, record_errors: bool, defer_open_ended: bool
+) -> tuple[list[RewardResult | None], list[_RewardModelWork]]:
+    """Everything but the reward model: the results (None where the reward model is to
+    score) and the reward model's work, one item per open-ended task group."""
     # A batch allocates a few objects per record and frees almost none until it returns:
     # the cyclic collector would run over and over to find nothing (about a fifth of the
     # time). It is paused for big batches and left as it was found.
@@ -273,10 +357,7 @@ def score_batch(
     if pause:
         gc.disable()
     try:
-        return _score_records(
-            records, opts, errors == "record", reward_model, normalize_by_problem_id,
-            reward_model_fallback,
-        )
+        return _score_records(records, opts, record_errors, defer_open_ended)
     finally:
         if pause:
             gc.enable()
@@ -286,15 +367,11 @@ _GC_PAUSE_MIN = 512
 
 
 def _score_records(
-    records: list[Any],
-    opts: ScoreOptions,
-    record_errors: bool,
-    reward_model: Any,
-    normalize_by_problem_id: bool,
-    reward_model_fallback: str | None,
-) -> list[RewardResult]:
+    records: list[Any], opts: ScoreOptions, record_errors: bool, defer_open_ended: bool
+) -> tuple[list[RewardResult | None], list[_RewardModelWork]]:
     n = len(records)
     results: list[RewardResult | None] = [None] * n
+    pending: list[_RewardModelWork] = []
 
     # 1. read records, find scorers, prepare ground truths (per item, errors isolated)
     groups: dict[int, _Group] = {}
@@ -349,11 +426,8 @@ def _score_records(
     isfinite = math.isfinite
     for grp in groups.values():
         scans = [_scan_common(c) or _scan_full(c) for c in grp.completions]  # scan_completion
-        if reward_model is not None and isinstance(grp.scorer, OpenEndedScorer):
-            _score_with_reward_model(
-                grp, scans, records, results, opts,
-                reward_model, normalize_by_problem_id, reward_model_fallback,
-            )
+        if defer_open_ended and isinstance(grp.scorer, OpenEndedScorer):
+            pending.append(_RewardModelWork(grp, scans, records))
             continue
         acc, struct, special, failed = _score_group(grp, [sc[1] for sc in scans], opts)
         tasks = grp.tasks
@@ -371,7 +445,7 @@ def _score_records(
                 results[i] = _error_result(tasks[j], failed[j], sc[1])
             else:
                 results[i] = _compose(sc, special.get(j) or TaskOutcome(a, st), tasks[j], opts)
-    return results  # type: ignore[return-value]
+    return results, pending
 
 
 class _Group:
@@ -422,36 +496,38 @@ def _score_group(
     return [o.accuracy for o in outs], [o.structure for o in outs], special, failed
 
 
-def _score_with_reward_model(
-    grp: _Group,
-    scans: list[_Scan],
-    records: list[Any],
-    results: list[RewardResult | None],
-    opts: ScoreOptions,
-    client: Any,
-    normalize_by_problem_id: bool,
-    fallback: str | None,
-) -> None:
-    from .remote import reward_model_accuracies
-    from .tasks.text import rouge_accuracy
+class _RewardModelWork:
+    """The open-ended items of one task group, waiting for the reward model."""
 
-    items = [_item(records[i]) for i in grp.idx]
-    references = [str(t) for t in grp.truths]
-    outputs = [sc[3] for sc in scans]
-    fallback_scores = (
-        [rouge_accuracy(o, r) for o, r in zip(outputs, references, strict=True)]
-        if fallback == "rouge"
-        else None
-    )
-    scored = reward_model_accuracies(
-        client,
-        prompts=[it.prompt or "" for it in items],
-        references=references,
-        outputs=outputs,
-        problem_ids=[it.problem_id for it in items],
-        normalize_by_problem_id=normalize_by_problem_id,
-        fallback=fallback,
-        fallback_scores=fallback_scores,
-    )
-    for i, sc, t, (acc, status, reason) in zip(grp.idx, scans, grp.tasks, scored, strict=True):
-        results[i] = _compose(sc, TaskOutcome(float(acc), 0.5, status, reason), t, opts)
+    def __init__(self, grp: _Group, scans: list[_Scan], records: list[Any]) -> None:
+        self.grp = grp
+        self.scans = scans
+        self.items = [_item(records[i]) for i in grp.idx]
+
+    def request(self, normalize_by_problem_id: bool, fallback: str | None) -> dict[str, Any]:
+        """The keyword arguments of :func:`~unireward.remote.reward_model_accuracies`."""
+        from .tasks.text import rouge_accuracy
+
+        references = [str(t) for t in self.grp.truths]
+        outputs = [sc[3] for sc in self.scans]
+        return {
+            "prompts": [it.prompt or "" for it in self.items],
+            "references": references,
+            "outputs": outputs,
+            "problem_ids": [it.problem_id for it in self.items],
+            "normalize_by_problem_id": normalize_by_problem_id,
+            "fallback": fallback,
+            "fallback_scores": (
+                [rouge_accuracy(o, r) for o, r in zip(outputs, references, strict=True)]
+                if fallback == "rouge"
+                else None
+            ),
+        }
+
+    def finish(
+        self, scored: Sequence[tuple[float, Status, str | None]], results: list[RewardResult | None],
+        opts: ScoreOptions,
+    ) -> None:
+        grp = self.grp
+        for i, sc, t, (acc, status, reason) in zip(grp.idx, self.scans, grp.tasks, scored, strict=True):
+            results[i] = _compose(sc, TaskOutcome(float(acc), 0.5, status, reason), t, opts)

@@ -399,3 +399,39 @@ def test_score_batch_equals_score_one_by_one() -> None:
             assert (res.accuracy, res.format, res.structure, res.answer) == (out.accuracy, p.format, st, p.answer)
     statuses = {r.status for r in batch}
     assert {Status.OK, Status.FORMAT_ERROR, Status.NO_TAGS, Status.MALFORMED_JSON, Status.SCHEMA_ERROR} <= statuses
+
+
+
+def _hostile_completions():  # type: ignore[no-untyped-def]
+    from hypothesis import strategies as st
+
+    piece = st.sampled_from([
+        "<think>", "</think>", "<answer>", "</answer>", "< answer >", "</ answer>", "<", ">", "/",
+        " ", "\n", "\u00a0", "\x1c", '{"time": [1, 3]}', '{"boxes": [0, 0, 10, 10]}', '{"boxes": [1e400, 0, 1, 1]}',
+        '{"time": ["1", true]}', "NaN", "[[[[", "]]", '"', "{", "}", ",", "1", "-0", "9" * 30,
+    ])
+    return st.one_of(st.lists(piece, max_size=25).map("".join), st.text(max_size=40))
+
+
+def test_score_batch_on_hostile_completions() -> None:
+    """Random hostile completions for the two one-shape tasks: batch equals one by one,
+    every total finite and in [0, 1.5], a status on everything that is not plainly ok."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    import unireward
+
+    truths = {"temporal grounding": '{"time": [2, 4]}', "spatial grounding": '{"boxes": [0, 0, 8, 8]}'}
+
+    @given(st.lists(st.tuples(_hostile_completions(), st.sampled_from(sorted(truths))), min_size=1, max_size=40))
+    @settings(max_examples=300, deadline=None)
+    def check(rows: list[tuple[str, str]]) -> None:
+        records = [{"completion": c, "ground_truth": truths[t], "task": t} for c, t in rows]
+        batch = unireward.score_batch(records)
+        assert batch == [unireward.score(c, truths[t], t) for c, t in rows]
+        for r in batch:
+            assert math.isfinite(r.total) and 0.0 <= r.total <= 1.5
+            assert r.total == 0.9 * r.accuracy + 0.1 * r.format + r.structure
+            assert (r.status is Status.OK) == (not r.issues)
+
+    check()

@@ -138,7 +138,9 @@ def as_frame_boxes(x: dict[str, Any]) -> tuple[dict[str, list[float] | None], bo
     return out, None not in out.values()
 
 
-_decode = json.JSONDecoder().decode
+_decoder = json.JSONDecoder()
+_decode = _decoder.decode
+_scan_once = _decoder.scan_once  # type: ignore[attr-defined]  # json.loads without its whitespace skips
 
 
 def load_json(text: str) -> tuple[Any, str | None]:
@@ -151,6 +153,12 @@ def load_json(text: str) -> tuple[Any, str | None]:
     >>> load_json("{'a': 1}")[1]
     'not valid JSON: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)'
     """
+    try:  # the C scanner alone when it takes the whole text (no surrounding whitespace)
+        obj, end = _scan_once(text, 0)
+        if end == len(text):
+            return obj, None
+    except (StopIteration, ValueError, RecursionError):
+        pass
     try:
         return _decode(text), None
     except (ValueError, RecursionError) as exc:

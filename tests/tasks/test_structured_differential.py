@@ -435,3 +435,32 @@ def test_score_batch_on_hostile_completions() -> None:
             assert (r.status is Status.OK) == (not r.issues)
 
     check()
+
+
+def test_load_json_is_json_loads() -> None:
+    """The C-scanner shortcut of load_json gives json.loads' value, and an error exactly
+    when json.loads raises (whitespace around, trailing data, deep nesting, NaN)."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from unireward.schemas import load_json
+
+    piece = st.sampled_from(['{"a": ', "[", "]", "}", "1", "-2.5e3", "NaN", "Infinity", '"x"', ",", " ", "\n",
+                             "\u00a0", "true", "null", '"\\u00e9"', "1e400", "0" * 3, ":", "{", '"b"'])
+
+    @given(st.one_of(st.lists(piece, max_size=20).map("".join), st.text(max_size=30)))
+    @settings(max_examples=1500, deadline=None)
+    def check(text: str) -> None:
+        try:
+            expected: Any = json.loads(text)
+        except (ValueError, RecursionError):
+            expected = ValueError
+        value, err = load_json(text)
+        if expected is ValueError:
+            assert value is None and err and err.startswith("not valid JSON")
+        else:
+            assert err is None and json.dumps(value) == json.dumps(expected)
+
+    check()
+    deep = "[" * 100_000 + "]" * 100_000
+    assert load_json(deep)[0] is None and "recursion" in (load_json(deep)[1] or "")

@@ -235,7 +235,9 @@ def score_batch(
     A record is a mapping with ``completion``, ``ground_truth`` and ``task`` and optionally
     ``data_type``, ``problem_id`` and ``prompt``; OneThinker's names (``problem_type``,
     ``answer`` or ``solution``, ``problem_reserved_text``) are accepted too. Items of one
-    task are scored together (structured tasks in vectorised array operations).
+    task are scored together (structured tasks in vectorised array operations); the results
+    equal :func:`score` called per record. While a batch of 512 or more records is scored
+    the cyclic garbage collector is paused (then restored as it was; see docs/api.md).
 
     Args:
         records: the records.

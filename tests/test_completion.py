@@ -173,3 +173,15 @@ def test_hostile_inputs_are_linear(hostile: str) -> None:
     assert p.format in (0.0, 1.0)
     assert isinstance(p.answer, str)
     assert p.format == 0.0  # none of them has a closed answer at the end
+
+
+def test_str_whitespace_is_regex_whitespace() -> None:
+    """The scans strip with ``str.strip()`` where the reference regexes use ``\\s``: the two
+    agree on every code point."""
+    import sys
+
+    ws = re.compile(r"\s")
+    assert [
+        hex(i) for i in range(sys.maxunicode + 1)
+        if chr(i).isspace() != bool(ws.fullmatch(chr(i))) or (not chr(i).strip()) != chr(i).isspace()
+    ] == []

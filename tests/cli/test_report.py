@@ -71,6 +71,54 @@ def test_report_is_escaped_and_self_contained(tmp_path: Path) -> None:
     assert cli("report", str(tmp_path / "missing.jsonl"), "-o", str(tmp_path / "x.html")).returncode == 2
 
 
+def test_report_has_the_grounding_benchmarks(tmp_path: Path) -> None:
+    """Score a dump with the CLI, report it, and read R@m / Acc@0.5 / mIoU off the page:
+    they equal unireward.metrics on the IoUs recomputed from the answers and truths."""
+    import json
+    import random
+    import re
+
+    from unireward.geometry import box_iou, interval_iou
+    from unireward.metrics import recall_at, referring_accuracy
+
+    rng = random.Random(3)
+    rows, t_ious, s_pred, s_true = [], [], [], []
+    for _ in range(60):
+        s = rng.uniform(0, 50)
+        gt, ans = [s, s + rng.uniform(1, 20)], [s + rng.gauss(0, 4), s + rng.uniform(1, 20)]
+        ans = sorted(ans)
+        rows.append({"problem_type": "Temporal Grounding", "response": f"<think>t</think><answer>{json.dumps({'time': ans})}</answer>",
+                     "solution": json.dumps({"time": gt})})
+        t_ious.append(float(interval_iou([ans], [gt])[0]))
+    for k in range(40):
+        x, y = rng.uniform(0, 500), rng.uniform(0, 500)
+        gt = [x, y, x + rng.uniform(20, 300), y + rng.uniform(20, 300)]
+        ans = [v + rng.gauss(0, 25) for v in gt]
+        text = json.dumps({"boxes": ans}) if k % 10 else "{'boxes': oops}"  # some unusable: IoU 0
+        rows.append({"problem_type": "spatial grounding", "response": f"<think>t</think><answer>{text}</answer>",
+                     "solution": json.dumps({"boxes": gt})})
+        s_pred.append(ans if k % 10 else [0.0, 0.0, 0.0, 0.0])
+        s_true.append(gt)
+    src = write_jsonl(tmp_path / "dump.jsonl", rows)
+    scored, page_path = tmp_path / "scored.jsonl", tmp_path / "r.html"
+    assert cli("score", str(src), "-o", str(scored)).returncode == 0
+    assert cli("report", str(scored), "-o", str(page_path)).returncode == 0
+    page = page_path.read_text()
+    assert "<h2>Grounding benchmarks</h2>" in page
+
+    def cells(task: str) -> list[str]:
+        m = re.search(rf"<tr><td>{task}</td><td>(\d+)</td>((?:<td>[^<]*</td>)+)</tr>", page.split("Grounding benchmarks")[1])
+        assert m, task
+        return [m.group(1), *re.findall(r"<td>([^<]*)</td>", m.group(2))]
+
+    r = recall_at(t_ious)
+    assert cells("Temporal Grounding") == ["60", f"{sum(t_ious) / 60:.3f}", f"{r['R@0.3']:.3f}", f"{r['R@0.5']:.3f}", f"{r['R@0.7']:.3f}"]
+    s_ious = [float(v) for v in box_iou(s_pred, s_true)]
+    acc = referring_accuracy(s_pred, s_true)
+    got = cells("spatial grounding")
+    assert got == ["40", f"{sum(s_ious) / 40:.3f}", "", f"{acc:.3f}", ""]
+
+
 @pytest.mark.integration
 def test_report_renders_in_headless_chromium(tmp_path: Path) -> None:
     browser = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -1,7 +1,9 @@
 """``unireward report``: a self-contained HTML page about a scored dump.
 
-The page has the per-task summary table, reward histograms per task, component means
-(accuracy, format, structure), status counts and examples of format failures. Charts are
+The page has the per-task summary table, the grounding benchmark numbers where the accuracy
+is the IoU (temporal grounding: R@0.3 / 0.5 / 0.7 and mIoU; spatial grounding: Acc@0.5 and
+mIoU), reward histograms per task, component means (accuracy, format, structure), status
+counts and examples of format failures. Charts are
 inline SVG drawn here; there are no scripts, no external resources and a Content Security
 Policy that forbids both. Every piece of text from the dump is HTML-escaped: model output is
 hostile. The dump is read in one streaming pass (memory does not grow with its size).
@@ -34,6 +36,46 @@ _RAW_KEYS = frozenset({"_raw", "reward", "accuracy", "format", "structure", "sta
 esc = html.escape
 
 
+#: Tasks whose accuracy is the IoU of the answer: their benchmark recalls follow from it.
+IOU_TASKS = {"temporal grounding": ("R@0.3", "R@0.5", "R@0.7"), "spatial grounding": ("Acc@0.5",)}
+_IOU_THRESHOLDS = {"R@0.3": 0.3, "R@0.5": 0.5, "R@0.7": 0.7, "Acc@0.5": 0.5}
+
+
+def _canonical_task(label: str) -> str | None:
+    from ..errors import UnknownTaskError
+    from ..registry import get_scorer
+
+    try:
+        name = get_scorer(label).name
+    except (UnknownTaskError, TypeError):
+        return None
+    return name if name in IOU_TASKS else None
+
+
+class IouCounts:
+    """Streaming ``R@m`` / ``Acc@m`` and mIoU of one task (see :func:`unireward.metrics.recall_at`).
+
+    >>> c = IouCounts(("R@0.5",)); [c.add(v) for v in (0.2, 0.5, 0.9)] and None
+    >>> c.values()
+    {'mIoU': 0.5333333333333333, 'R@0.5': 0.6666666666666666}
+    """
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        self.n = 0
+        self.total = 0.0
+        self.hits = dict.fromkeys(names, 0)
+
+    def add(self, iou: float) -> None:
+        iou = iou if iou == iou else 0.0
+        self.n += 1
+        self.total += iou
+        for name in self.hits:
+            self.hits[name] += iou >= _IOU_THRESHOLDS[name]
+
+    def values(self) -> dict[str, float]:
+        return {"mIoU": self.total / self.n, **{k: v / self.n for k, v in self.hits.items()}}
+
+
 def _bin(value: float) -> int:
     return min(max(int(value / HI * BINS), 0), BINS - 1) if value == value else 0
 
@@ -49,6 +91,8 @@ class ReportData:
         self.hist: dict[str, list[int]] = {}
         self.status: dict[str, Counter[str]] = {}
         self.examples: dict[str, list[dict[str, str]]] = {}
+        self.iou: dict[str, IouCounts] = {}  # by task label, for the IoU-scored tasks
+        self._canonical: dict[str, str | None] = {}
         self.skipped = 0
 
     def add(self, row: dict[str, Any]) -> None:
@@ -62,6 +106,14 @@ class ReportData:
         self.summary.add(task, reward, acc, fmt, st, status)
         self.hist.setdefault(task, [0] * BINS)[_bin(reward)] += 1
         self.status.setdefault(task, Counter())[status] += 1
+        canon = self._canonical.get(task, "?")
+        if canon == "?":
+            canon = self._canonical[task] = _canonical_task(task)
+        if canon is not None:
+            counts = self.iou.get(task)
+            if counts is None:
+                counts = self.iou[task] = IouCounts(IOU_TASKS[canon])
+            counts.add(acc)
         if fmt == 0.0:
             ex = self.examples.setdefault(task, [])
             if len(ex) < MAX_EXAMPLES:
@@ -164,6 +216,22 @@ def render_report(data: ReportData, title: str = "unireward report") -> str:
             f"<td>{r['format_fail']:.1%}</td><td>{r['parse']:,}</td><td>{r['fallback']:,}</td>"
             f"<td>{r['error']:,}</td></tr>")
     parts.append("</table>")
+    if data.iou:
+        parts.append(
+            "<h2>Grounding benchmarks</h2><p class='meta'>From the accuracies, which are the IoUs "
+            "of the answers (an unusable answer counts as IoU 0): the share of samples with IoU "
+            "at least the threshold, and the mean IoU.</p><table><tr><th>task</th><th>samples</th>"
+            "<th>mIoU</th><th>R@0.3</th><th>R@0.5 / Acc@0.5</th><th>R@0.7</th></tr>")
+        for task in sorted(data.iou):
+            c = data.iou[task]
+            v = c.values()
+            cells = [f"{v[k]:.3f}" if k in v else "" for k in ("R@0.3",)]
+            half = v.get("R@0.5", v.get("Acc@0.5"))
+            cells.append(f"{half:.3f}" if half is not None else "")
+            cells.append(f"{v['R@0.7']:.3f}" if "R@0.7" in v else "")
+            parts.append(f"<tr><td>{esc(task)}</td><td>{c.n:,}</td><td>{v['mIoU']:.3f}</td>"
+                         + "".join(f"<td>{x}</td>" for x in cells) + "</tr>")
+        parts.append("</table>")
     parts.append("<h2>Rewards and components per task</h2><div class='legend'>")
     for status, color in STATUS_COLORS.items():
         parts.append(f"<span><i style='background:{color}'></i>{esc(status)}</span>")

@@ -13,6 +13,8 @@ reference regexes for tag normalisation, format check and answer extraction,
 * ``parse+many``: the full completion parse (``parse_completion``, which builds the
   normalised text) plus the scorers' ``score_many`` on prepared ground truths, without the
   record handling of the API: the per-item path that ``score_batch`` used to take;
+* ``score()``: ``unireward.score`` called once per completion (what a per-sample reward
+  hook such as verl's ``compute_score`` does), on the first 20,000;
 * ``scoring``: ``score_columns`` alone (what ``score_batch`` consumes) on extracted answers,
   against the baseline's own scoring part (``json.loads`` of answer and ground truth and
   the arithmetic).
@@ -164,7 +166,7 @@ def main() -> None:
     print(f"one core, best of {args.rounds} rounds, {args.n:,} completions per task, think={args.think}")
     print(
         f"{'task':20s} {'baseline/s':>11s} {'score_batch/s':>14s} {'ratio':>6s} {'parse+many/s':>13s} "
-        f"{'ratio':>6s} | {'base scoring/s':>14s} {'columns/s':>13s} {'ratio':>6s}"
+        f"{'ratio':>6s} {'score()/s':>10s} {'ratio':>6s} | {'base scoring/s':>14s} {'columns/s':>13s} {'ratio':>6s}"
     )
     for task, scorer in scorers.items():
         print(measure(task, scorer, make(args.n, task, rng, args.think), args.rounds, opts))
@@ -188,13 +190,17 @@ def measure(task: str, scorer: TaskScorer, recs: list[dict], rounds: int, opts: 
         ]
 
     t_own, _ = timed(own, rounds)
+    few = recs[:20_000]
+    t_base_few, _ = timed(lambda: [baseline(r) for r in few], rounds)
+    t_one, ones = timed(lambda: [unireward.score(r["completion"], r["ground_truth"], r["task"]) for r in few], rounds)
+    assert [r.total for r in ones] == totals[: len(few)]  # type: ignore[attr-defined]
     answers = [parse_completion(r["completion"]).answer for r in recs]
     gts = [r["ground_truth"] for r in recs]
     t_bs, _ = timed(lambda: [baseline_scoring(a, g, task) for a, g in zip(answers, gts, strict=True)], rounds)
     t_many, _ = timed(lambda: scorer.score_columns(answers, truths, [None] * n, opts), rounds)
     return (
         f"{task:20s} {n / t_base:11,.0f} {n / t_api:14,.0f} {t_base / t_api:5.1f}x {n / t_own:13,.0f} "
-        f"{t_base / t_own:5.1f}x | {n / t_bs:14,.0f} {n / t_many:13,.0f} {t_bs / t_many:5.1f}x"
+        f"{t_base / t_own:5.1f}x {len(few) / t_one:10,.0f} {t_base_few / t_one:5.1f}x | {n / t_bs:14,.0f} {n / t_many:13,.0f} {t_bs / t_many:5.1f}x"
     )
 
 

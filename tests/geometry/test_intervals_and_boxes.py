@@ -3,6 +3,7 @@ hypothesis properties."""
 
 from __future__ import annotations
 
+import json
 import math
 import random
 
@@ -211,3 +212,72 @@ def test_box_iou_identity_translation_scale(p: list[float], g: list[float], dx: 
 
     assert float(box_iou(move(p), move(g))) == pytest.approx(base, abs=1e-6)
     assert float(box_iou([v * k for v in p], [v * k for v in g])) == pytest.approx(base, abs=1e-6)
+
+
+# ---- the one-pair twins: the same doubles as the array formulas ------------------------
+
+_EDGE = st.one_of(
+    st.floats(min_value=-1e6, max_value=1e6, allow_nan=False),
+    st.sampled_from([0.0, -0.0, 1.0, -1.0, 0.5, 1e-300, -1e-300, 1e150, -1e150, 1e-12, 2e-12]),
+    st.integers(-1000, 1000).map(float),
+)
+
+
+def _same_double(a: float, b: float) -> bool:
+    import struct
+
+    return struct.pack("<d", a) == struct.pack("<d", b)
+
+
+@given(st.lists(_EDGE, min_size=4, max_size=4), st.lists(_EDGE, min_size=4, max_size=4))
+@settings(max_examples=3000, deadline=None)
+def test_iou_one_box_is_the_array_formula_bit_for_bit(p: list[float], g: list[float]) -> None:
+    from unireward.geometry import iou_one_box
+
+    want = float(box_iou(p, g)) + 0.0
+    got = iou_one_box(p, g)
+    assert type(got) is float and _same_double(got, want), (p, g, got, want)
+    # shared corners: equal, nested and touching boxes
+    assert _same_double(iou_one_box(p, p), float(box_iou(p, p)) + 0.0)
+
+
+@given(st.lists(_EDGE, min_size=2, max_size=2), st.lists(_EDGE, min_size=2, max_size=2))
+@settings(max_examples=3000, deadline=None)
+def test_iou_one_interval_is_the_array_formula_bit_for_bit(p: list[float], g: list[float]) -> None:
+    from unireward.geometry import iou_one_interval
+
+    want = float(interval_iou(p, g)) + 0.0
+    got = iou_one_interval(p, g)
+    assert type(got) is float and _same_double(got, want), (p, g, got, want)
+    assert _same_double(iou_one_interval(p, p), float(interval_iou(p, p)) + 0.0)
+
+
+def test_small_batches_equal_the_array_path() -> None:
+    """A scorer's NumPy-free path for small batches gives the doubles of the array path
+    (forced here by scoring the same items inside a large batch)."""
+    import random
+
+    from unireward.tasks.base import ScoreOptions
+    from unireward.tasks.grounding import SpatialGroundingScorer, TemporalGroundingScorer
+
+    rng = random.Random(5)
+    opts = ScoreOptions()
+    for scorer, make in (
+        (SpatialGroundingScorer(), lambda: [rng.choice([rng.uniform(-50, 900), round(rng.uniform(0, 900)), 0.0, -0.0]) for _ in range(4)]),
+        (TemporalGroundingScorer(), lambda: [rng.choice([rng.uniform(-5, 90), round(rng.uniform(0, 90), 1), 0.0]) for _ in range(2)]),
+    ):
+        key = scorer.key
+        answers = [json.dumps({key: make()}) for _ in range(3000)]
+        answers[::37] = ["{'x': 1}"] * len(answers[::37])
+        truths = [scorer.prepare_ground_truth(json.dumps({key: make()}), None) for _ in answers]
+        big = scorer.score_columns(answers, truths, [None] * len(answers), opts)
+        for k in range(0, len(answers), 7):
+            small = scorer.score_columns(answers[k:k + 7], truths[k:k + 7], [None] * 7, opts)
+            assert [struct_bits(v) for v in small[0]] == [struct_bits(v) for v in big[0][k:k + 7]]
+            assert list(small[1]) == list(big[1][k:k + 7])
+
+
+def struct_bits(v: float) -> bytes:
+    import struct
+
+    return struct.pack("<d", v)

@@ -16,6 +16,8 @@ point_set_distance     mean distance under the best point assignment
 point_set_similarity   Gaussian kernel of that distance (sigma 50 grid units)
 polygon_iou            IoU of polygons (shapely 2, vectorised)
 rbox_to_polygon        corners of rotated boxes ``[cx, cy, w, h, angle_deg]``
+iou_one_interval,      the interval and box IoU of one finite pair in Python floats
+iou_one_box            (the same doubles as the array functions, without their overhead)
 =====================  ==========================================================
 
 Degenerate inputs are defined rather than raising: zero-area boxes, zero-length spans,
@@ -29,8 +31,14 @@ Only wrong shapes raise :class:`ValueError`, naming the shape received.
 
 from __future__ import annotations
 
-from .boxes import box_area, box_iou, box_iou_pairwise
-from .intervals import INTERVAL_EPS, KEYFRAME_SCALE, interval_iou, keyframe_similarity
+from .boxes import box_area, box_iou, box_iou_pairwise, iou_one_box
+from .intervals import (
+    INTERVAL_EPS,
+    KEYFRAME_SCALE,
+    interval_iou,
+    iou_one_interval,
+    keyframe_similarity,
+)
 from .points import POINT_SIGMA, point_set_distance, point_set_similarity
 from .polygons import as_polygons, polygon_iou, polygon_validity, rbox_to_polygon
 from .trajectories import mean_trajectory_iou, ragged_mean_iou, trajectory_iou
@@ -44,6 +52,8 @@ __all__ = [
     "box_iou",
     "box_iou_pairwise",
     "interval_iou",
+    "iou_one_box",
+    "iou_one_interval",
     "keyframe_similarity",
     "mean_trajectory_iou",
     "point_set_distance",

@@ -30,7 +30,14 @@ from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
-from ..geometry import box_iou, interval_iou, polygon_iou, ragged_mean_iou
+from ..geometry import (
+    box_iou,
+    interval_iou,
+    iou_one_box,
+    iou_one_interval,
+    polygon_iou,
+    ragged_mean_iou,
+)
 from ..result import Status, TaskOutcome
 from ..schemas import (
     Issues,
@@ -58,6 +65,8 @@ __all__ = [
 _scan_once = json.JSONDecoder().scan_once  # type: ignore[attr-defined]  # the C scanner
 _NAN2 = [float("nan")] * 2
 _NAN4 = [float("nan")] * 4
+#: Batches up to this size are scored without NumPy when their values allow it.
+_SMALL_BATCH = 16
 _MALFORMED = Status.MALFORMED_JSON
 _SCHEMA = Status.SCHEMA_ERROR
 _NON_FINITE = Status.NON_FINITE
@@ -118,6 +127,26 @@ class _OneShapeScorer(BatchScorer):
     def _iou(self, pred: np.ndarray, truth: np.ndarray, strict: bool) -> np.ndarray:
         raise NotImplementedError
 
+    #: the IoU of one finite pair in Python floats (the same doubles as :meth:`_iou`)
+    _iou_one: ClassVar[Any] = None
+
+    def _small_batch(self, flat: list[float], structure: list[float], truths: Sequence[Any]) -> list[float] | None:
+        """The accuracies of a few items without NumPy (a single :func:`score` call costs
+        several times the arithmetic in array set-up otherwise), or None when a value is
+        not a plain finite number within +-1e150 (the array path then takes the batch)."""
+        size, one = self.size, type(self)._iou_one
+        out: list[float] = []
+        for i, st in enumerate(structure):
+            if not st:  # no usable answer: IoU 0, as the array path gives its NaN row
+                out.append(0.0)
+                continue
+            p, g = flat[i * size : (i + 1) * size], truths[i]
+            for v in chain(p, g):
+                if not -1e150 <= v <= 1e150:  # NaN fails too
+                    return None
+            out.append(one(p, g))
+        return out
+
 
     def score_many(
         self,
@@ -173,9 +202,15 @@ class _OneShapeScorer(BatchScorer):
                 extend(v)
                 put(0.5)
         n = len(structure)
+        if n <= _SMALL_BATCH and not options.strict:
+            small = self._small_batch(flat, structure, truths)
+            if small is not None:
+                return small, structure, {
+                    i: TaskOutcome(small[i], structure[i], st, why) for i, (st, why) in issues.items.items()
+                }
         pred = np.array(flat, dtype=np.float64).reshape(n, size)
         truth = np.fromiter(chain.from_iterable(truths), np.float64, count=n * size).reshape(n, size)
-        acc = self._iou(pred, truth, options.strict)
+        acc = self._iou(pred, truth, options.strict) + 0.0  # zeros as +0.0, as in the small path
         parsed = np.array(structure) > 0
         flag_non_finite(pred[parsed], np.flatnonzero(parsed), issues, key)
         accuracy: list[float] = acc.tolist()
@@ -201,6 +236,7 @@ class TemporalGroundingScorer(_OneShapeScorer):
 
     name = "temporal grounding"
     key, size = "time", 2
+    _iou_one = staticmethod(iou_one_interval)
 
     def _iou(self, pred: np.ndarray, truth: np.ndarray, strict: bool) -> np.ndarray:
         if strict:
@@ -223,6 +259,7 @@ class SpatialGroundingScorer(_OneShapeScorer):
 
     name = "spatial grounding"
     key, size = "boxes", 4
+    _iou_one = staticmethod(iou_one_box)
 
     def _iou(self, pred: np.ndarray, truth: np.ndarray, strict: bool) -> np.ndarray:
         if strict:

@@ -163,26 +163,24 @@ def _scan_common(c: str) -> tuple[float, str, bool, str] | None:
     the answer is the normalised answer block. Stray ``>`` or ``/`` in the think block do
     not change either, so the think block is never normalised here.
     """
-    find, starts = c.find, c.startswith
-    a = find("<")
-    if a == -1 or not starts(_THINK_OPEN, a):
+    parts = c.split("<", 5)  # at most 6 pieces, whatever the text holds
+    if len(parts) != 5:
         return None
-    b = find("<", a + 7)
-    if b == -1 or not starts(_THINK_CLOSE, b):
+    head, think, mid, answer, tail = parts
+    if not (
+        think.startswith("think>")
+        and mid.startswith("/think>")
+        and answer.startswith("answer>")
+        and tail.startswith("/answer>")
+    ):
         return None
-    d = find("<", b + 8)
-    if d == -1 or not starts(_ANSWER_OPEN, d):
-        return None
-    e = find("<", d + 8)
-    if e == -1 or not starts(_ANSWER_CLOSE, e) or find("<", e + 9) != -1:
-        return None
-    ans = c[d + 8 : e]
+    ans = answer[7:]
     if ">" in ans or "/" in ans:
         ans = normalize_tags(ans)
     ans = ans.strip()
     if not ans:
         return None
-    blank = not c[b + 8 : d].strip() and not c[:a].strip() and not c[e + 9 :].strip()
+    blank = not mid[7:].strip() and not head.strip() and not tail[8:].strip()
     return (1.0 if blank else 0.0), ans, True, ans
 
 

@@ -119,8 +119,8 @@ class TaskScorer:
         """A batch as columns (what :func:`unireward.score_batch` consumes): the accuracies,
         the structure rewards and the outcomes of the items that are not plainly ``ok``.
 
-        The default derives them from :meth:`score_many`; the structured scorers produce
-        them directly, without an outcome object per item.
+        The default derives them from :meth:`score_many`; the temporal and spatial grounding
+        scorers produce them directly, without an outcome object per item.
         """
         outs = self.score_many(answers, truths, data_types, options)
         special = {

@@ -48,6 +48,7 @@ __all__ = [
     "as_frame_boxes",
     "as_number",
     "as_points",
+    "decode_json",
     "load_json",
     "schema_reason",
     "short_repr",
@@ -159,6 +160,12 @@ def load_json(text: str) -> tuple[Any, str | None]:
             return obj, None
     except (StopIteration, ValueError, RecursionError):
         pass
+    return decode_json(text)
+
+
+def decode_json(text: str) -> tuple[Any, str | None]:
+    """:func:`load_json` without its scanner shortcut: ``json.loads`` itself, the error as
+    text (for callers that have already tried the scanner)."""
     try:
         return _decode(text), None
     except (ValueError, RecursionError) as exc:

@@ -224,9 +224,7 @@ _EDGE = st.one_of(
 
 
 def _same_double(a: float, b: float) -> bool:
-    import struct
-
-    return struct.pack("<d", a) == struct.pack("<d", b)
+    return struct_bits(a) == struct_bits(b)
 
 
 @given(st.lists(_EDGE, min_size=4, max_size=4), st.lists(_EDGE, min_size=4, max_size=4))

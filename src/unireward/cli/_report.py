@@ -225,12 +225,11 @@ def render_report(data: ReportData, title: str = "unireward report") -> str:
         for task in sorted(data.iou):
             c = data.iou[task]
             v = c.values()
-            cells = [f"{v[k]:.3f}" if k in v else "" for k in ("R@0.3",)]
-            half = v.get("R@0.5", v.get("Acc@0.5"))
-            cells.append(f"{half:.3f}" if half is not None else "")
-            cells.append(f"{v['R@0.7']:.3f}" if "R@0.7" in v else "")
-            parts.append(f"<tr><td>{esc(task)}</td><td>{c.n:,}</td><td>{v['mIoU']:.3f}</td>"
-                         + "".join(f"<td>{x}</td>" for x in cells) + "</tr>")
+            if "Acc@0.5" in v:  # one column for R@0.5 and Acc@0.5
+                v["R@0.5"] = v["Acc@0.5"]
+            cells = "".join(f"<td>{v[k]:.3f}</td>" if k in v else "<td></td>"
+                            for k in ("mIoU", "R@0.3", "R@0.5", "R@0.7"))
+            parts.append(f"<tr><td>{esc(task)}</td><td>{c.n:,}</td>{cells}</tr>")
         parts.append("</table>")
     parts.append("<h2>Rewards and components per task</h2><div class='legend'>")
     for status, color in STATUS_COLORS.items():

@@ -44,6 +44,7 @@ import numpy as np
 
 __all__ = [
     "BOUNDARY_TOLERANCE",
+    "JFMeans",
     "MaskSetScores",
     "VideoMaskScores",
     "as_mask",
@@ -284,8 +285,31 @@ def _f_measure(precision: np.ndarray, recall: np.ndarray) -> np.ndarray:
     return np.where(s > 0, 2 * precision * recall / np.where(s > 0, s, 1.0), 0.0)
 
 
+class JFMeans:
+    """J, F and J&F from ``j`` and ``f`` arrays (per frame or per video): each the mean of
+    its array, and ``J&F = (J + F) / 2``."""
+
+    j: np.ndarray
+    f: np.ndarray
+
+    @property
+    def j_mean(self) -> float:
+        """J: the mean of ``j``."""
+        return float(self.j.mean())
+
+    @property
+    def f_mean(self) -> float:
+        """F: the mean of ``f``."""
+        return float(self.f.mean())
+
+    @property
+    def j_and_f(self) -> float:
+        """J&F: ``(J + F) / 2``."""
+        return (self.j_mean + self.f_mean) / 2
+
+
 @dataclass(frozen=True)
-class VideoMaskScores:
+class VideoMaskScores(JFMeans):
     """Per-frame measures of one video (``(T,)`` float64 arrays).
 
     Attributes:
@@ -299,24 +323,9 @@ class VideoMaskScores:
     recall: np.ndarray
 
     @property
-    def f(self) -> np.ndarray:
+    def f(self) -> np.ndarray:  # type: ignore[override]  # derived, not stored
         """Boundary F of each frame: ``2PR / (P + R)`` (0 when both are 0)."""
         return _f_measure(self.precision, self.recall)
-
-    @property
-    def j_mean(self) -> float:
-        """J: the mean mask IoU over the frames."""
-        return float(self.j.mean())
-
-    @property
-    def f_mean(self) -> float:
-        """F: the mean boundary F over the frames."""
-        return float(self.f.mean())
-
-    @property
-    def j_and_f(self) -> float:
-        """J&F: ``(J + F) / 2``."""
-        return (self.j_mean + self.f_mean) / 2
 
     def as_dict(self) -> dict[str, float]:
         """``{"J": ..., "F": ..., "J&F": ...}``."""

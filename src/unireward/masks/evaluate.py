@@ -28,6 +28,7 @@ import numpy as np
 from ..errors import ConfigurationError, GroundTruthError, InputError
 from ..geometry.masks import (
     BOUNDARY_TOLERANCE,
+    JFMeans,
     MaskSetScores,
     as_mask,
     decode_rle,
@@ -175,7 +176,7 @@ class ImageSegmentationReport:
 
 
 @dataclass(frozen=True)
-class VideoSegmentationReport:
+class VideoSegmentationReport(JFMeans):
     """J, F and J&F of a video set: each measure is averaged over a video's frames, then
     over the videos; ``J&F = (J + F) / 2``.
 
@@ -192,21 +193,6 @@ class VideoSegmentationReport:
     keyframes: tuple[int | None, ...]
     statuses: tuple[Status, ...]
     reasons: tuple[str | None, ...]
-
-    @property
-    def j_mean(self) -> float:
-        """J over the set."""
-        return float(self.j.mean())
-
-    @property
-    def f_mean(self) -> float:
-        """F over the set."""
-        return float(self.f.mean())
-
-    @property
-    def j_and_f(self) -> float:
-        """``(J + F) / 2``."""
-        return (self.j_mean + self.f_mean) / 2
 
     @property
     def n_unusable(self) -> int:

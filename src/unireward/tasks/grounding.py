@@ -23,7 +23,6 @@ status ``non_finite`` (the reference can return NaN there: we never do).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from itertools import chain
 from typing import Any, ClassVar, NamedTuple
@@ -41,9 +40,11 @@ from ..geometry import (
 from ..result import Status, TaskOutcome
 from ..schemas import (
     Issues,
+    _scan_once,
     as_floats,
     as_frame_boxes,
     as_points,
+    decode_json,
     load_json,
     schema_reason,
     truth_floats,
@@ -62,7 +63,6 @@ __all__ = [
     "order_intervals",
 ]
 
-_scan_once = json.JSONDecoder().scan_once  # type: ignore[attr-defined]  # the C scanner
 _NAN2 = [float("nan")] * 2
 _NAN4 = [float("nan")] * 4
 #: Batches up to this size are scored without NumPy when their values allow it.
@@ -177,22 +177,29 @@ class _OneShapeScorer(BatchScorer):
         for i, answer in enumerate(answers):
             # The usual answer in C calls only: the JSON scanner alone is json.loads of an
             # answer it takes whole, then the field as `size` floats. Anything else (bad
-            # JSON, another shape, a value float() rejects) takes the careful path below.
+            # JSON, another shape, a value float() rejects) takes the careful path below,
+            # with the value already scanned.
             try:
                 obj, end = scan(answer, 0)
-                x = obj[key]
-                if end == len(answer) and type(obj) is dict and type(x) is list and len(x) == size:
-                    extend(map(float, x))
-                    put(0.5)
+                whole = end == len(answer)
+            except (StopIteration, ValueError, RecursionError):
+                whole = False
+            if whole:
+                x = obj.get(key) if type(obj) is dict else None
+                if type(x) is list and len(x) == size:
+                    try:
+                        extend(map(float, x))
+                        put(0.5)
+                        continue
+                    except (TypeError, ValueError, OverflowError):
+                        del flat[i * size :]  # what the failed float() left
+            else:
+                obj, err = decode_json(answer)
+                if err is not None:
+                    issues.flag(i, _MALFORMED, f"answer is {err}")
+                    extend(missing)
+                    put(0.0)
                     continue
-            except (StopIteration, ValueError, TypeError, KeyError, OverflowError, RecursionError):
-                del flat[i * size :]  # what a failed float() left
-            obj, err = load_json(answer)
-            if err is not None:
-                issues.flag(i, _MALFORMED, f"answer is {err}")
-                extend(missing)
-                put(0.0)
-                continue
             v = as_floats(obj.get(key), size) if type(obj) is dict else None
             if v is None:
                 issues.flag(i, _SCHEMA, schema_reason(task, obj))
@@ -202,21 +209,27 @@ class _OneShapeScorer(BatchScorer):
                 extend(v)
                 put(0.5)
         n = len(structure)
+        accuracy: list[float] | None = None
         if n <= _SMALL_BATCH and not options.strict:
-            small = self._small_batch(flat, structure, truths)
-            if small is not None:
-                return small, structure, {
-                    i: TaskOutcome(small[i], structure[i], st, why) for i, (st, why) in issues.items.items()
-                }
-        pred = np.array(flat, dtype=np.float64).reshape(n, size)
-        truth = np.fromiter(chain.from_iterable(truths), np.float64, count=n * size).reshape(n, size)
-        acc = self._iou(pred, truth, options.strict) + 0.0  # zeros as +0.0, as in the small path
-        parsed = np.array(structure) > 0
-        flag_non_finite(pred[parsed], np.flatnonzero(parsed), issues, key)
-        accuracy: list[float] = acc.tolist()
+            accuracy = self._small_batch(flat, structure, truths)
+        if accuracy is None:
+            accuracy = self._array_accuracy(flat, structure, truths, issues, options.strict)
         return accuracy, structure, {
             i: TaskOutcome(accuracy[i], structure[i], st, why) for i, (st, why) in issues.items.items()
         }
+
+    def _array_accuracy(
+        self, flat: list[float], structure: list[float], truths: Sequence[Any], issues: Issues, strict: bool
+    ) -> list[float]:
+        """The accuracies in NumPy; flags the items whose used values are not finite."""
+        n, size = len(structure), self.size
+        pred = np.array(flat, dtype=np.float64).reshape(n, size)
+        truth = np.fromiter(chain.from_iterable(truths), np.float64, count=n * size).reshape(n, size)
+        acc = self._iou(pred, truth, strict) + 0.0  # zeros as +0.0, as in the small path
+        parsed = np.array(structure) > 0
+        flag_non_finite(pred[parsed], np.flatnonzero(parsed), issues, self.key)
+        out: list[float] = acc.tolist()
+        return out
 
 
 class TemporalGroundingScorer(_OneShapeScorer):

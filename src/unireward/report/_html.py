@@ -77,12 +77,17 @@ def _section(pid: str, title: str, body: Sequence[str], intro: str = "") -> str:
     return head + (f"<p class='meta'>{intro}</p>" if intro else "") + "".join(body) + "</section>"
 
 
+def _td(cell: str) -> str:
+    """A cell: text (already escaped) is wrapped; a cell made by :func:`_delta` is kept."""
+    return cell if cell.startswith("<td") else f"<td>{cell}</td>"
+
+
 def _table(head: Sequence[str], rows: Sequence[Sequence[str]], all_row: Sequence[str] | None = None) -> str:
     out = ["<table><tr>", *(f"<th>{esc(h)}</th>" for h in head), "</tr>"]
     for r in rows:
-        out.append("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>")
+        out.append("<tr>" + "".join(_td(c) for c in r) + "</tr>")
     if all_row is not None:
-        out.append("<tr class='all'>" + "".join(f"<td>{c}</td>" for c in all_row) + "</tr>")
+        out.append("<tr class='all'>" + "".join(_td(c) for c in all_row) + "</tr>")
     out.append("</table>")
     return "".join(out)
 
@@ -373,7 +378,7 @@ def render_comparison(a: Mapping[str, Any], b: Mapping[str, Any], *, names: tupl
         for key, _, fmt in _COMPARE_COLS:
             v = vals.get(key, {"a": None, "b": None})
             cells += [_f(v["a"], fmt) if v["a"] is not None else "n/a", _f(v["b"], fmt) if v["b"] is not None else "n/a",
-                      _delta(v["a"], v["b"], "+" + fmt)[4:-5]]
+                      _delta(v["a"], v["b"], "+" + fmt)]
         if label == "all tasks":
             all_row = cells
         else:
@@ -390,7 +395,7 @@ def render_comparison(a: Mapping[str, Any], b: Mapping[str, Any], *, names: tupl
         bhead = ["task"] + [h for c in cols for h in (f"{c} {names[0]}", f"{c} {names[1]}", "Δ")]
         brows = [[esc(label)] + [c for col in cols for c in (
             _f(v.get(col, {}).get("a")), _f(v.get(col, {}).get("b")),
-            _delta(v.get(col, {}).get("a"), v.get(col, {}).get("b"))[4:-5])] for label, v in per_label.items()]
+            _delta(v.get(col, {}).get("a"), v.get(col, {}).get("b")))] for label, v in per_label.items()]
         body += [f"<h3>{esc(family)}</h3>", _table(bhead, brows)]
     meta = (f"{na}: {esc(', '.join(a['inputs']))} ({_meta(a)}) {nb}: {esc(', '.join(b['inputs']))} ({_meta(b)}) "
             "Δ is B minus A.")

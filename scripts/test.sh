@@ -29,12 +29,20 @@ step "SAM2 environment (.venvs/sam2)"
 SAM2_BUILD_CUDA=0 .venvs/sam2/bin/pip install -q --no-build-isolation sam2==1.1.0
 .venvs/sam2/bin/pip install -q -e ".[masks]" "${TEST_TOOLS[@]}"
 
+# The report's browser tests read the DOM that headless Chromium builds. With CI=true a
+# browser that cannot be installed stops the run here (the tests would fail anyway).
 if ! command -v chromium >/dev/null 2>&1; then
-  step "headless Chromium (for the HTML report test)"
-  if [ "$(id -u)" = 0 ]; then
-    (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "chromium not installed: the browser test will skip"
-  elif command -v sudo >/dev/null 2>&1; then
-    (sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null) || echo "chromium not installed"
+  step "headless Chromium (for the HTML report tests)"
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO="sudo"
+  if ! ($SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq \
+        && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+     || ! command -v chromium >/dev/null 2>&1; then
+    if [ "${CI:-}" = true ]; then
+      echo "cannot install chromium with apt-get: the report's browser tests need it" >&2
+      exit 1
+    fi
+    echo "chromium not installed: the report's browser tests will skip"
   fi
 fi
 

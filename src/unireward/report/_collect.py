@@ -30,7 +30,7 @@ REWARD_HI = 1.6  # rewards are binned over [0, 1.6): 16 bins of 0.1
 LENGTH_BINS = 42  # half-octave bins: 0, then [2^((k-1)/2), 2^(k/2)) up to 2^20.5
 MAX_TEXT = 2000
 MAX_TRUTH = 1000
-MAX_WRONG = 3
+MAX_WRONG = 5  # kept: the page shows 3 that are neither the best nor the worst
 MAX_FORMAT = 2
 MAX_ERRORS = 10
 TREND_BINS = 64  # without a step column: at most this many file-order bins
@@ -54,6 +54,8 @@ def length_bin(n: int) -> int:
 
 
 def _number(value: Any) -> float | None:
+    if type(value) is float:
+        return value if math.isfinite(value) else None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         try:
             value = float(value)
@@ -226,8 +228,8 @@ class ReportData:
         from ..cli._presets import chat_text
 
         self.rows_read += 1
-        nums = [_number(row.get(k, 0.0) if row.get(k) is not None else 0.0)
-                for k in ("reward", "accuracy", "format", "structure")]
+        get = row.get
+        nums = [_number(0.0 if (v := get(k)) is None else v) for k in ("reward", "accuracy", "format", "structure")]
         status = str(row.get("status") or "ok")
         raw = row.keys() <= _RAW_KEYS
         label = "(unreadable)" if raw else self.fields.task_label(row)

@@ -17,6 +17,7 @@ from ._svg import bars_svg, histogram_svg, lines_svg, stack_svg
 __all__ = ["render_comparison", "render_report"]
 
 esc = html.escape
+WRONG_SHOWN = 3  # wrong-but-well-formatted examples per task (other than the best and the worst)
 STATUS_COLORS = {"ok": "#2a9d8f", "format_error": "#e9c46a", "no_tags": "#f4a261",
                  "parse_error": "#e76f51", "malformed_json": "#d62828", "schema_error": "#9d0208",
                  "fallback": "#8d6cab", "deadline": "#6c757d", "non_finite": "#adb5bd"}
@@ -34,7 +35,7 @@ td:first-child,th:first-child{text-align:left}tr.all td{font-weight:600;backgrou
 pre{white-space:pre-wrap;word-break:break-all;max-width:1100px;background:#f6f6f6;padding:6px;
 max-height:180px;overflow:auto;margin:2px 0 8px 0;border-left:3px solid #bbb}
 pre.truth{border-left-color:#2a9d8f}pre.bad{border-left-color:#e76f51}
-.example{margin:6px 0 14px 0}.meta{color:#555;font-size:13px}.neg{color:#b00020}.pos{color:#1b7f3b}
+.example{margin:6px 0 14px 0}.pair{display:grid;grid-template-columns:2fr 3fr;gap:10px;max-width:1300px}.meta{color:#555;font-size:13px}.neg{color:#b00020}.pos{color:#1b7f3b}
 nav a{margin-right:12px}
 """
 _HEAD = ("<!doctype html><html lang='en'><head><meta charset='utf-8'>"
@@ -173,7 +174,8 @@ def _panel_heterogeneity(s: Mapping[str, Any]) -> str:
 def _panel_training(s: Mapping[str, Any]) -> str:
     tr = s["trend"]
     if tr["by"] == "step":
-        x_name, intro = f"step ({tr['column']})", f"By training step (column <code>{esc(str(tr['column']))}</code>)."
+        x_name = "step" if tr["column"] == "step" else f"step ({tr['column']})"
+        intro = f"By training step (column <code>{esc(str(tr['column']))}</code>)."
     else:
         x_name = "row of the dump (bin start)"
         intro = (f"The dump has no step column: rows are binned in file order ({_plural(tr['bin_rows'], 'row')} "
@@ -254,19 +256,20 @@ def _example(kind: str, ex: Mapping[str, Any]) -> str:
     return (f"<div class='example'><div class='meta'><b>{esc(kind)}</b> (row {ex['row']:,}{step}): reward "
             f"{ex['reward']:.3f} = accuracy {ex['accuracy']:.3f}, format {ex['format']:g}, structure "
             f"{ex['structure']:.3f}; status {esc(ex['status'])}{reason}</div>"
-            f"<div class='meta'>ground truth</div><pre class='truth'>{esc(ex['truth'])}</pre>"
-            f"<div class='meta'>completion</div><pre class='bad'>{esc(ex['completion'])}</pre></div>")
+            f"<div class='pair'><div><div class='meta'>ground truth</div><pre class='truth'>{esc(ex['truth'])}</pre>"
+            f"</div><div><div class='meta'>completion</div><pre class='bad'>{esc(ex['completion'])}</pre></div></div></div>")
 
 
 def _panel_examples(s: Mapping[str, Any]) -> str:
     body = []
     for label, ex in s["examples"].items():
         body.append(f"<h3>{esc(label)}</h3>")
-        if ex["best"] is not None:
-            body.append(_example("best (highest reward)", ex["best"]))
-        if ex["worst"] is not None and ex["worst"]["row"] != ex["best"]["row"]:
+        shown = {ex["best"]["row"], ex["worst"]["row"]}
+        body.append(_example("best (highest reward)", ex["best"]))
+        if ex["worst"]["row"] != ex["best"]["row"]:
             body.append(_example("worst (lowest reward)", ex["worst"]))
-        body += [_example("wrong but well formatted", e) for e in ex["wrong_formatted"]]
+        wrong = [e for e in ex["wrong_formatted"] if e["row"] not in shown][:WRONG_SHOWN]
+        body += [_example("wrong but well formatted", e) for e in wrong]
         body += [_example("format failure", e) for e in ex["format_failures"]]
     return _section("examples", "Examples", body or ["<p>No scored rows.</p>"],
                     "Per task: the answer with the highest reward, the one with the lowest, the first answers "

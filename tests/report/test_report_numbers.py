@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from unireward import metrics
 from unireward.advantage import EMARewardNormalizer, ema_grpo
@@ -185,3 +187,39 @@ def test_state_is_bounded() -> None:
         assert len(ex["best"]["completion"]) <= 2100
     assert all(len(fold.buf) < CHUNK for _, fold in data.bench.folds.values())
     assert data.summary()["scored_rows"] == 30_000 and MAX_STEP_ROWS >= STEP_ROWS
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**20, 10**20) | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=6,
+)
+KEYS = ("task", "problem_type", "completion", "response", "ground_truth", "solution", "data_type", "problem_id",
+        "prompt", "step", "reward", "accuracy", "format", "structure", "status", "reason", "completion_tokens",
+        "mask_intersection", "mask_union", "_raw")
+TASKS = st.sampled_from(["tracking", "spatio-temporal grounding", "temporal grounding", "spatial grounding",
+                         "segmentation", "ocr", "nonsense"])
+
+
+@settings(max_examples=150, deadline=None)
+@example([{"task": "ocr", "reward": 1e308, "accuracy": 1e200, "format": 1, "structure": 0},
+          {"task": "ocr", "reward": 10**400, "accuracy": 1, "format": 1, "structure": 0},
+          {"task": "tracking", "reward": 1, "accuracy": 1, "format": 1, "structure": 0, "solution": {"boxes": []}},
+          {"task": "spatio-temporal grounding", "reward": 1, "accuracy": 1, "format": 1, "structure": 0,
+           "solution": '{"time": [0, 1], "boxes": {"x": [0, 0, 1, 1]}}', "completion": '<answer>{"time": [0, 1e400]}</answer>'},
+          {"task": "ocr", "reward": 1, "accuracy": 1, "format": 1, "structure": 0, "step": "later", "problem_id": [1]}])
+@given(st.lists(st.fixed_dictionaries({}, optional={k: (TASKS | json_values) if k == "task" else json_values
+                                                    for k in KEYS}), max_size=12))
+def test_hostile_rows_never_break_the_report(rows: list[dict[str, Any]]) -> None:
+    """Arbitrary rows: every row is counted once (scored, error or skipped), the summary is
+    strict JSON and the page renders."""
+    import json
+
+    from unireward.report import render_report
+
+    s = build_report(rows).summary()
+    assert s["rows_read"] == len(rows) == s["scored_rows"] + s["error_rows"] + s["skipped_rows"]
+    json.dumps(s, allow_nan=False, default=str)
+    page = render_report(s)
+    assert page.startswith("<!doctype html>") and "<script" not in page

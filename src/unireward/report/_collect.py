@@ -53,16 +53,23 @@ def length_bin(n: int) -> int:
     return min(1 + int(2 * math.log2(n)), LENGTH_BINS - 1)
 
 
+LIMIT = 1e9  # a reward column beyond this is not a reward: the row is skipped (sums stay finite)
+
+
 def _number(value: Any) -> float | None:
+    """A finite number of at most :data:`LIMIT` in magnitude, else None."""
     if type(value) is float:
-        return value if math.isfinite(value) else None
+        return value if -LIMIT <= value <= LIMIT else None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         try:
             value = float(value)
         except (TypeError, ValueError):
             return None
-    v = float(value)
-    return v if math.isfinite(v) else None
+    try:
+        v = float(value)
+    except OverflowError:  # an int too large for a float
+        return None
+    return v if -LIMIT <= v <= LIMIT else None
 
 
 def _cut(text: str, limit: int) -> str:

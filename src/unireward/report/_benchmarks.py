@@ -20,6 +20,7 @@ on every frame).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -135,9 +136,18 @@ def _answer_object(completion: Any) -> dict[str, Any] | None:
 
 
 def _truth(task: str, ground_truth: Any, data_type: Any) -> Any:
+    if isinstance(ground_truth, str) and (data_type is None or isinstance(data_type, str)):
+        return _cached_truth(task, ground_truth, data_type)  # the rollouts of a prompt share it
+    return _prepared_truth(task, ground_truth, data_type)
+
+
+def _prepared_truth(task: str, ground_truth: Any, data_type: Any) -> Any:
     from ..registry import get_scorer
 
     return get_scorer(task).prepare_ground_truth(unwrap_ground_truth(ground_truth), data_type)
+
+
+_cached_truth = functools.lru_cache(maxsize=256)(_prepared_truth)
 
 
 def _frame_boxes(obj: dict[str, Any] | None, keys: list[str]) -> list[list[float]]:

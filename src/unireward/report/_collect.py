@@ -224,7 +224,7 @@ class ReportData:
         self.normalizer = EMARewardNormalizer()
         self.ema_std: list[tuple[float, dict[str, float]]] = []
         self.groups: dict[str, _GroupStats] = {}
-        self._buf: list[tuple[str, str, Any, Any, float, float]] = []  # label, task, data_type, group, reward, acc
+        self._buf: list[tuple[str, str | None, Any, float, float]] = []  # task, data_type, group, reward, acc
         self._buf_x: float | None = None
         self._finished = False
 
@@ -336,16 +336,15 @@ class ReportData:
             x = step
         else:
             n = len(self._buf)
-            if n >= STEP_ROWS and (group != self._buf[-1][3] or n >= MAX_STEP_ROWS):
+            if n >= STEP_ROWS and (group != self._buf[-1][2] or n >= MAX_STEP_ROWS):
                 self.steps_split += n >= MAX_STEP_ROWS
                 self._flush()
             self._buf_x = float(self._scored)
             x = float(self._trend_bin())
         self._last_step = step
-        task = self.fields.lookup(row, "task")
         data_type = self.fields.lookup(row, "data_type")
-        self._buf.append((label, str(task) if task is not None else label,
-                          str(data_type) if data_type is not None else None, group, reward, acc))
+        # the label is the task string as the dump spells it: what a trainer keys its EMA by
+        self._buf.append((label, str(data_type) if data_type is not None else None, group, reward, acc))
         point = self.trend.setdefault(label, {}).setdefault(x, [0, 0.0, 0.0])
         point[0] += 1
         point[1] += reward
@@ -374,14 +373,13 @@ class ReportData:
         if self._buf_x is not None and self.has_step:
             self._done_steps.add(self._buf_x)
         labels = [b[0] for b in buf]
-        tasks = [b[1] for b in buf]
-        dtypes = [b[2] for b in buf]
-        groups = [b[3] for b in buf]
-        rewards = np.array([b[4] for b in buf], dtype=np.float64)
+        dtypes = [b[1] for b in buf]
+        groups = [b[2] for b in buf]
+        rewards = np.array([b[3] for b in buf], dtype=np.float64)
         a_grpo = np.abs(grpo(rewards, groups))
-        a_ema = np.abs(ema_grpo(rewards, groups, tasks, data_types=dtypes, normalizer=self.normalizer))
+        a_ema = np.abs(ema_grpo(rewards, groups, labels, data_types=dtypes, normalizer=self.normalizer))
         x = self._buf_x if self._buf_x is not None else float(self._scored)
-        self.ema_std.append((x, {k: self.normalizer.std(k) for k in sorted(set(task_keys(tasks, dtypes)))}))
+        self.ema_std.append((x, {k: self.normalizer.std(k) for k in sorted(set(task_keys(labels, dtypes)))}))
         members: dict[Any, list[int]] = {}
         for i, g in enumerate(groups):
             members.setdefault(g, []).append(i)
@@ -393,8 +391,8 @@ class ReportData:
                 gs.singletons += 1
                 continue
             gs.groups += 1
-            r = [buf[i][4] for i in idx]
-            accs = [buf[i][5] for i in idx]
+            r = [buf[i][3] for i in idx]
+            accs = [buf[i][4] for i in idx]
             gs.zero_std += max(r) - min(r) <= 1e-8
             gs.all_right += min(accs) >= 1.0
             gs.all_wrong += max(accs) <= 0.0

@@ -276,7 +276,7 @@ def test_compare_two_dumps(tmp_path: Path) -> None:
     assert list(by_task) == ["math", "numerical", "ocr", "all tasks"]
     assert by_task["ocr"][4:7] == ["0.625", "0.850", "+0.225"]
     assert by_task["numerical"][4:7] == ["1.050", "n/a", "n/a"]
-    assert by_task["all tasks"][4:7] == [f"{4.6 / 6:.3f}", f"{4.6 / 6:.3f}", "+0.000"]
+    assert by_task["all tasks"][4:7] == [f"{4.6 / 6:.3f}", f"{4.6 / 6:.3f}", "0.000"]
     # zero-std groups: A's ocr has (1.0, 0.5) and (0.5, 0.5): 50%; B's (1.0, 1.0) and (1.0, 0.4): 50%
     j = json.loads(json_path.read_text())
     assert j["compare"]["tasks"]["ocr"]["reward"] == {"a": 0.625, "b": 0.85, "delta": pytest.approx(0.225)}

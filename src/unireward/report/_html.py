@@ -35,7 +35,7 @@ td:first-child,th:first-child{text-align:left}tr.all td{font-weight:600;backgrou
 pre{white-space:pre-wrap;word-break:break-all;max-width:1100px;background:#f6f6f6;padding:6px;
 max-height:180px;overflow:auto;margin:2px 0 8px 0;border-left:3px solid #bbb}
 pre.truth{border-left-color:#2a9d8f}pre.bad{border-left-color:#e76f51}
-.example{margin:6px 0 14px 0}.pair{display:grid;grid-template-columns:2fr 3fr;gap:10px;max-width:1300px}.meta{color:#555;font-size:13px}.neg{color:#b00020}.pos{color:#1b7f3b}
+.example{margin:6px 0 14px 0}.pair{display:grid;grid-template-columns:2fr 3fr;gap:10px;max-width:1300px}.meta{color:#555;font-size:13px}.wide{overflow-x:auto;max-width:100%}
 nav a{margin-right:12px}
 """
 _HEAD = ("<!doctype html><html lang='en'><head><meta charset='utf-8'>"
@@ -66,11 +66,17 @@ def _pct(v: Any) -> str:
 
 
 def _delta(a: Any, b: Any, fmt: str = "+.3f") -> str:
+    """``b - a`` formatted with its sign; a difference that rounds to zero shows as zero.
+
+    >>> _delta(0.5, 0.75), _delta(0.5, 0.5000001), _delta(None, 1.0)
+    ('+0.250', '0.000', 'n/a')
+    """
     if a is None or b is None:
-        return "<td>n/a</td>"
-    d = b - a
-    cls = " class='pos'" if d > 0 else " class='neg'" if d < 0 else ""
-    return f"<td{cls}>{format(d, fmt)}</td>"
+        return "n/a"
+    text = format(b - a, fmt)
+    if not any(c in "123456789" for c in text):
+        text = format(0.0, fmt.lstrip("+"))
+    return text
 
 
 def _section(pid: str, title: str, body: Sequence[str], intro: str = "") -> str:
@@ -78,17 +84,12 @@ def _section(pid: str, title: str, body: Sequence[str], intro: str = "") -> str:
     return head + (f"<p class='meta'>{intro}</p>" if intro else "") + "".join(body) + "</section>"
 
 
-def _td(cell: str) -> str:
-    """A cell: text (already escaped) is wrapped; a cell made by :func:`_delta` is kept."""
-    return cell if cell.startswith("<td") else f"<td>{cell}</td>"
-
-
 def _table(head: Sequence[str], rows: Sequence[Sequence[str]], all_row: Sequence[str] | None = None) -> str:
     out = ["<table><tr>", *(f"<th>{esc(h)}</th>" for h in head), "</tr>"]
     for r in rows:
-        out.append("<tr>" + "".join(_td(c) for c in r) + "</tr>")
+        out.append("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>")
     if all_row is not None:
-        out.append("<tr class='all'>" + "".join(_td(c) for c in all_row) + "</tr>")
+        out.append("<tr class='all'>" + "".join(f"<td>{c}</td>" for c in all_row) + "</tr>")
     out.append("</table>")
     return "".join(out)
 
@@ -390,7 +391,7 @@ def render_comparison(a: Mapping[str, Any], b: Mapping[str, Any], *, names: tupl
                                v["reward"]["b"] if v.get("reward", {}).get("b") is not None else float("nan")])
                       for label, v in cmp["tasks"].items()], list(names), label="mean reward per task, both runs",
                      lo=0.0, hi=1.5)
-    body = [_table(head, rows, all_row), "<div class='meta'>mean reward per task</div>", chart]
+    body = ["<div class='wide'>", _table(head, rows, all_row), "</div><div class='meta'>mean reward per task</div>", chart]
     for family, per_label in cmp["benchmarks"].items():
         from ._benchmarks import FAMILIES
 

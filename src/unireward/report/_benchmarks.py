@@ -71,7 +71,8 @@ def _acc_metrics(ious: list[Any]) -> dict[str, float]:
 
 
 def _tracks(items: list[Any]) -> dict[str, float]:
-    return metrics.tracking_metrics([p for p, _ in items], [t for _, t in items])
+    # GOT-10k pools the frames of all sequences, so a chunk of sequences is one long sequence
+    return metrics.tracking_metrics([[b for p, _ in items for b in p]], [[b for _, t in items for b in t]])
 
 
 class _Fold:

@@ -369,3 +369,18 @@ def test_comparison_dom_in_headless_chromium(tmp_path: Path) -> None:
     assert [r[0] for r in body] == [*sorted(tasks_a), "all tasks"]
     assert len(dom.find("svg", "compare")) == 1
     assert {e["attrs"]["id"] for e in dom.find("section")} == {"compare", "summary-a", "summary-b"}
+
+
+def test_folder_of_step_shards_is_read_in_step_order(tmp_path: Path) -> None:
+    """verl writes one file per step (1.jsonl, 2.jsonl, 10.jsonl): the replay goes 1, 2, 10."""
+    folder = tmp_path / "rollouts"
+    folder.mkdir()
+    for step in (1, 2, 10):
+        write_jsonl(folder / f"{step}.jsonl", [
+            {"task": "ocr", "problem_id": f"p{i // 2}", "step": step, "completion": "<answer>a</answer>",
+             "reward": 0.5 * (i % 2) + step / 10, "accuracy": i % 2, "format": 1.0, "structure": 0.5, "status": "ok"}
+            for i in range(4)])
+    _report(str(folder), "--summary-json", str(tmp_path / "s.json"))
+    s = json.loads((tmp_path / "s.json").read_text())
+    assert s["trend"]["ema_std"]["x"] == [1, 2, 10] and s["groups"]["steps_out_of_order"] == 0
+    assert s["trend"]["tasks"]["ocr"]["reward"] == pytest.approx([0.35, 0.45, 1.25])

@@ -223,3 +223,17 @@ def test_hostile_rows_never_break_the_report(rows: list[dict[str, Any]]) -> None
     json.dumps(s, allow_nan=False, default=str)
     page = render_report(s)
     assert page.startswith("<!doctype html>") and "<script" not in page
+
+
+def test_steps_out_of_order_and_long_steps(monkeypatch: pytest.MonkeyPatch) -> None:
+    from unireward.report import _collect
+
+    s = build_report([row("ocr", 1.0, 1.0, problem_id="a", step=st) for st in (0, 1, 1, 0, 2, 1)]).summary()
+    assert s["groups"]["steps_out_of_order"] == 2 and s["trend"]["ema_std"]["x"] == [0, 1, 0, 2, 1]
+    monkeypatch.setattr(_collect, "MAX_STEP_ROWS", 10)
+    rows = [row("ocr", float(i % 2), float(i % 2), problem_id=f"g{i // 2}", step=0) for i in range(25)]
+    rows += [row("ocr", 1.0, 1.0, problem_id="h", step=1) for _ in range(5)]
+    s = build_report(rows).summary()
+    g = s["groups"]
+    assert (g["steps_split"], g["steps_out_of_order"], g["steps"]) == (2, 0, 4)
+    assert s["trend"]["tasks"]["ocr"]["x"] == [0, 1] and s["trend"]["tasks"]["ocr"]["rows"] == [25, 5]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from collections.abc import Iterable
 from typing import Any
@@ -45,7 +46,24 @@ class _NotScored(Exception):
     pass
 
 
+def _natural(path: str) -> list[Any]:
+    """A sort key that orders numbers by value: ``2.jsonl`` before ``10.jsonl``.
+
+    >>> sorted(["d/10.jsonl", "d/2.jsonl", "d/1.jsonl"], key=_natural)
+    ['d/1.jsonl', 'd/2.jsonl', 'd/10.jsonl']
+    """
+    return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", os.path.basename(path))]
+
+
 def _scored_rows(path: str) -> Iterable[dict[str, Any]]:
+    """The rows of a dump; a folder's shards in natural order (verl names them by step)."""
+    from ._io import input_paths, read_rows
+
+    for shard in sorted(input_paths(path), key=_natural):
+        yield from _shard_rows(shard)
+
+
+def _shard_rows(path: str) -> Iterable[dict[str, Any]]:
     from ._io import read_rows
 
     for _where, row, err in read_rows(path):

@@ -216,7 +216,8 @@ class ReportData:
         self.group_column_seen = False
         self._scored = 0
         self._last_step: float | None = None
-        self._done_steps: set[float] = set()
+        self._max_done: float | None = None  # the highest step replayed so far
+        self._split = False  # the last replay was part of a long step (more of it follows)
         self.steps_out_of_order = 0
         self.steps_split = 0
         self.trend: dict[str, dict[float, list[float]]] = {}  # label -> x -> [n, reward, accuracy]
@@ -327,11 +328,14 @@ class ReportData:
         if step is not None:
             if self._buf and step != self._buf_x:
                 self._flush()
-            if step in self._done_steps and not self._buf:
-                self.steps_out_of_order += 1
+            if not self._buf and self._max_done is not None and (
+                    step < self._max_done or (step == self._max_done and not self._split)):
+                self.steps_out_of_order += 1  # a step after a later one, or one that came back
+            self._split = False
             if len(self._buf) >= MAX_STEP_ROWS:
                 self.steps_split += 1
                 self._flush()
+                self._split = True
             self._buf_x = step
             x = step
         else:
@@ -371,7 +375,7 @@ class ReportData:
         if not buf:
             return
         if self._buf_x is not None and self.has_step:
-            self._done_steps.add(self._buf_x)
+            self._max_done = self._buf_x if self._max_done is None else max(self._max_done, self._buf_x)
         labels = [b[0] for b in buf]
         dtypes = [b[1] for b in buf]
         groups = [b[2] for b in buf]

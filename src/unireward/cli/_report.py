@@ -57,7 +57,7 @@ def _natural(path: str) -> list[Any]:
 
 def _scored_rows(path: str) -> Iterable[dict[str, Any]]:
     """The rows of a dump; a folder's shards in natural order (verl names them by step)."""
-    from ._io import input_paths, read_rows
+    from ._io import input_paths
 
     for shard in sorted(input_paths(path), key=_natural):
         yield from _shard_rows(shard)

@@ -43,10 +43,15 @@ class ServerProtocol(H11Protocol):
         self._header_timeout = float(getattr(self.config, "header_timeout", 10.0))
         self._header_timer: asyncio.TimerHandle | None = None
         self._waiting_cycle: Any = None
+        self._max_header = int(self.config.h11_max_incomplete_event_size or 16384)
+        self._header_bytes = 0
+        self._tail = b""
 
     def _arm(self) -> None:
         self._disarm()
         self._waiting_cycle = self.cycle
+        self._header_bytes = 0
+        self._tail = b""
         self._header_timer = self.loop.call_later(self._header_timeout, self._headers_too_slow)
 
     def _disarm(self) -> None:
@@ -63,6 +68,8 @@ class ServerProtocol(H11Protocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self._header_timer is not None and self._headers_too_large(data):
+            return
         super().data_received(data)
         if self._header_timer is not None and self.cycle is not self._waiting_cycle:
             self._disarm()  # a request's headers are complete
@@ -72,6 +79,21 @@ class ServerProtocol(H11Protocol):
         # a pipelined request may already have started a new cycle: its headers are complete
         if not self.transport.is_closing() and (self.cycle is None or self.cycle.response_complete):
             self._arm()
+
+    def _headers_too_large(self, data: bytes) -> bool:
+        """Count the bytes of the request line and headers (h11 checks its buffer only while
+        a request is incomplete, so headers arriving in one piece would escape the limit)."""
+        probe = self._tail + data
+        end = probe.find(b"\r\n\r\n")
+        used = self._header_bytes + (len(data) if end < 0 else end + 4 - len(self._tail))
+        if used <= self._max_header:
+            self._header_bytes += len(data)
+            self._tail = probe[-3:]
+            return False
+        self._disarm()
+        self.transport.write(raw_json_reply(431, f"request line and headers over {self._max_header} bytes"))
+        self.transport.close()
+        return True
 
     def _headers_too_slow(self) -> None:
         self._header_timer = None
@@ -87,7 +109,7 @@ class ServerProtocol(H11Protocol):
         exc = sys.exc_info()[1]  # the h11 error being handled, when there is one
         status = int(getattr(exc, "error_status_hint", 400) or 400)
         status = status if status in _PHRASES else 400
-        detail = "request headers too large" if status == 431 else f"invalid HTTP request ({exc or msg})"
+        detail = f"request line and headers over {self._max_header} bytes" if status == 431 else f"invalid HTTP request ({exc or msg})"
         self._disarm()
         self.transport.write(raw_json_reply(status, detail))
         self.transport.close()

@@ -12,7 +12,14 @@ from collections import Counter as Tally
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
@@ -79,7 +86,11 @@ class _Metrics:
         queued = Gauge("unireward_queued_units", "Units of scoring work waiting for a thread, by lane",
                        ["lane"], registry=self.registry)
         for name, lane in lanes.items():
-            queued.labels(lane=name).set_function(lambda lane=lane: lane.queued)
+            queued.labels(lane=name).set_function(_queued_of(lane))
+
+
+def _queued_of(lane: Lane) -> Callable[[], float]:
+    return lambda: float(lane.queued)
 
 
 class _Observe:

@@ -20,7 +20,7 @@ def url() -> Iterator[str]:
 
 
 def openrlhf_request(url: str, queries: list[str], prompts: list[str], labels: list[object]) -> dict:
-    """The call OpenRLHF's remote reward client makes (``remote_rm_utils.request_api_wrapper``):
+    """The call of OpenRLHF's remote reward client up to 0.8 (``remote_rm_utils.request_api_wrapper``):
     ``requests.post(url, json=data, headers={"Content-Type": "application/json"}, timeout=180)``
     with ``data = {"query": queries, "prompts": prompts, "labels": labels}``, then
     ``raise_for_status()`` and ``.json()``; the same library and arguments, so the same bytes."""
@@ -31,22 +31,54 @@ def openrlhf_request(url: str, queries: list[str], prompts: list[str], labels: l
     return response.json()
 
 
+async def openrlhf_agent_request(url: str, query: str, prompt: str, label: object) -> dict:
+    """The call of OpenRLHF 0.11's ``SingleTurnAgentExecutor._fetch_rewards_via_http``: one
+    sample per request, ``aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=180))``,
+    ``session.post(url, json={"query": [query], "prompts": [prompt], "labels": [label]})``,
+    ``raise_for_status()``, ``await response.json()``; it reads ``rewards``, ``scores`` (or
+    ``rewards`` when absent) and ``extra_logs``."""
+    aiohttp = need("aiohttp")
+    timeout = aiohttp.ClientTimeout(total=180)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        async with session.post(url, json={"query": [query], "prompts": [prompt], "labels": [label]}) as response:
+            response.raise_for_status()
+            return await response.json()
+
+
+ONETHINKER_LABELS = [
+    json.dumps({"problem_type": "multiple choice", "solution": "<answer>C</answer>"}),
+    {"problem_type": "numerical", "solution": "4"},
+    json.dumps({"task": "multiple choice", "answer": "A", "data_type": "image"}),
+    json.dumps({"problem_type": "temporal grounding", "solution": '{"time": [4, 8]}', "problem_id": 7}),
+]
+QUERIES = ["Q1 <think>t</think><answer>C</answer>", "Q2 <think>t</think><answer>3</answer>",
+           "Q3 no tags at all", 'Q4 <think>t</think><answer>{"time": [2, 6]}</answer>']
+PROMPTS = ["Q1 ", "Q2 ", "Q3 ", "Q4 "]
+# by hand: 0.9 * accuracy + 0.1 * format + structure (0.5 when well formed);
+# Q4: IoU of [2, 6] and [4, 8] is 2 / 6
+REWARDS = [1.5, 0.6, 0.0, 0.9 / 3 + 0.1 + 0.5]
+SCORES = [1.0, 0.0, 0.0, 1 / 3]
+
+
+def test_openrlhf_agent_client_one_sample_per_request(url: str) -> None:
+    import asyncio
+
+    async def main() -> list[dict]:
+        calls = [openrlhf_agent_request(f"{url}/get_reward", q, p, lb)
+                 for q, p, lb in zip(QUERIES * 64, PROMPTS * 64, ONETHINKER_LABELS * 64, strict=True)]
+        return await asyncio.gather(*calls)  # the rollouts of a step arrive together
+
+    outs = asyncio.run(main())
+    assert [o["rewards"][0] for o in outs] == pytest.approx(REWARDS * 64)
+    assert [o["scores"][0] for o in outs] == pytest.approx(SCORES * 64)
+    assert [o["extra_logs"]["format"] for o in outs[:4]] == [[1.0], [1.0], [0.0], [1.0]]
+
+
 def test_openrlhf_client_with_onethinker_labels(url: str) -> None:
     torch = need("torch")
-    out = openrlhf_request(
-        f"{url}/get_reward",
-        ["Q1 <think>t</think><answer>C</answer>", "Q2 <think>t</think><answer>3</answer>",
-         "Q3 no tags at all", 'Q4 <think>t</think><answer>{"time": [2, 6]}</answer>'],
-        ["Q1 ", "Q2 ", "Q3 ", "Q4 "],
-        [json.dumps({"problem_type": "multiple choice", "solution": "<answer>C</answer>"}),
-         {"problem_type": "numerical", "solution": "4"},
-         json.dumps({"task": "multiple choice", "answer": "A", "data_type": "image"}),
-         json.dumps({"problem_type": "temporal grounding", "solution": '{"time": [4, 8]}', "problem_id": 7})],
-    )
-    # by hand: 0.9 * accuracy + 0.1 * format + structure (0.5 when well formed)
-    # Q4: IoU of [2, 6] and [4, 8] is 2 / 6; the structure reward of a valid JSON answer is 0.5
-    assert out["rewards"] == pytest.approx([1.5, 0.6, 0.0, 0.9 / 3 + 0.1 + 0.5])
-    assert out["scores"] == pytest.approx([1.0, 0.0, 0.0, 1 / 3])
+    out = openrlhf_request(f"{url}/get_reward", QUERIES, PROMPTS, ONETHINKER_LABELS)
+    assert out["rewards"] == pytest.approx(REWARDS)
+    assert out["scores"] == pytest.approx(SCORES)
     assert out["extra_logs"]["format"] == [1.0, 1.0, 0.0, 1.0]
     assert out["status"][:2] == ["ok", "ok"] and out["status"][2] != "ok"
     # OpenRLHF turns rewards, scores and every extra_logs list into tensors
@@ -171,3 +203,34 @@ def test_metrics_count_requests_records_and_latency() -> None:
     assert samples[("unireward_records_total", (("endpoint", "/score"), ("status", "error")))] == 1
     assert samples[("unireward_http_request_duration_seconds_count", (("endpoint", "/score"),))] == 3
     assert samples[("unireward_http_request_duration_seconds_bucket", (("endpoint", "/score"), ("le", "+Inf")))] == 3
+
+
+def test_open_ended_rows_go_to_the_reward_model() -> None:
+    from remote.polar_server import PolarServer
+
+    from unireward import score_batch
+    from unireward.cli._engines import RewardModelSpec
+    from unireward.remote import PolarClient
+
+    records = [
+        {"completion": "<think>t</think><answer>A man cooks pasta.</answer>",
+         "ground_truth": "The man is cooking pasta.", "task": "open-ended", "problem_id": "p"},
+        record("B", "B", "multiple choice"),
+        {"completion": "<think>t</think><answer>A dog runs.</answer>",
+         "ground_truth": "The dog is running.", "problem_type": "open-ended", "problem_id": "p"},
+    ]
+    with PolarServer() as polar:
+        spec = RewardModelSpec(polar.url, max_retries=1)
+        with serve_in_thread(ServerConfig(reward_model=spec)) as base:
+            got = httpx.post(f"{base}/score", trust_env=False, json={"records": records}).json()["results"]
+            with PolarClient(base_url=polar.url, max_retries=1) as client:
+                want = [r.to_dict() for r in score_batch(records, reward_model=client)]
+            assert got == want  # normalised per problem over the whole request, as in-process
+            assert len(polar.texts_received) == 4  # two open-ended rows, scored once each way
+            polar.queue(["500"] * 10)
+            failed = httpx.post(f"{base}/score", trust_env=False, json={"records": records})
+            assert failed.status_code == 502 and "reward model" in failed.json()["error"]
+        with serve_in_thread(ServerConfig(reward_model=spec, reward_model_fallback="rouge")) as base:
+            polar.queue(["500"] * 10)
+            res = httpx.post(f"{base}/score", trust_env=False, json={"records": records}).json()["results"]
+            assert [r["status"] for r in res] == ["fallback", "ok", "fallback"]

@@ -70,8 +70,8 @@ def add_serve_parser(sub: Any) -> None:
                      help="most memory one parsed body may take, estimated before parsing (default 512)")
     lim.add_argument("--max-response-mb", type=float, default=256.0, metavar="MB",
                      help="largest response body (default 256; 413 beyond)")
-    lim.add_argument("--max-concurrency", type=int, default=256, metavar="N",
-                     help="scoring requests admitted at once (default 256; 503 + Retry-After beyond)")
+    lim.add_argument("--max-concurrency", type=int, default=2048, metavar="N",
+                     help="scoring requests admitted at once (default 2048; 503 + Retry-After beyond)")
     lim.add_argument("--max-inflight-mb", type=float, default=1024.0, metavar="MB",
                      help="total size of admitted bodies (default 1024; 503 + Retry-After beyond)")
     lim.add_argument("--request-timeout", type=float, default=120.0, metavar="SECONDS",

@@ -59,7 +59,7 @@ class ServerConfig:
     max_records: int = 65536
     max_parse_bytes: int = 512 * _MIB
     max_response: int = 256 * _MIB
-    max_concurrency: int = 256
+    max_concurrency: int = 2048
     max_inflight_bytes: int = 1024 * _MIB
     request_timeout: float = 120.0
     body_timeout: float = 60.0

@@ -207,7 +207,6 @@ def test_metrics_count_requests_records_and_latency() -> None:
 
 def test_open_ended_rows_go_to_the_reward_model() -> None:
     from remote.polar_server import PolarServer
-
     from unireward import score_batch
     from unireward.cli._engines import RewardModelSpec
     from unireward.remote import PolarClient
@@ -222,15 +221,17 @@ def test_open_ended_rows_go_to_the_reward_model() -> None:
     with PolarServer() as polar:
         spec = RewardModelSpec(polar.url, max_retries=1)
         with serve_in_thread(ServerConfig(reward_model=spec)) as base:
-            got = httpx.post(f"{base}/score", trust_env=False, json={"records": records}).json()["results"]
+            got = httpx.post(f"{base}/score", trust_env=False, json={"records": records},
+                             timeout=60).json()["results"]
             with PolarClient(base_url=polar.url, max_retries=1) as client:
                 want = [r.to_dict() for r in score_batch(records, reward_model=client)]
             assert got == want  # normalised per problem over the whole request, as in-process
             assert len(polar.texts_received) == 4  # two open-ended rows, scored once each way
             polar.queue(["500"] * 10)
-            failed = httpx.post(f"{base}/score", trust_env=False, json={"records": records})
+            failed = httpx.post(f"{base}/score", trust_env=False, json={"records": records}, timeout=60)
             assert failed.status_code == 502 and "reward model" in failed.json()["error"]
         with serve_in_thread(ServerConfig(reward_model=spec, reward_model_fallback="rouge")) as base:
             polar.queue(["500"] * 10)
-            res = httpx.post(f"{base}/score", trust_env=False, json={"records": records}).json()["results"]
+            res = httpx.post(f"{base}/score", trust_env=False, json={"records": records},
+                             timeout=60).json()["results"]
             assert [r["status"] for r in res] == ["fallback", "ok", "fallback"]

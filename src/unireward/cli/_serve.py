@@ -151,7 +151,7 @@ def run_serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in str(host) else host
-    print(f"unireward serving on http://{shown}:{port} (GET /health, GET /metrics, POST /get_reward, "
-          f"POST /score){'' if config.api_key else ' without authentication'}", flush=True)
-    run(config, sock, access_log=args.verbose)
+    ready = (f"unireward serving on http://{shown}:{port} (GET /health, GET /metrics, POST /get_reward, "
+             f"POST /score){'' if config.api_key else ' without authentication'}")
+    run(config, sock, access_log=args.verbose, on_ready=lambda: print(ready, flush=True))
     return 0

@@ -41,6 +41,7 @@ log = logging.getLogger("unireward.server")
 
 _ENDPOINTS = ("/get_reward", "/score", "/health", "/metrics")
 _CLOSED_BY_CLIENT = 499  # nginx's code for "client closed request", for the metrics only
+_INLINE_PARSE = 16384  # bodies up to this size are parsed on the event loop
 _BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
 
 
@@ -228,7 +229,10 @@ class RewardApp:
                 request.scope["unireward.status"] = _CLOSED_BY_CLIENT
                 log.info("client %s went away while sending its body", request.client)
                 return Response(status_code=400)
-            rows = await asyncio.to_thread(self._rows, endpoint, body)
+            if len(body) <= _INLINE_PARSE:  # microseconds: not worth a thread hop
+                rows = self._rows(endpoint, body)
+            else:
+                rows = await asyncio.to_thread(self._rows, endpoint, body)
             del body
             job = Job(len(rows), timeout=cfg.request_timeout, loop=asyncio.get_running_loop(),
                       finish=self._finisher(endpoint), started=arrived)
@@ -357,8 +361,15 @@ class RewardApp:
         counter = self.metrics.records
 
         def finish(results: list[RewardResult]) -> bytes:
-            for status, n in Tally(r.status.value for r in results).items():
+            tally = Tally(r.status.value for r in results)
+            for status, n in tally.items():
                 counter.labels(endpoint=endpoint, status=status).inc(n)
+            failed = tally["error"] + tally["deadline"]
+            if failed:
+                first = next(r for r in results if r.status.value in ("error", "deadline"))
+                log.warning("%s: %d of %d rows not scored (%s), e.g. %s", endpoint, failed, len(results),
+                            ", ".join(f"{n} {s}" for s, n in tally.items() if s in ("error", "deadline")),
+                            first.reason)
             payload = _score_payload(results) if endpoint == "/score" else _reward_payload(results)
             data = json.dumps(payload, allow_nan=False, separators=(",", ":")).encode()
             if len(data) > limit:
@@ -388,6 +399,16 @@ def _reward_payload(results: list[RewardResult]) -> dict[str, Any]:
     }
 
 
+def _warm_up() -> None:
+    """Load the scorers before the first request (otherwise it waits about a second)."""
+    from ..api import score_batch
+    from ..registry import registered_tasks
+
+    registered_tasks()
+    score_batch([{"completion": "<think>t</think><answer>A</answer>", "ground_truth": "A",
+                  "task": "multiple choice"}])
+
+
 async def _disconnected(receive: Receive) -> None:
     """Return once the client has gone (after the body has been read)."""
     while True:
@@ -396,12 +417,13 @@ async def _disconnected(receive: Receive) -> None:
             return
 
 
-def create_app(config: ServerConfig) -> Starlette:
+def create_app(config: ServerConfig, *, on_ready: Callable[[], None] | None = None) -> Starlette:
     """The ASGI application of ``unireward serve`` (see docs/cli.md for the protocol).
 
     ``GET /health``, ``GET /metrics`` (Prometheus text), ``POST /get_reward`` (OpenRLHF's
     remote reward protocol) and ``POST /score`` (records in, results out). Every error
     reply is ``{"error": "..."}``. The scoring threads stop with the application.
+    ``on_ready`` is called once the application has started (scorers loaded).
     """
     state = RewardApp(config)
 
@@ -422,6 +444,9 @@ def create_app(config: ServerConfig) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await asyncio.to_thread(_warm_up)
+        if on_ready is not None:
+            on_ready()
         try:
             yield
         finally:

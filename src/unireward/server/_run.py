@@ -9,7 +9,7 @@ import logging
 import signal
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import uvicorn
@@ -48,8 +48,10 @@ def bind(host: str, port: int, backlog: int) -> socket.socket:
     if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
         raise ConfigurationError(f"port must be 0-65535, got {port!r}")
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    family, _, _, _, address = infos[0]
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    family, kind, proto, _, address = infos[0]
+    # the protocol number matters: asyncio turns Nagle off only on sockets marked as TCP, and
+    # with Nagle on, a reply written in two pieces waits ~40 ms for the client's delayed ACK
+    sock = socket.socket(family, kind, proto or socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         if family == socket.AF_INET6:
@@ -71,8 +73,9 @@ class _Config(uvicorn.Config):
         self.header_timeout = header_timeout
 
 
-def _uvicorn_server(config: ServerConfig, *, access_log: bool) -> uvicorn.Server:
-    app = create_app(config)
+def _uvicorn_server(config: ServerConfig, *, access_log: bool,
+                    on_ready: Callable[[], None] | None = None) -> uvicorn.Server:
+    app = create_app(config, on_ready=on_ready)
     ucfg = _Config(
         app,
         header_timeout=config.header_timeout,
@@ -89,10 +92,12 @@ def _uvicorn_server(config: ServerConfig, *, access_log: bool) -> uvicorn.Server
     return uvicorn.Server(ucfg)
 
 
-def run(config: ServerConfig, sock: socket.socket, *, access_log: bool = False) -> None:
+def run(config: ServerConfig, sock: socket.socket, *, access_log: bool = False,
+        on_ready: Callable[[], None] | None = None) -> None:
     """Serve on a bound socket until SIGTERM or SIGINT, then drain: in-flight requests are
-    answered (for up to ``config.grace`` seconds) and the call returns normally."""
-    server = _uvicorn_server(config, access_log=access_log)
+    answered (for up to ``config.grace`` seconds) and the call returns normally.
+    ``on_ready`` is called once the server is ready for requests."""
+    server = _uvicorn_server(config, access_log=access_log, on_ready=on_ready)
     # uvicorn re-raises the stopping signal once it has drained; with these handlers that
     # is a no-op and the caller decides the exit status (0: drained as asked)
     previous = {sig: signal.signal(sig, lambda *_: None) for sig in (signal.SIGTERM, signal.SIGINT)}

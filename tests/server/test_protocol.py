@@ -235,3 +235,39 @@ def test_open_ended_rows_go_to_the_reward_model() -> None:
             res = httpx.post(f"{base}/score", trust_env=False, json={"records": records},
                              timeout=60).json()["results"]
             assert [r["status"] for r in res] == ["fallback", "ok", "fallback"]
+
+
+def _doc_blocks(section: str) -> dict[str, list[str]]:
+    from .conftest import ROOT
+
+    text = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    part = text[text.index(section):]
+    part = part[:part.find("\n## ", 1)] if "\n## " in part[1:] else part
+    blocks: dict[str, list[str]] = {}
+    pieces = part.split("```")
+    for k in range(1, len(pieces), 2):
+        lang, _, body = pieces[k].partition("\n")
+        blocks.setdefault(lang.strip(), []).append(body)
+    return blocks
+
+
+def test_the_documented_openrlhf_setup(url: str) -> None:
+    import asyncio
+    import shlex
+
+    from unireward.cli import build_parser
+
+    blocks = _doc_blocks("### OpenRLHF")
+    row = json.loads(blocks["json"][0])
+    commands = blocks["bash"][0].replace("\\\n", " ").splitlines()
+    serve = shlex.split(commands[0].split("#")[0])
+    args = build_parser().parse_args(serve[1:])  # the documented server command parses
+    assert args.port == 8000 and args.insecure
+    trainer = shlex.split(commands[1])
+    label_key = trainer[trainer.index("--data.label_key") + 1]
+    input_key = trainer[trainer.index("--data.input_key") + 1]
+    assert trainer[trainer.index("--reward.remote_url") + 1].endswith(":8000/get_reward")
+    prompt, label = row[input_key], row[label_key]
+    query = prompt + "<think>the third</think><answer>C</answer>"
+    out = asyncio.run(openrlhf_agent_request(f"{url}/get_reward", query, prompt, label))
+    assert out["rewards"] == [1.5] and out["status"] == ["ok"]

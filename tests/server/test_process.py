@@ -148,9 +148,14 @@ def test_peak_memory_of_a_64_mib_body(serve_process: type[ServeProcess]) -> None
     growth = (peak - before) * 1024
     print(f"peak growth {growth >> 20} MiB for a {len(body) >> 20} MiB body")
     assert growth < 4 * len(body), (growth >> 20, len(body) >> 20)
-    # the attack: 5.7 MiB of `{}` records (about 2 million objects) is refused unparsed
+    # the attack: 5.7 MiB of `{}` records (two million objects) is refused
     attack = b'{"records": [' + b"{}," * 2_000_000 + b"{}]}"
     r = httpx.post(f"{srv.url}/score", trust_env=False, content=attack, timeout=300)
-    assert r.status_code == 413
+    assert r.status_code == 413 and "--max-records" in r.json()["error"]
+    assert (_rss_kib(srv.pid, "VmHWM") - before) * 1024 < 4 * len(body)
+    # 64 MiB of them would be 22 million objects: refused before parsing
+    attack = b'{"records": [' + b"{}," * 21_000_000 + b"{}]}"
+    r = httpx.post(f"{srv.url}/score", trust_env=False, content=attack, timeout=300)
+    assert r.status_code == 413 and "once parsed" in r.json()["error"]
     assert (_rss_kib(srv.pid, "VmHWM") - before) * 1024 < 4 * len(body)
     srv.stop()

@@ -133,6 +133,13 @@ def test_one_bad_label_is_one_error_row(url: str) -> None:
     assert body["extra_logs"]["error"] == [0.0, 1.0, 1.0, 1.0, 1.0, 1.0]
 
 
+def test_a_chunked_body_is_read(url: str) -> None:
+    body = json.dumps({"records": [record("B", "B", "multiple choice")]}).encode()
+    parts = iter([body[:10], body[10:20], body[20:]])  # no Content-Length: chunked encoding
+    r = httpx.post(f"{url}/score", content=parts, trust_env=False)
+    assert r.status_code == 200 and r.json()["results"][0]["reward"] == 1.5
+
+
 def test_score_endpoint_matches_the_library(url: str) -> None:
     from unireward import score_batch
 

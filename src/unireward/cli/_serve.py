@@ -66,8 +66,8 @@ def add_serve_parser(sub: Any) -> None:
                      help="largest request body (default 64; 413 beyond)")
     lim.add_argument("--max-records", type=int, default=65536, metavar="N",
                      help="most records per request (default 65536; 413 beyond)")
-    lim.add_argument("--max-parse-mb", type=float, default=512.0, metavar="MB",
-                     help="most memory one parsed body may take, estimated before parsing (default 512)")
+    lim.add_argument("--max-parse-mb", type=float, default=384.0, metavar="MB",
+                     help="most memory one parsed body may take, estimated before parsing (default 384)")
     lim.add_argument("--max-response-mb", type=float, default=256.0, metavar="MB",
                      help="largest response body (default 256; 413 beyond)")
     lim.add_argument("--max-concurrency", type=int, default=2048, metavar="N",

@@ -245,12 +245,12 @@ class RewardApp:
         try:
             done, _ = await asyncio.wait({job.future, gone}, return_when=asyncio.FIRST_COMPLETED)
         except asyncio.CancelledError:  # the server stopped waiting for us (grace exceeded)
-            job.cancel()
+            _abandon(job)
             gone.cancel()
             return _error_response(503, "the server is shutting down; retry on another instance",
                                    {"retry-after": str(self.config.retry_after), "connection": "close"})
         if job.future not in done:
-            job.cancel()
+            _abandon(job)
             request.scope["unireward.status"] = _CLOSED_BY_CLIENT
             log.info("client %s went away before its answer; its waiting work was dropped", request.client)
             return Response(status_code=400)
@@ -397,6 +397,12 @@ def _reward_payload(results: list[RewardResult]) -> dict[str, Any]:
         "status": [r.status.value for r in results],
         "reason": [r.reason for r in results],
     }
+
+
+def _abandon(job: Job) -> None:
+    """Drop a job nobody waits for any more (its outcome is read so that it is not logged)."""
+    job.cancel()
+    job.future.add_done_callback(lambda f: f.cancelled() or f.exception())
 
 
 def _warm_up() -> None:

@@ -57,7 +57,7 @@ class ServerConfig:
     api_key: str | None = None
     max_body: int = 64 * _MIB
     max_records: int = 65536
-    max_parse_bytes: int = 512 * _MIB
+    max_parse_bytes: int = 384 * _MIB
     max_response: int = 256 * _MIB
     max_concurrency: int = 2048
     max_inflight_bytes: int = 1024 * _MIB

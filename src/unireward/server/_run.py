@@ -80,6 +80,7 @@ def _uvicorn_server(config: ServerConfig, *, access_log: bool,
         app,
         header_timeout=config.header_timeout,
         http=ServerProtocol,
+        ws="none",  # no WebSocket endpoints: an upgrade request is answered as plain HTTP
         lifespan="on",
         backlog=config.backlog,
         timeout_keep_alive=int(max(1, round(config.keep_alive))),

@@ -167,7 +167,9 @@ class Job:
         def settle() -> None:
             if self.future.done():
                 return
-            if exc is not None:
+            if isinstance(exc, asyncio.CancelledError):
+                self.future.cancel()
+            elif exc is not None:
                 self.future.set_exception(exc)
             else:
                 self.future.set_result(value)

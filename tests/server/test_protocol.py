@@ -87,6 +87,20 @@ def test_openrlhf_client_with_onethinker_labels(url: str) -> None:
         assert torch.tensor(values).dtype == torch.float32
 
 
+def test_the_response_is_found_in_a_decoded_vision_query(url: str) -> None:
+    # OpenRLHF decodes prompt + response tokens with special tokens kept: the processor
+    # expanded the image placeholder, and the response ends with the end-of-turn token
+    prompt = ("<|im_start|>user\n<|vision_start|><|image_pad|><|vision_end|>Which option? (A) 1 (B) 2"
+              "<|im_end|>\n<|im_start|>assistant\n")
+    query = (prompt.replace("<|image_pad|>", "<|image_pad|>" * 300)
+             + "<think>the second</think><answer>B</answer><|im_end|><|endoftext|>")
+    label = json.dumps({"problem_type": "multiple choice", "solution": "<answer>B</answer>"})
+    out = openrlhf_request(f"{url}/get_reward", [query, prompt + "<answer>B</answer></s>"], [prompt, prompt],
+                           [label, label])
+    assert out["rewards"] == [1.5, 0.9 + 0.0]  # the second has no <think>: format 0
+    assert out["status"] == ["ok", "format_error"]
+
+
 def test_bare_labels_use_the_default_task() -> None:
     with serve_in_thread(ServerConfig(default_task="spatial grounding")) as base:
         r = httpx.post(f"{base}/get_reward", trust_env=False, json={

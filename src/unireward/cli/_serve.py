@@ -58,6 +58,9 @@ def add_serve_parser(sub: Any) -> None:
     s.add_argument("--profile", default="onethinker", choices=["onethinker", "strict"])
     s.add_argument("--format-weight", type=float, default=0.1, metavar="W")
     s.add_argument("--math-timeout", type=float, default=5.0, metavar="SECONDS")
+    s.add_argument("--eos-token", action="append", default=None, metavar="TOKEN",
+                   help="a marker removed from the end of /get_reward responses (repeatable; default: "
+                   "the usual end-of-sequence tokens, e.g. <|im_end|>, <|endoftext|>, </s>)")
     s.add_argument("--reward-model-url", default=None, metavar="URL")
     s.add_argument("--reward-model-backend", default="vllm", choices=["vllm", "lmdeploy", "sglang"])
     s.add_argument("--reward-model-fallback", default=None, choices=["rouge"])
@@ -124,6 +127,7 @@ def run_serve(args: argparse.Namespace) -> int:
             reward_model=(RewardModelSpec(args.reward_model_url, args.reward_model_backend)
                           if args.reward_model_url else None),
             reward_model_fallback=args.reward_model_fallback,
+            **({"eos_tokens": tuple(args.eos_token)} if args.eos_token else {}),
             api_key=api_key,
             max_body=int(args.max_body_mb * mib),
             max_records=args.max_records,

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from ._app import create_app
 from ._config import ServerConfig
-from ._labels import labels_to_records
+from ._labels import EOS_TOKENS, labels_to_records, response_of
 from ._run import bind, is_loopback, run, serve_in_thread
 
-__all__ = ["ServerConfig", "bind", "create_app", "is_loopback", "labels_to_records", "run", "serve_in_thread"]
+__all__ = ["EOS_TOKENS", "ServerConfig", "bind", "create_app", "is_loopback", "labels_to_records",
+           "response_of", "run", "serve_in_thread"]

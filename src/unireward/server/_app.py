@@ -304,7 +304,7 @@ class RewardApp:
         if len(query) != len(labels) or (prompts and len(prompts) != len(query)):
             raise HTTPError(400, "query, prompts and labels must have one entry per sample (got "
                             f"{len(query)}, {len(prompts)} and {len(labels)})")
-        return labels_to_records(query, prompts, labels, self.config.default_task)
+        return labels_to_records(query, prompts, labels, self.config.default_task, self.config.eos_tokens)
 
     def _lane_of(self, record: Any, cache: dict[Any, str]) -> str:
         from ..tasks.math import MathScorer

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ConfigurationError
+from ._labels import EOS_TOKENS
 
 __all__ = ["ServerConfig"]
 
@@ -48,6 +49,8 @@ class ServerConfig:
         remote_threads: threads waiting on the reward model.
         chunk: rule-scored records per unit of work (a turn in the round robin).
         retry_after: the ``Retry-After`` seconds of a 503.
+        eos_tokens: markers removed from the end of an OpenRLHF response (see
+            :func:`~unireward.server.response_of`).
     """
 
     default_task: str | None = None
@@ -73,6 +76,7 @@ class ServerConfig:
     remote_threads: int = 4
     chunk: int = 64
     retry_after: int = 1
+    eos_tokens: tuple[str, ...] = EOS_TOKENS
 
     def __post_init__(self) -> None:
         from ..tasks.base import ScoreOptions
@@ -95,6 +99,8 @@ class ServerConfig:
         if self.reward_model_fallback not in (None, "rouge"):
             raise ConfigurationError(
                 f"reward_model_fallback must be None or 'rouge', got {self.reward_model_fallback!r}")
+        if not isinstance(self.eos_tokens, tuple) or not all(isinstance(t, str) and t for t in self.eos_tokens):
+            raise ConfigurationError("eos_tokens must be a tuple of non-empty strings")
         if self.api_key is not None and (not isinstance(self.api_key, str) or not self.api_key.strip()
                                          or not self.api_key.isascii()):
             raise ConfigurationError("api_key must be a non-empty ASCII string")

@@ -8,7 +8,14 @@ from typing import Any
 
 from ..api import FIELD_ALIASES
 
-__all__ = ["RowError", "labels_to_records"]
+__all__ = ["EOS_TOKENS", "RowError", "labels_to_records", "response_of"]
+
+#: End-of-sequence and padding markers that OpenRLHF leaves at the end of a decoded query
+#: (it decodes with ``skip_special_tokens=False``); the reference scored responses decoded
+#: without special tokens, so these are removed from the end of the response.
+EOS_TOKENS = ("<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<|end_of_text|>", "</s>",
+              "<end_of_turn>", "<eos>")
+_ANCHORS = (256, 64, 16)
 
 _GT_KEYS = FIELD_ALIASES["ground_truth"]  # ground_truth, answer, solution
 _TASK_KEYS = FIELD_ALIASES["task"]  # task, problem_type
@@ -40,12 +47,60 @@ def _label_object(label: Any) -> dict[str, Any] | RowError | None:
     return None
 
 
+def response_of(query: str, prompt: str, eos_tokens: tuple[str, ...] = EOS_TOKENS) -> str:
+    """The response inside OpenRLHF's ``query`` (the decoded prompt + response tokens).
+
+    Usually the query starts with the prompt. When it does not (the decoded prompt differs
+    from the prompt text: a vision processor expands one image placeholder into many
+    tokens, a tokenizer does not round-trip), the response starts after the first
+    occurrence of the prompt's last characters (256, else 64, else 16) past the common
+    prefix. End-of-sequence and padding markers at the end are removed.
+
+    >>> response_of("<|im_start|>user\\nQ<|im_end|>\\n<|im_start|>assistant\\n<answer>C</answer><|im_end|>",
+    ...             "<|im_start|>user\\nQ<|im_end|>\\n<|im_start|>assistant\\n")
+    '<answer>C</answer>'
+    >>> response_of("<|vision_start|><|image_pad|><|image_pad|><|vision_end|>What is it?<|im_start|>assistant\\nA cat",
+    ...             "<|vision_start|><|image_pad|><|vision_end|>What is it?<|im_start|>assistant\\n")
+    'A cat'
+    """
+    if prompt and query.startswith(prompt):
+        response = query[len(prompt):]
+    elif prompt:
+        lo, hi = 0, min(len(query), len(prompt))  # the common prefix, by bisection
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if query.startswith(prompt[:mid]):
+                lo = mid
+            else:
+                hi = mid - 1
+        same = lo
+        response = query
+        for k in _ANCHORS:
+            tail = prompt[-k:]
+            at = query.find(tail, max(0, same - len(tail)))
+            if at >= 0:
+                response = query[at + len(tail):]
+                break
+    else:
+        response = query
+    stripped = True
+    while stripped:
+        stripped = False
+        body = response.rstrip()
+        for token in eos_tokens:
+            if token and body.endswith(token):
+                response, stripped = body[: -len(token)], True
+                break
+    return response
+
+
 def labels_to_records(
-    query: list[Any], prompts: list[Any], labels: list[Any], default_task: str | None
+    query: list[Any], prompts: list[Any], labels: list[Any], default_task: str | None,
+    eos_tokens: tuple[str, ...] = EOS_TOKENS,
 ) -> list[dict[str, Any] | RowError]:
     """One scoring record (or the reason it cannot be built) per sample.
 
-    The response is ``query`` with its prompt removed from the start. A label is an object
+    The response is ``query`` with its prompt removed (see :func:`response_of`). A label is an object
     (or its JSON text) naming the ground truth as ``ground_truth``, ``answer`` or
     ``solution`` and optionally the task as ``task`` or ``problem_type`` (OneThinker's
     names), ``data_type`` and ``problem_id``; any other label is the ground truth itself,
@@ -69,7 +124,7 @@ def labels_to_records(
         if not isinstance(prompt, str):
             out.append(RowError(f"prompts[{i}] must be a string, got {type(prompt).__name__}"))
             continue
-        response = q[len(prompt):] if prompt and q.startswith(prompt) else q
+        response = response_of(q, prompt, eos_tokens)
         obj = _label_object(label)
         if isinstance(obj, RowError):
             out.append(RowError(f"labels[{i}]: {obj}"))

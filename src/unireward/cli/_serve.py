@@ -109,7 +109,7 @@ def _api_key(args: argparse.Namespace) -> str | None:
 
 def run_serve(args: argparse.Namespace) -> int:
     try:
-        from ..server import ServerConfig, bind, is_loopback, run
+        from ..server import EOS_TOKENS, ServerConfig, bind, is_loopback, run
     except ImportError as exc:
         return _fail(f"serve needs the server extra: pip install 'unireward[server]' ({exc})")
     from ._engines import RewardModelSpec
@@ -127,7 +127,7 @@ def run_serve(args: argparse.Namespace) -> int:
             reward_model=(RewardModelSpec(args.reward_model_url, args.reward_model_backend)
                           if args.reward_model_url else None),
             reward_model_fallback=args.reward_model_fallback,
-            **({"eos_tokens": tuple(args.eos_token)} if args.eos_token else {}),
+            eos_tokens=tuple(args.eos_token) if args.eos_token else EOS_TOKENS,
             api_key=api_key,
             max_body=int(args.max_body_mb * mib),
             max_records=args.max_records,

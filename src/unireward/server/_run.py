@@ -83,8 +83,9 @@ def _uvicorn_server(config: ServerConfig, *, access_log: bool,
         ws="none",  # no WebSocket endpoints: an upgrade request is answered as plain HTTP
         lifespan="on",
         backlog=config.backlog,
-        timeout_keep_alive=int(max(1, round(config.keep_alive))),
-        timeout_graceful_shutdown=int(max(1, config.grace - 0.5)),
+        timeout_keep_alive=config.keep_alive,  # type: ignore[arg-type]
+        # uvicorn annotates these as int but waits with asyncio timers: fractions work
+        timeout_graceful_shutdown=max(0.1, config.grace - 0.3),  # type: ignore[arg-type]
         h11_max_incomplete_event_size=config.max_header_bytes,
         access_log=access_log,
         log_config=None,

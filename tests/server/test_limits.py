@@ -197,8 +197,8 @@ def test_the_request_deadline_counts_queue_time() -> None:
         out = _race(url, [SLOW] * 10)
     hog_time, hog = out["hog"]
     # without queue time in the deadline: 5 rounds of (2 s + a worker restart); with it the
-    # answer comes at 3 s, plus at most one restart of a worker for a unit started in time
-    assert hog_time < 3.0 + 2.0 + 5.0, hog_time
+    # answer comes at 3 s (whatever is still running, a worker restart say, finishes unseen)
+    assert hog_time < 3.0 + 1.0, hog_time
     statuses = [r["status"] for r in hog]
     assert statuses.count("deadline") == 10
     queued = [r["reason"] for r in hog if "queue time included" in (r["reason"] or "")]

@@ -41,6 +41,7 @@ log = logging.getLogger("unireward.server")
 
 _ENDPOINTS = ("/get_reward", "/score", "/health", "/metrics")
 _CLOSED_BY_CLIENT = 499  # nginx's code for "client closed request", for the metrics only
+_DEADLINE_SLACK = 0.25  # seconds past a deadline for the units cut to end at it to report
 _INLINE_PARSE = 16384  # bodies up to this size are parsed on the event loop
 _BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
 
@@ -243,7 +244,12 @@ class RewardApp:
     async def _answer(self, request: Request, job: Job) -> Response:
         gone = asyncio.ensure_future(_disconnected(request.receive))
         try:
-            done, _ = await asyncio.wait({job.future, gone}, return_when=asyncio.FIRST_COMPLETED)
+            left = job.deadline - time.monotonic() + _DEADLINE_SLACK
+            done, _ = await asyncio.wait({job.future, gone}, timeout=max(0.0, left),
+                                         return_when=asyncio.FIRST_COMPLETED)
+            if not done:  # the deadline: answer with what is scored
+                await asyncio.to_thread(job.expire)
+                done, _ = await asyncio.wait({job.future, gone}, return_when=asyncio.FIRST_COMPLETED)
         except asyncio.CancelledError:  # the server stopped waiting for us (grace exceeded)
             _abandon(job)
             gone.cancel()

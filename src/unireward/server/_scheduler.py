@@ -108,8 +108,9 @@ class Unit:
 class Job:
     """The rows of one request; ``future`` gets ``finish(results)`` (or the failure).
 
-    ``finish`` runs in the lane thread that completes the job (building and encoding the
-    response there keeps the event loop free).
+    ``finish`` runs in the thread that completes the job (building and encoding the
+    response there keeps the event loop free): the lane thread of the last unit, or the
+    caller of :meth:`expire`.
     """
 
     def __init__(self, n_rows: int, *, timeout: float, loop: asyncio.AbstractEventLoop,
@@ -123,6 +124,7 @@ class Job:
         self._finish = finish
         self._lock = threading.Lock()
         self._left = 0
+        self._settled = False  # the outcome is decided: later unit results are ignored
         self._failure: BaseException | None = None
 
     def expect(self, units: int) -> None:
@@ -140,24 +142,40 @@ class Job:
         self.cancelled = True
 
     def unit_done(self, unit: Unit, results: list[RewardResult] | None) -> None:
-        if results is not None:
-            for i, r in zip(unit.rows, results, strict=True):
-                self.results[i] = r
         with self._lock:
+            if results is not None and not self._settled:
+                for i, r in zip(unit.rows, results, strict=True):
+                    self.results[i] = r
             self._left -= 1
-            last = self._left == 0
+            last = self._left == 0 and not self._settled
+            if last:
+                self._settled = True
         if last:
             self._complete()
 
-    def _complete(self) -> None:
+    def expire(self) -> None:
+        """Answer now, at the deadline: rows not scored yet get status ``deadline``. Units
+        still running (a math worker being replaced, say) finish unseen."""
+        with self._lock:
+            if self._settled:
+                return
+            self._settled = True
+            self.cancelled = True
+        self._complete(expired=True)
+
+    def _complete(self, expired: bool = False) -> None:
         if self._failure is not None:
             self._settle(None, self._failure)
             return
-        if self.cancelled:
+        if self.cancelled and not expired:
             self._settle(None, asyncio.CancelledError())
             return
+        late = error_result(f"the request deadline ({self.timeout:g} s, queue time included) passed first",
+                            Status.DEADLINE)
+        lost = error_result("not scored (an internal error; please report it)")
+        results = [r if r is not None else (late if expired else lost) for r in self.results]
         try:
-            value = self._finish([r for r in self.results if r is not None])
+            value = self._finish(results)
         except BaseException as exc:  # noqa: BLE001 - reported by the request
             self._settle(None, exc)
             return

@@ -159,3 +159,14 @@ def test_peak_memory_of_a_64_mib_body(serve_process: type[ServeProcess]) -> None
     assert r.status_code == 413 and "once parsed" in r.json()["error"]
     assert (_rss_kib(srv.pid, "VmHWM") - before) * 1024 < 4 * len(body)
     srv.stop()
+
+
+def test_a_missing_server_extra_is_named() -> None:
+    import subprocess
+
+    code = ("import sys; sys.modules['uvicorn'] = None\n"
+            "from unireward.cli import main; raise SystemExit(main(['serve', '--port', '0']))")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                       env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+    assert p.returncode == 2 and p.stderr.count("\n") == 1
+    assert "pip install 'unireward[server]'" in p.stderr and "Traceback" not in p.stderr

@@ -110,8 +110,8 @@ def _api_key(args: argparse.Namespace) -> str | None:
 def run_serve(args: argparse.Namespace) -> int:
     try:
         from ..server import EOS_TOKENS, ServerConfig, bind, is_loopback, run
-    except ImportError as exc:
-        return _fail(f"serve needs the server extra: pip install 'unireward[server]' ({exc})")
+    except ImportError as exc:  # MissingExtraError names the extra
+        return _fail(str(exc))
     from ._engines import RewardModelSpec
 
     mib = 1 << 20

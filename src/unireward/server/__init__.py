@@ -14,10 +14,18 @@ unireward.errors.ConfigurationError: request_timeout must be a number of seconds
 
 from __future__ import annotations
 
-from ._app import create_app
-from ._config import ServerConfig
-from ._labels import EOS_TOKENS, labels_to_records, response_of
-from ._run import bind, is_loopback, run, serve_in_thread
+from ..errors import missing_extra
+
+for _package in ("uvicorn", "starlette", "prometheus_client"):
+    try:
+        __import__(_package)
+    except ImportError as _exc:
+        raise missing_extra(_package.replace("_", "-"), "server") from _exc
+
+from ._app import create_app  # noqa: E402
+from ._config import ServerConfig  # noqa: E402
+from ._labels import EOS_TOKENS, labels_to_records, response_of  # noqa: E402
+from ._run import bind, is_loopback, run, serve_in_thread  # noqa: E402
 
 __all__ = ["EOS_TOKENS", "ServerConfig", "bind", "create_app", "is_loopback", "labels_to_records",
            "response_of", "run", "serve_in_thread"]

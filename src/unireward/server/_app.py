@@ -132,7 +132,6 @@ class RewardApp:
 
         self.config = config
         self.options = dict(config.options)
-        self.math_timeout = float(self.options.get("math_timeout", 5.0))
         self.client = None if config.reward_model is None else config.reward_model.client()
         self.lanes = {
             "rules": Lane("rules", config.rules_threads),

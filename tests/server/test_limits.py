@@ -204,3 +204,14 @@ def test_the_request_deadline_counts_queue_time() -> None:
     queued = [r["reason"] for r in hog if "queue time included" in (r["reason"] or "")]
     assert len(queued) >= 4  # these never reached a worker
     assert out["other"][1][0]["status"] == "ok"
+
+
+def test_pipelined_requests_and_a_silent_idle_close() -> None:
+    with serve_in_thread(ServerConfig(header_timeout=1.0, keep_alive=30)) as url:
+        body = b'{"records": []}'
+        score = b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+        health = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+        reply = raw_exchange(url, health + score + health, wait=10)
+    # three answers in order, then the idle connection is closed without a reply of its own
+    assert reply.count(b"HTTP/1.1 200") == 3 and b"408" not in reply
+    assert reply.index(b'"results"') > reply.index(b'"status"')

@@ -4,7 +4,7 @@ uvicorn closes idle keep-alive connections, but a client that sends its request 
 headers one byte at a time (slowloris) holds its connection for as long as it likes. Here
 the request line and headers must be complete within ``header_timeout`` seconds of the
 connection opening or of the previous response ending; otherwise the connection gets a
-408 and is closed. Replies that uvicorn writes itself for malformed requests (400, 431 for
+408 and is closed (silently when it sent nothing at all). Replies that uvicorn writes itself for malformed requests (400, 431 for
 oversized headers) carry a JSON body like every other error of the server.
 """
 
@@ -98,6 +98,9 @@ class ServerProtocol(H11Protocol):
     def _headers_too_slow(self) -> None:
         self._header_timer = None
         if self.transport.is_closing():
+            return
+        if self._header_bytes == 0:  # an idle connection: nothing to answer, just close it
+            self.transport.close()
             return
         log.info("closing a connection from %s: request headers not complete within %g s",
                  self.client, self._header_timeout)

@@ -61,11 +61,19 @@ def split_reply(reply: bytes) -> tuple[int, dict[str, str], bytes]:
 class ServeProcess:
     """``unireward serve`` in a subprocess on a free port of 127.0.0.1."""
 
-    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+    def __init__(self, *args: str, env: dict[str, str] | None = None, open_files: int | None = None) -> None:
         full_env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), **(env or {})}
+
+        def limit() -> None:  # in the child, before exec: a low soft limit on open files
+            import resource
+
+            if open_files is not None:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "unireward.cli", "serve", "--port", "0", *args],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=full_env)
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=full_env,
+            preexec_fn=limit if open_files is not None else None)
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
         if "serving on" not in line:
@@ -94,8 +102,8 @@ def serve_process() -> Iterator[type[ServeProcess]]:
     started: list[ServeProcess] = []
 
     class _Tracked(ServeProcess):
-        def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
-            super().__init__(*args, env=env)
+        def __init__(self, *args: str, env: dict[str, str] | None = None, open_files: int | None = None) -> None:
+            super().__init__(*args, env=env, open_files=open_files)
             started.append(self)
 
     yield _Tracked

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import ROOT, ServeProcess, record
+from .conftest import ROOT, ServeProcess, need, record
 
 pytestmark = pytest.mark.integration
 
@@ -170,3 +170,34 @@ def test_a_missing_server_extra_is_named() -> None:
                        env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
     assert p.returncode == 2 and p.stderr.count("\n") == 1
     assert "pip install 'unireward[server]'" in p.stderr and "Traceback" not in p.stderr
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_thousand_single_sample_requests_at_once(serve_process: type[ServeProcess]) -> None:
+    """OpenRLHF 0.11 sends every sample of a step as its own request, all at once; the server
+    starts under a soft limit of 256 open files (a common default is 1,024) and raises it."""
+    import asyncio
+
+    aiohttp = need("aiohttp")
+    srv = serve_process(open_files=256)
+    soft = int(next(ln.split()[3] for ln in Path(f"/proc/{srv.pid}/limits").read_text().splitlines()
+                    if ln.startswith("Max open files")))
+    assert soft > 1024
+    label = json.dumps({"problem_type": "multiple choice", "solution": "B"})
+
+    async def main() -> list[int]:
+        connector = aiohttp.TCPConnector(limit=0)
+        async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=180)) as s:
+            async def one(i: int) -> int:
+                payload = {"query": [f"Q{i} <think>t</think><answer>B</answer>"], "prompts": [f"Q{i} "],
+                           "labels": [label]}
+                async with s.post(f"{srv.url}/get_reward", json=payload) as r:
+                    body = await r.json()
+                    return r.status if body.get("rewards") == [1.5] else -r.status
+
+            return await asyncio.gather(*(one(i) for i in range(1000)))
+
+    statuses = asyncio.run(main())
+    assert statuses.count(200) == 1000
+    rc, err = srv.stop()
+    assert rc == 0 and "Traceback" not in err

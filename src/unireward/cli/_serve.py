@@ -107,6 +107,22 @@ def _api_key(args: argparse.Namespace) -> str | None:
     return args.api_key or os.environ.get(API_KEY_ENV) or None
 
 
+def _raise_open_files_limit(wanted: int = 65536) -> None:
+    """Let the server hold as many connections as its backlog admits: raise the soft limit
+    on open files towards the hard one (often 1,024 against 1,048,576)."""
+    try:
+        import resource
+    except ImportError:  # not on this platform
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError):
+            return
+
+
 def run_serve(args: argparse.Namespace) -> int:
     try:
         from ..server import EOS_TOKENS, ServerConfig, bind, is_loopback, run
@@ -153,6 +169,7 @@ def run_serve(args: argparse.Namespace) -> int:
         why = exc.strerror or str(exc)
         return _fail(f"cannot listen on {args.host}:{args.port}: {why}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _raise_open_files_limit()
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in str(host) else host
     ready = (f"unireward serving on http://{shown}:{port} (GET /health, GET /metrics, POST /get_reward, "

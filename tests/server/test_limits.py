@@ -178,16 +178,17 @@ def _race(url: str, hog: list[dict]) -> dict[str, tuple[float, list[dict]]]:
 
 
 def test_math_work_is_shared_fairly_between_requests() -> None:
-    # first come, first served, the other client would wait for 5 rounds of 2 s items on the two
-    # workers, each round followed by the restart of the killed workers (several seconds here)
+    # the hog's ten 2 s items take five rounds on the two workers, each round followed by the
+    # restart of the killed workers (seconds on a loaded machine)
     cfg = ServerConfig(options={"math_timeout": 2.0}, request_timeout=120.0, math_threads=2)
     with serve_in_thread(cfg) as url:
         out = _race(url, [SLOW] * 10)
     other_time, other = out["other"]
     assert other[0]["status"] == "ok" and other[0]["accuracy"] == 1.0
-    # round robin: it waits for one item of the hog (2 s) and a worker restart at most
-    assert other_time < 12.0, other_time
-    assert out["hog"][0] > other_time
+    # round robin: it waits for one item of the hog and a worker restart at most, about a fifth
+    # of the hog's five rounds (first come, first served, it would finish with the hog's last)
+    hog_time = out["hog"][0]
+    assert other_time < hog_time / 2, (other_time, hog_time)
     assert [r["status"] for r in out["hog"][1]] == ["deadline"] * 10
 
 

@@ -10,13 +10,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 export PIP_DISABLE_PIP_VERSION_CHECK=1 RAY_AUTH_MODE=disabled HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
-TEST_TOOLS=(pytest pytest-xdist "hypothesis>=6.100" mathruler==0.1.0 tqdm)
+TEST_TOOLS=(pytest pytest-xdist "hypothesis>=6.100" mathruler==0.1.0 tqdm "requests>=2.31" aiohttp)
 step() { printf '\n==> %s\n' "$*"; }
 
 step "main environment (.venv)"
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/pip install -q torch==2.13.0
-.venv/bin/pip install -q -e ".[trl,ray,parquet,masks,testing]" "${TEST_TOOLS[@]}" ruff mypy
+.venv/bin/pip install -q -e ".[trl,ray,parquet,masks,testing,server]" "${TEST_TOOLS[@]}" ruff mypy
 
 step "verl environment (.venvs/verl)"
 [ -x .venvs/verl/bin/python ] || "$PY" -m venv .venvs/verl

@@ -29,7 +29,7 @@ import unireward
 import unireward.integrations.easyr1 as easyr1_module
 from unireward.errors import ConfigurationError
 
-from ._docs import doc_block
+from ._support import doc_block
 
 DELIBERATE = {"captioning", "open_ended_polar_path"}  # see reward-spec.md
 PATH = easyr1_module.__file__

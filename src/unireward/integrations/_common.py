@@ -76,11 +76,11 @@ def report_unscored(where: str, results: Sequence[RewardResult]) -> int:
     return len(bad)
 
 
-_CLIENTS: dict[tuple[str, str, int], Any] = {}
+_CLIENTS: dict[tuple[str, str, int, str], Any] = {}
 _CLIENTS_LOCK = threading.Lock()
 
 
-def polar_client(base_url: str, backend: str = "vllm", tokenizer: Any = None) -> Any:
+def polar_client(base_url: str, backend: str = "vllm", tokenizer: Any = None, *, model: str | None = None) -> Any:
     """One :class:`~unireward.remote.PolarClient` per process, server, backend and tokenizer.
 
     ``tokenizer`` (a ``transformers`` tokenizer of the reward model, as verl hands it over)
@@ -89,13 +89,14 @@ def polar_client(base_url: str, backend: str = "vllm", tokenizer: Any = None) ->
     """
     from unireward.remote import PolarClient, PolarEncoder
 
-    key = (str(base_url), str(backend), id(tokenizer))
+    key = (str(base_url), str(backend), id(tokenizer), model or "")
     with _CLIENTS_LOCK:
         client = _CLIENTS.get(key)
         if client is None:
             encoder = PolarEncoder()
             if tokenizer is not None:
                 encoder._tokenizer = tokenizer  # the encoder's token-exact mode, with a loaded tokenizer
+            extra: dict[str, Any] = {"model": model} if model else {}
             client = _CLIENTS[key] = PolarClient(base_url=str(base_url), backend=backend,  # type: ignore[arg-type]
-                                                 encoder=encoder)
+                                                 encoder=encoder, **extra)
     return client

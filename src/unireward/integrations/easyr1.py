@@ -76,7 +76,7 @@ def compute_score(
     """
     check_options({"format_weight": format_weight, **options})
     single = isinstance(reward_inputs, Mapping)
-    inputs: Sequence[Mapping[str, Any]] = [reward_inputs] if single else reward_inputs  # type: ignore[list-item]
+    inputs = [reward_inputs] if isinstance(reward_inputs, Mapping) else list(reward_inputs)
     records = []
     for x in inputs:
         task = x.get(task_key) or x.get("task") or default_task

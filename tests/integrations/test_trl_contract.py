@@ -20,6 +20,7 @@ import unireward
 from unireward.errors import ConfigurationError
 from unireward.integrations.rewards import (
     ASYNC_MIN_TRL,
+    NONE_MIN_TRL,
     AsyncUniRewardFunction,
     UniRewardFunction,
     completion_text,
@@ -34,6 +35,7 @@ trl = require("trl")
 TRL = tuple(int("".join(c for c in p if c.isdigit()) or 0) for p in trl.__version__.split(".")[:2])
 HAS_ASYNC = TRL >= ASYNC_MIN_TRL
 HAS_LOG_HOOKS = TRL >= (1, 0)
+NONE_OK = TRL >= NONE_MIN_TRL  # older TRL fails a step in which a row has no reward at all
 needs_async = pytest.mark.skipif(not HAS_ASYNC, reason=f"TRL {trl.__version__} awaits no reward functions")
 
 MC = "<think>look</think><answer>B</answer>"
@@ -96,7 +98,7 @@ def test_positional_calls_and_missing_columns_are_clear_errors() -> None:
 def test_unscorable_rows_are_none_with_status_and_reason() -> None:
     extra: dict[str, list[Any]] = {}
     metrics: dict[str, list[float]] = {}
-    out = unireward_total(
+    out = UniRewardFunction(unscored="none")(
         prompts=["q"] * 3, completions=[MC, MC, MC], solution=["B", "B", "B"],
         problem_type=["multiple choice", "no such task", None],
         log_extra=lambda name, values: extra.setdefault(name, []).extend(values),
@@ -105,6 +107,14 @@ def test_unscorable_rows_are_none_with_status_and_reason() -> None:
     assert extra["unireward_status"][0] == "ok" and extra["unireward_status"][1] in ("error", "ground_truth_error")
     assert "no such task" in extra["unireward_reason"][1] and "task" in extra["unireward_reason"][2]
     assert metrics["unireward/status/ok"] == [1.0] and metrics["unireward/reward/multiple choice"] == [1.5]
+    fallback = UniRewardFunction(unscored="fallback")(completions=[MC, MC], solution=["B", "B"],
+                                                      problem_type=["multiple choice", "no such task"])
+    [recorded] = unireward.score_batch([{"completion": MC, "ground_truth": "B", "task": "no such task"}],
+                                       errors="record")
+    assert fallback == [1.5, recorded.total]
+    assert unireward_total.unscored == ("none" if NONE_OK else "fallback")
+    with pytest.raises(ConfigurationError, match="unscored"):
+        UniRewardFunction(unscored="zero")
 
 
 # -- a real GRPOTrainer ----------------------------------------------------------------------
@@ -129,21 +139,30 @@ def _tokenizer() -> Any:
     corpus = [f"user: {q}\nassistant: <think>look</think>{a}" for q, (*_, r, w) in QUESTIONS.items() for a in (r, w)]
     tok.train_from_iterator(corpus * 50, trainers.BpeTrainer(
         vocab_size=300, special_tokens=["<pad>", "<eos>", "<unk>"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="<eos>", unk_token="<unk>")
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="<eos>", unk_token="<unk>",
+                                   model_input_names=["input_ids", "attention_mask"])
     fast.chat_template = CHAT
     return fast
 
 
-def _model(tok: Any) -> Any:
-    """A tiny random Qwen2, taught a right and a wrong answer per question (so rewards vary)."""
-    import torch
-    from transformers import AutoModelForCausalLM, Qwen2Config
+def _config(tok: Any) -> Any:
+    from transformers import Qwen2Config
 
+    return Qwen2Config(vocab_size=len(tok), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                       num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256,
+                       pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id)
+
+
+@pytest.fixture(scope="module")
+def taught() -> tuple[Any, dict[str, Any]]:
+    """A tokenizer and the weights of a tiny random Qwen2 taught a right and a wrong answer
+    per question (so that sampled rewards vary); taught once for the module."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    tok = _tokenizer()
     torch.manual_seed(0)
-    cfg = Qwen2Config(vocab_size=len(tok), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                      num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256,
-                      pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id)
-    model = AutoModelForCausalLM.from_config(cfg)
+    model = AutoModelForCausalLM.from_config(_config(tok))
     texts = [tok.apply_chat_template([{"role": "user", "content": q}], tokenize=False, add_generation_prompt=True)
              + "<think>look</think>" + a for q, (*_, r, w) in QUESTIONS.items() for a in (r, w)]
     rows = [tok(t)["input_ids"] + [tok.eos_token_id] for t in texts]
@@ -157,6 +176,15 @@ def _model(tok: Any) -> Any:
         opt.zero_grad()
         loss.backward()
         opt.step()
+    return tok, {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def _model(taught: tuple[Any, dict[str, Any]]) -> Any:
+    from transformers import AutoModelForCausalLM
+
+    tok, weights = taught
+    model = AutoModelForCausalLM.from_config(_config(tok))
+    model.load_state_dict(weights)
     return model
 
 
@@ -168,12 +196,11 @@ def _question(prompt: Any) -> str:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", ["sync", pytest.param("async", marks=needs_async)])
-def test_grpo_trainer_two_steps(kind: str, tmp_path: Path) -> None:
+def test_grpo_trainer_two_steps(kind: str, tmp_path: Path, taught: tuple[Any, dict[str, Any]]) -> None:
     from datasets import Dataset
     from trl import GRPOConfig, GRPOTrainer
 
-    tok = _tokenizer()
-    model = _model(tok)
+    tok, model = taught[0], _model(taught)
     ds = Dataset.from_list([{"prompt": [{"role": "user", "content": q}], "solution": gt, "problem_type": task,
                              "data_type": dt} for q, (task, gt, dt, *_) in QUESTIONS.items()])
     fn = UniRewardFunction() if kind == "sync" else AsyncUniRewardFunction()
@@ -193,8 +220,12 @@ def test_grpo_trainer_two_steps(kind: str, tmp_path: Path) -> None:
     for prompt, completion, reward in zip(prompts, completions, rewards, strict=True):
         task, gt, dt, *_ = QUESTIONS[_question(prompt)]
         seen.add(task)
-        if task == "no such task":
-            assert math.isnan(reward)  # None: left out by TRL, never a silent 0
+        if task == "no such task" and NONE_OK:
+            assert math.isnan(reward)  # None: left out by TRL
+        elif task == "no such task":  # the recorded fallback value, counted and logged
+            [recorded] = unireward.score_batch([{"completion": completion_text(completion), "ground_truth": gt,
+                                                 "task": task}], errors="record")
+            assert reward == recorded.total
         else:
             assert reward == pytest.approx(unireward.score(completion_text(completion), gt, task, data_type=dt).total)
     assert seen == {t for t, *_ in QUESTIONS.values()}
@@ -213,7 +244,9 @@ def test_grpo_trainer_two_steps(kind: str, tmp_path: Path) -> None:
         assert any(k.startswith("unireward/status/") for k in history)
 
 
-def test_documented_trl_configuration_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.slow
+def test_documented_trl_configuration_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                           taught: tuple[Any, dict[str, Any]]) -> None:
     """The TRL snippet of docs/integrations.md, run as written on a tiny model (its GRPOConfig
     gets a small batch, CPU and one step on top of what the snippet sets)."""
     from datasets import Dataset
@@ -223,9 +256,8 @@ def test_documented_trl_configuration_runs(tmp_path: Path, monkeypatch: pytest.M
              "max_completion_length": 16, "report_to": "none", "bf16": False, "use_cpu": True,
              "save_strategy": "no", "gradient_accumulation_steps": 1}
     monkeypatch.setattr(trl, "GRPOConfig", lambda **kw: real(**{**kw, **small}))
-    tok = _tokenizer()
     namespace: dict[str, Any] = {
-        "model": _model(tok), "tokenizer": tok,
+        "model": _model(taught), "tokenizer": taught[0],
         "train_dataset": Dataset.from_list([{"prompt": [{"role": "user", "content": q}], "solution": gt,
                                              "problem_type": task, "data_type": dt}
                                             for q, (task, gt, dt, *_) in list(QUESTIONS.items())[:2]]),

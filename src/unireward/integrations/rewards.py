@@ -1,7 +1,8 @@
 """Reward callables with TRL's signature ``fn(prompts=, completions=, **columns)``.
 
 They pickle into worker processes and return ``list[float | None]`` (``None``: the row
-could not be scored, e.g. no task or an unusable ground truth; TRL leaves it out).
+could not be scored, e.g. no task or an unusable ground truth; TRL leaves it out; under
+TRL before 0.22 such a row gets its recorded fallback reward instead, see ``unscored``).
 
 >>> fn = UniRewardFunction()
 >>> fn(prompts=["q"], completions=["<think>t</think><answer>B</answer>"],
@@ -38,6 +39,7 @@ from unireward.integrations._common import (
 
 __all__ = [
     "ASYNC_MIN_TRL",
+    "NONE_MIN_TRL",
     "AsyncUniRewardFunction",
     "UniRewardFunction",
     "completion_text",
@@ -51,6 +53,8 @@ _COMPONENTS = ("total", "accuracy", "format", "structure")
 _TRAINER_KEYWORDS = ("trainer_state", "completion_ids", "log_extra", "log_metric", "environments")
 #: The first TRL release that awaits async reward functions.
 ASYNC_MIN_TRL = (0, 27)
+#: The first TRL release that survives a row for which every reward function gave ``None``.
+NONE_MIN_TRL = (0, 22)
 
 
 def completion_text(completion: Any) -> Any:
@@ -99,6 +103,11 @@ class UniRewardFunction:
         task_column / ground_truth_column / data_type_column / problem_id_column: dataset
             column names (tried first; OneThinker's and common names are the fallbacks).
         task: a fixed task for every row, when the dataset has no task column.
+        unscored: what an unscorable row gives: ``"none"`` (``None``, which TRL leaves out)
+            or ``"fallback"`` (the recorded fallback reward, e.g. 0). Default: ``"none"``,
+            but ``"fallback"`` under TRL before 0.22, which fails the whole step when every
+            reward function returns ``None`` for a row. Either way the row is counted and
+            logged with its reason.
         log_details: report statuses and reasons (completions table columns
             ``unireward_status`` / ``unireward_reason``), status counts and per-task reward
             means (metrics ``unireward/status/<status>``, ``unireward/reward/<task>``)
@@ -122,6 +131,7 @@ class UniRewardFunction:
         problem_id_column: str = "problem_id",
         task: str | None = None,
         log_details: bool | None = None,
+        unscored: str | None = None,
         reward_model_url: str | None = None,
         reward_model_backend: str = "vllm",
         reward_model_fallback: str | None = None,
@@ -139,6 +149,12 @@ class UniRewardFunction:
         self.problem_id_column = problem_id_column
         self.task = task
         self.log_details = component == "total" if log_details is None else bool(log_details)
+        if unscored is None:
+            found = _trl_version()
+            unscored = "fallback" if found is not None and found < NONE_MIN_TRL else "none"
+        if unscored not in ("none", "fallback"):
+            raise ConfigurationError(f"unscored must be 'none' or 'fallback', got {unscored!r}")
+        self.unscored = unscored
         self.reward_model_url = reward_model_url
         self.reward_model_backend = reward_model_backend
         self.reward_model_fallback = reward_model_fallback
@@ -177,7 +193,7 @@ class UniRewardFunction:
         report_unscored(self.__name__, results)
         if self.log_details:
             self._log(results, hooks["log_extra"], hooks["log_metric"])
-        return [None if r.status.value in UNSCORED_STATUSES
+        return [None if self.unscored == "none" and r.status.value in UNSCORED_STATUSES
                 else float(r.total if self.component == "total" else getattr(r, self.component))
                 for r in results]
 

@@ -2,9 +2,18 @@
 
 Needs ``unireward[verl]``.
 
-Scores: point verl's custom reward function at ``unireward.integrations.verl:compute_score``
-(the task and data type are read from ``extra_info``; keys configurable through
-:func:`make_compute_score`).
+Scores: name :func:`compute_score` (per-sample managers) or :func:`compute_score_batch`
+(the ``batch`` manager) in verl's config::
+
+    reward.custom_reward_function.path=pkg://unireward.integrations.verl
+    reward.custom_reward_function.name=compute_score
+    +reward.custom_reward_function.reward_kwargs.profile=onethinker
+
+Both are plain functions (verl checks ``inspect.iscoroutinefunction`` and wraps them with
+the ``reward_kwargs``), the module has absolute imports only (a file path works too), the
+reward loop's ``reward_router_address`` / ``reward_model_tokenizer`` are used for open-ended
+answers, other unknown keywords are ignored with a one-time warning, and a sample that
+cannot be scored gets a recorded ``status`` and ``reason`` instead of an exception.
 
 Advantages: verl's estimators receive rewards, the response mask and the group index
 (``uid``) only, never the task labels. Call :func:`register` once (it registers

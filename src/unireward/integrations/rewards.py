@@ -288,6 +288,8 @@ class AsyncUniRewardFunction(functools.partial):  # type: ignore[type-arg]
     [1.5]
     """
 
+    __name__: str  # set per instance (TRL names the function's metrics after it)
+
     def __new__(cls, component: str = "total", **kwargs: Any) -> AsyncUniRewardFunction:
         found = _trl_version()
         if found is not None and found < ASYNC_MIN_TRL:

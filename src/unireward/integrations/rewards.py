@@ -167,7 +167,8 @@ class UniRewardFunction:
         gts = _column(kwargs, self.ground_truth_columns, n, "ground truth", True)
         dts = _column(kwargs, (self.data_type_column,), n, "data type", False)
         pids = _column(kwargs, (self.problem_id_column,), n, "problem id", False)
-        questions = [None] * n if prompts is None else [_prompt_text(p) for p in prompts]
+        # only a reward model reads the question
+        questions = [""] * n if prompts is None or not self.reward_model_url else [_prompt_text(p) for p in prompts]
         if len(questions) != n:
             raise ConfigurationError(f"got {len(questions)} prompts for {n} completions")
         return [

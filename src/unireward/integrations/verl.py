@@ -154,9 +154,7 @@ def _split_options(kwargs: dict[str, Any], where: str) -> dict[str, Any]:
     unknown = set(kwargs) - _SCORING_OPTIONS
     if unknown:
         warn_ignored_keywords(where, unknown)
-    options = {k: v for k, v in kwargs.items() if k in _SCORING_OPTIONS}
-    check_options(options)
-    return options
+    return {k: v for k, v in kwargs.items() if k in _SCORING_OPTIONS}  # score_batch checks them
 
 
 def _is_task(name: Any) -> bool:
@@ -318,7 +316,7 @@ def compute_score_batch(
 def make_compute_score(**kwargs: Any) -> functools.partial[dict[str, Any]]:
     """:func:`compute_score` with fixed keywords, checked now (a bad option raises here);
     the result pickles (a ``functools.partial`` of a module-level function)."""
-    _split_options({k: v for k, v in kwargs.items() if k in _SCORING_OPTIONS}, "make_compute_score")
+    check_options({k: v for k, v in kwargs.items() if k in _SCORING_OPTIONS})
     unknown = set(kwargs) - _SCORING_OPTIONS - set(inspect.signature(compute_score).parameters)
     if unknown:
         raise ConfigurationError(f"make_compute_score: unknown keyword(s) {sorted(unknown)}")

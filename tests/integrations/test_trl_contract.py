@@ -268,3 +268,32 @@ def test_documented_trl_configuration_runs(tmp_path: Path, monkeypatch: pytest.M
     assert trainer.state.global_step == 1
     assert trainer.reward_func_names == ["unireward_total", "unireward_accuracy"]
     assert trainer.reward_weights.tolist() == [1.0, 0.0]
+
+
+def test_reward_model_is_checked_at_construction_and_used() -> None:
+    import socket
+
+    from remote.polar_server import PolarServer  # tests/ is on sys.path
+    from unireward.remote import PolarClient
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    with pytest.raises(ConfigurationError, match="cannot be used"):
+        UniRewardFunction(reward_model_url=f"http://127.0.0.1:{closed}")
+    with PolarServer() as server:
+        fn = UniRewardFunction(reward_model_url=server.url)
+        assert len(server.requests) == 1  # the start-up check
+        text = "<think>t</think><answer>a man cooks pasta</answer>"
+        cols = {"solution": ["the man is cooking pasta"] * 2, "problem_type": ["open-ended"] * 2,
+                "problem_id": ["p", "p"]}
+        got = fn(prompts=[[{"role": "user", "content": "what happens?"}]] * 2,
+                 completions=[text, "<think>t</think><answer>pasta</answer>"], **cols)
+        with PolarClient(base_url=server.url) as client:
+            want = unireward.score_batch(
+                [{"completion": c, "ground_truth": g, "task": "open-ended", "problem_id": "p",
+                  "prompt": "what happens?"} for c, g in zip([text, "<think>t</think><answer>pasta</answer>"],
+                                                             cols["solution"], strict=True)],
+                reward_model=client)
+        assert got == [w.total for w in want]
+        assert "what happens?" in server.texts_received[-1]

@@ -25,6 +25,7 @@ __all__ = [
     "UNSCORED_STATUSES",
     "check_options",
     "polar_client",
+    "probe_reward_model",
     "report_unscored",
     "status_counts",
     "warn_ignored_keywords",
@@ -100,3 +101,14 @@ def polar_client(base_url: str, backend: str = "vllm", tokenizer: Any = None, *,
             client = _CLIENTS[key] = PolarClient(base_url=str(base_url), backend=backend,  # type: ignore[arg-type]
                                                  encoder=encoder, **extra)
     return client
+
+
+def probe_reward_model(client: Any) -> None:
+    """Score one small pair now: an unreachable or misbehaving reward model is a
+    :class:`~unireward.errors.ConfigurationError` at start-up, not a failure mid-training."""
+    from unireward.errors import ConfigurationError, RemoteRewardError
+
+    try:
+        client.score_pairs(["ping"], ["pong"], ["pong"])
+    except RemoteRewardError as exc:
+        raise ConfigurationError(f"the reward model at {client.base_url} cannot be used: {exc}") from exc

@@ -34,6 +34,7 @@ from unireward.integrations._common import (
     UNSCORED_STATUSES,
     check_options,
     polar_client,
+    probe_reward_model,
     report_unscored,
 )
 
@@ -115,10 +116,12 @@ class UniRewardFunction:
             ``component="total"`` only, so that several functions do not log twice.
         reward_model_url / reward_model_backend / reward_model_fallback: a POLAR server for
             open-ended answers (the client is made once per process, so the function pickles).
+            The server is asked for one score at construction.
         **options: scoring options (``profile``, ``format_weight``, ``math_timeout``).
 
     Raises:
-        ConfigurationError: a bad component or option (at construction).
+        ConfigurationError: a bad component or option, or a reward model that cannot be
+            reached (at construction).
     """
 
     def __init__(
@@ -160,6 +163,8 @@ class UniRewardFunction:
         self.reward_model_fallback = reward_model_fallback
         self.options = options
         self.__name__ = f"unireward_{component}"
+        if reward_model_url:  # fail at start-up, not in the first training step
+            probe_reward_model(polar_client(reward_model_url, reward_model_backend))
 
     def _records(self, prompts: Any, completions: Sequence[Any], kwargs: dict[str, Any]) -> list[dict[str, Any]]:
         n = len(completions)

@@ -169,3 +169,25 @@ def test_documented_yaml_is_the_tested_configuration(clean_modules: None) -> Non
          "data_type": "image", "problem": "q", "problem_id": "1"}
     reward_tensor, metrics = run_batch_manager(fn, [x, x])
     assert reward_tensor.sum() == 3.0 and metrics["unscored"] == 0.0
+
+
+def test_open_ended_answers_go_to_the_reward_model_per_problem(clean_modules: None) -> None:
+    from remote.polar_server import PolarServer  # tests/ is on sys.path
+    from unireward.remote import PolarClient
+
+    answers = ["a man cooks pasta", "pasta", "a woman sings", "someone is cooking"]
+    inputs = [{"response": f"<think>t</think><answer>{a}</answer>", "response_length": 3,
+               "ground_truth": "the man is cooking pasta", "problem_type": "open-ended", "data_type": "video",
+               "problem": "what happens?", "problem_id": "p1" if i < 2 else "p2"} for i, a in enumerate(answers)]
+    with PolarServer() as server:
+        fn = easyr1_load(f"{PATH}:compute_score", {"reward_model_url": server.url})
+        reward, metrics = run_batch_manager(fn, inputs)
+        assert len(server.texts_received) == 4  # the whole batch, once
+        with PolarClient(base_url=server.url) as client:
+            want = unireward.score_batch(
+                [{"completion": x["response"], "ground_truth": x["ground_truth"], "task": "open-ended",
+                  "problem_id": x["problem_id"], "prompt": x["problem"]} for x in inputs], reward_model=client)
+    assert reward.sum(axis=1).tolist() == pytest.approx([w.total for w in want])
+    rouge = [unireward.score(x["response"], x["ground_truth"], "open-ended").total for x in inputs]
+    assert reward.sum(axis=1).tolist() != pytest.approx(rouge)  # the reward model, not ROUGE
+    assert metrics["unscored"] == 0.0

@@ -53,7 +53,7 @@ def compute_score(
     default_task: str | None = None,
     reward_model_url: str | None = None,
     reward_model_backend: str = "vllm",
-    reward_model_fallback: str | None = None,
+    reward_model_fallback: str | None = "rouge",
     **options: Any,
 ) -> list[dict[str, float]] | dict[str, float]:
     """Score EasyR1 reward inputs (a list for ``batch``, one dict for ``sequential``).
@@ -67,8 +67,9 @@ def compute_score(
         default_task: the task of inputs that carry none (upstream EasyR1 passes none).
         reward_model_url: a POLAR server for open-ended answers (the whole batch is sent
             at once and normalised per ``problem_id``).
-        reward_model_backend / reward_model_fallback: as for :class:`~unireward.remote.PolarClient`
-            and :func:`~unireward.score_batch`.
+        reward_model_backend: as for :class:`~unireward.remote.PolarClient`.
+        reward_model_fallback: ``"rouge"`` (default: a failing reward model gives the ROUGE
+            score with status ``fallback``, logged) or ``None`` (it raises).
         **options: further scoring options (``profile``, ``math_timeout``, ...).
 
     Raises:

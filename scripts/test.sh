@@ -2,15 +2,19 @@
 # Install everything the test suite needs (inside this clone) and run every test.
 #
 #   .venv         core + torch (CPU) + TRL + Ray + Parquet + test tools: most tests
-#   .venvs/verl   core + verl (it pins an older transformers than TRL needs)
-#   .venvs/sam2   core + torch/torchvision + SAM2 (a different torch build)
+#   .venvs/verl     core + verl (it pins an older transformers than TRL needs)
+#   .venvs/trl-old  core + the oldest TRL unireward[trl] claims (0.20.0)
+#   .venvs/sam2     core + torch/torchvision + SAM2 (a different torch build)
+#
+# UNIREWARD_REQUIRE names the trainer packages each run must have: a trainer contract test
+# whose package is missing there fails instead of skipping.
 #
 # Usage: bash scripts/test.sh [extra pytest args for the main run]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 export PIP_DISABLE_PIP_VERSION_CHECK=1 RAY_AUTH_MODE=disabled HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
-TEST_TOOLS=(pytest pytest-xdist "hypothesis>=6.100" mathruler==0.1.0 tqdm "requests>=2.31" aiohttp)
+TEST_TOOLS=(pytest pytest-xdist "hypothesis>=6.100" mathruler==0.1.0 tqdm "requests>=2.31" aiohttp pyyaml)
 step() { printf '\n==> %s\n' "$*"; }
 
 step "main environment (.venv)"
@@ -22,6 +26,11 @@ step "verl environment (.venvs/verl)"
 [ -x .venvs/verl/bin/python ] || "$PY" -m venv .venvs/verl
 .venvs/verl/bin/pip install -q torch==2.13.0
 .venvs/verl/bin/pip install -q "verl[verl-core]==0.9.1" -e . "${TEST_TOOLS[@]}"
+
+step "oldest TRL environment (.venvs/trl-old)"
+[ -x .venvs/trl-old/bin/python ] || "$PY" -m venv .venvs/trl-old
+.venvs/trl-old/bin/pip install -q torch==2.13.0
+.venvs/trl-old/bin/pip install -q "trl==0.20.0" "transformers<4.57" -e . "${TEST_TOOLS[@]}"
 
 step "SAM2 environment (.venvs/sam2)"
 [ -x .venvs/sam2/bin/python ] || "$PY" -m venv .venvs/sam2
@@ -51,13 +60,16 @@ step "lint and types"
 .venv/bin/mypy src/unireward
 
 step "tests: main environment"
-.venv/bin/python -m pytest -p no:cacheprovider -n 2 "$@"
+UNIREWARD_REQUIRE=trl .venv/bin/python -m pytest -p no:cacheprovider -n 2 "$@"
 
 # pytest exits 5 when nothing was collected (an area with no tests of its own yet)
 run_pytest() { "$@" || { rc=$?; [ "$rc" = 5 ] || exit "$rc"; }; }
 
 step "tests: verl"
-run_pytest .venvs/verl/bin/python -m pytest -p no:cacheprovider -q -m "not gpu" tests/integrations -k verl
+UNIREWARD_REQUIRE=verl run_pytest .venvs/verl/bin/python -m pytest -p no:cacheprovider -q -m "not gpu" tests/integrations -k verl
+
+step "tests: oldest TRL"
+UNIREWARD_REQUIRE=trl run_pytest .venvs/trl-old/bin/python -m pytest -p no:cacheprovider -q tests/integrations/test_trl_contract.py
 
 step "tests: SAM2"
 run_pytest .venvs/sam2/bin/python -m pytest -p no:cacheprovider -q tests/masks

@@ -20,6 +20,8 @@ from unireward.integrations.rewards import (
     unireward_total,
 )
 
+from ._support import require
+
 CHAT = "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}{% if add_generation_prompt %}assistant: {% endif %}"
 
 
@@ -155,7 +157,7 @@ class RecordingReward(UniRewardFunction):
 @pytest.mark.integration
 @pytest.mark.slow
 def test_grpo_trainer_uses_ema_grpo_and_resumes(tmp_path: Path) -> None:
-    pytest.importorskip("trl")
+    require("trl")
     import torch
     from datasets import Dataset
     from transformers import AutoModelForCausalLM, Qwen2Config
@@ -216,6 +218,11 @@ def test_grpo_trainer_uses_ema_grpo_and_resumes(tmp_path: Path) -> None:
         np.testing.assert_allclose(returned, want, atol=1e-6)
         np.testing.assert_allclose(sorted(in_loss), np.sort(want), atol=1e-6)  # TRL shuffles rows
     assert trainer.ema_normalizer.state_dict() == check.state_dict()
+    # each step logs every task's EMA std
+    logged = [h for h in trainer.state.log_history if "unireward/ema_std/multiple choice" in h]
+    assert len(logged) == 2
+    assert logged[-1]["unireward/ema_std/multiple choice"] == pytest.approx(check.std("multiple choice"), rel=1e-4)
+    assert logged[-1]["unireward/ema_std/temporal grounding"] == pytest.approx(check.std("temporal grounding"), rel=1e-4)
 
     # the tracker is in the checkpoint, and a resumed run continues from it
     ckpt = tmp_path / "out" / "checkpoint-2"

@@ -7,8 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytest.importorskip("verl")
-torch = pytest.importorskip("torch")
+from ._support import require
+
+require("verl")
+torch = require("torch")
+
 
 from unireward.advantage import EMARewardNormalizer, ema_grpo  # noqa: E402
 from unireward.errors import ConfigurationError  # noqa: E402

@@ -4,5 +4,8 @@
 - :mod:`unireward.integrations.trl`: ``EMAGRPOTrainer`` (``unireward[trl]``);
 - :mod:`unireward.integrations.verl`: ``compute_score``, a batch variant and the
   ``ema_grpo`` estimator with its task-label carriers (``unireward[verl]``);
-- :mod:`unireward.integrations.easyr1`: a batch reward function for EasyR1 (no extra needed).
+- :mod:`unireward.integrations.easyr1`: a reward function for EasyR1 (no extra needed).
+
+``verl`` and ``easyr1`` are loaded by file path by their trainers, so they (and
+``_common``, which they share) use absolute imports only.
 """

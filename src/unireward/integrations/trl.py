@@ -11,7 +11,8 @@ Needs ``unireward[trl]``. Use it like ``GRPOTrainer``::
 The trainer recomputes the advantages from the gathered rewards (all processes compute the
 same numbers, so the tracker stays identical on every rank without ``sync``), stores the
 tracker in every checkpoint (``unireward_ema.json``) and restores it on resume. Evaluation
-batches use the tracker without advancing it.
+batches use the tracker without advancing it. Each training step logs every task's EMA std
+(metrics ``unireward/ema_std/<task>``).
 
 The reward callables (:class:`UniRewardFunction`, :class:`AsyncUniRewardFunction`) live in
 :mod:`unireward.integrations.rewards`, which needs no extra; they are re-exported here.
@@ -24,10 +25,10 @@ import json
 import os
 from typing import Any
 
-from ..advantage import EMARewardNormalizer
-from ..advantage import torch as adv_torch
-from ..errors import ConfigurationError, missing_extra
-from .rewards import AsyncUniRewardFunction, UniRewardFunction
+from unireward.advantage import EMARewardNormalizer
+from unireward.advantage import torch as adv_torch
+from unireward.errors import ConfigurationError, missing_extra
+from unireward.integrations.rewards import AsyncUniRewardFunction, UniRewardFunction
 
 try:
     import torch
@@ -89,6 +90,10 @@ class EMAGRPOTrainer(GRPOTrainer):
         # evaluation must not move the training statistics: use a copy of the tracker
         norm = self.ema_normalizer if mode == "train" else copy.deepcopy(self.ema_normalizer)
         adv = adv_torch.ema_grpo(rewards.float(), groups, tasks, data_types=dtypes, normalizer=norm)
+        metrics = getattr(self, "_metrics", None)  # TRL's per-mode metric lists, logged each step
+        if mode == "train" and isinstance(metrics, dict) and mode in metrics:
+            for key in sorted(norm.tasks):
+                metrics[mode][f"unireward/ema_std/{key}"].append(norm.std(key))
         n_local = len(inputs)
         start = self.accelerator.process_index * n_local
         local = adv[start : start + n_local].to(out["advantages"].device, out["advantages"].dtype)

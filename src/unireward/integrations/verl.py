@@ -2,9 +2,18 @@
 
 Needs ``unireward[verl]``.
 
-Scores: point verl's custom reward function at ``unireward.integrations.verl:compute_score``
-(the task and data type are read from ``extra_info``; keys configurable through
-:func:`make_compute_score`).
+Scores: name :func:`compute_score` (per-sample managers) or :func:`compute_score_batch`
+(the ``batch`` manager) in verl's config::
+
+    reward.custom_reward_function.path=pkg://unireward.integrations.verl
+    reward.custom_reward_function.name=compute_score
+    +reward.custom_reward_function.reward_kwargs.profile=onethinker
+
+Both are plain functions (verl checks ``inspect.iscoroutinefunction`` and wraps them with
+the ``reward_kwargs``), the module has absolute imports only (a file path works too), the
+reward loop's ``reward_router_address`` / ``reward_model_tokenizer`` are used for open-ended
+answers, other unknown keywords are ignored with a one-time warning, and a sample that
+cannot be scored gets a recorded ``status`` and ``reason`` instead of an exception.
 
 Advantages: verl's estimators receive rewards, the response mask and the group index
 (``uid``) only, never the task labels. Call :func:`register` once (it registers
@@ -31,15 +40,24 @@ checkpoints through :func:`save_normalizer` / :func:`load_normalizer`.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import os
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ..advantage import EMARewardNormalizer
-from ..api import score, score_batch
-from ..errors import ConfigurationError, missing_extra
+from unireward.advantage import EMARewardNormalizer
+from unireward.api import score_batch
+from unireward.errors import ConfigurationError, missing_extra
+from unireward.integrations._common import (
+    check_options,
+    polar_client,
+    report_unscored,
+    warn_ignored_keywords,
+)
+from unireward.tasks.base import ScoreOptions
 
 try:
     import torch
@@ -49,6 +67,7 @@ except ImportError as exc:  # pragma: no cover
 
 __all__ = [
     "ESTIMATOR_NAME",
+    "RESULT_KEYS",
     "compute_advantage",
     "compute_score",
     "compute_score_batch",
@@ -124,63 +143,184 @@ def _labels_from_uids(index: Sequence[Any]) -> tuple[list[str], list[Any]] | Non
     return [f[0] for f in found], [f[1] for f in found]  # type: ignore[index]
 
 
-def _result_dict(r: Any) -> dict[str, Any]:
-    return {"score": r.total, "accuracy": r.accuracy, "format": r.format, "structure": r.structure,
-            "status": r.status.value}
+_SCORING_OPTIONS = frozenset(ScoreOptions.__dataclass_fields__)
+_PROMPT_KEYS = ("problem_reserved_text", "problem", "question", "prompt")
+#: The keys of every dict :func:`compute_score` returns (verl logs all but ``score``).
+RESULT_KEYS = ("score", "accuracy", "format", "structure", "status", "reason")
+
+
+def _split_options(kwargs: dict[str, Any], where: str) -> dict[str, Any]:
+    """The scoring options among ``kwargs``; other keywords are ignored with a one-time warning."""
+    unknown = set(kwargs) - _SCORING_OPTIONS
+    if unknown:
+        warn_ignored_keywords(where, unknown)
+    return {k: v for k, v in kwargs.items() if k in _SCORING_OPTIONS}  # score_batch checks them
+
+
+def _is_task(name: Any) -> bool:
+    """True when ``name`` (a ``data_source``) names a registered task."""
+    from unireward.errors import UnknownTaskError
+    from unireward.registry import get_scorer
+
+    if not isinstance(name, str) or not name:
+        return False
+    try:
+        get_scorer(name)
+    except UnknownTaskError:
+        return False
+    return True
+
+
+def _score_samples(
+    data_sources: Sequence[Any],
+    solution_strs: Sequence[Any],
+    ground_truths: Sequence[Any],
+    extra_infos: Sequence[Mapping[str, Any] | None],
+    *,
+    where: str,
+    task_key: str,
+    data_type_key: str,
+    default_task: str | None,
+    reward_model_url: str | None,
+    reward_router_address: str | None,
+    reward_model_tokenizer: Any,
+    reward_model_backend: str,
+    reward_model_name: str | None,
+    reward_model_fallback: str | None,
+    normalize_by_problem_id: bool,
+    options: dict[str, Any],
+) -> list[dict[str, Any]]:
+    records = []
+    for src, sol, gt, info in zip(data_sources, solution_strs, ground_truths, extra_infos, strict=True):
+        info = info if isinstance(info, Mapping) else {}
+        task = info.get(task_key) or default_task or (src if _is_task(src) else None)
+        prompt = next((str(info[k]) for k in _PROMPT_KEYS if info.get(k)), "")
+        pid = info.get("problem_id")
+        records.append({"completion": sol, "ground_truth": gt, "task": None if task is None else str(task),
+                        "data_type": info.get(data_type_key), "prompt": prompt,
+                        "problem_id": None if pid is None else str(pid)})
+    url = reward_model_url or reward_router_address
+    rm = None
+    if url:
+        rm = polar_client(url, reward_model_backend, reward_model_tokenizer, model=reward_model_name)
+    results = score_batch(records, errors="record", reward_model=rm, reward_model_fallback=reward_model_fallback,
+                          normalize_by_problem_id=normalize_by_problem_id, **options)
+    report_unscored(where, results)
+    return [{"score": float(r.total), "accuracy": float(r.accuracy), "format": float(r.format),
+             "structure": float(r.structure), "status": r.status.value, "reason": r.reason or ""}
+            for r in results]
 
 
 def compute_score(
-    data_source: Any,
-    solution_str: str,
-    ground_truth: Any,
-    extra_info: dict[str, Any] | None = None,
+    data_source: Any = None,
+    solution_str: Any = None,
+    ground_truth: Any = None,
+    extra_info: Mapping[str, Any] | None = None,
     *,
+    reward_router_address: str | None = None,
+    reward_model_tokenizer: Any = None,
     task_key: str = "problem_type",
     data_type_key: str = "data_type",
     default_task: str | None = None,
-    **options: Any,
+    reward_model_url: str | None = None,
+    reward_model_backend: str = "vllm",
+    reward_model_name: str | None = None,
+    reward_model_fallback: str | None = "rouge",
+    **kwargs: Any,
 ) -> dict[str, Any]:
-    """verl's reward entry: a dict with ``score`` and the components (logged by verl).
+    """verl's reward function: one sample in, a dict with ``score`` and what verl logs.
 
-    The task is ``extra_info[task_key]`` (else ``default_task``, else ``data_source``).
+    Name it in verl's config (``reward.custom_reward_function.path=pkg://unireward.integrations.verl``,
+    ``.name=compute_score``); ``reward.custom_reward_function.reward_kwargs`` become keywords.
+
+    The task is ``extra_info[task_key]``, else ``default_task``, else ``data_source`` when
+    it names a task (otherwise the sample is recorded as missing its task); the
+    data type ``extra_info[data_type_key]``; the prompt (for a reward model)
+    ``extra_info["problem_reserved_text"]`` / ``["problem"]`` / ``["question"]`` / ``["prompt"]``.
+
+    A sample that cannot be scored (no task, an unknown task, an unusable ground truth) does
+    not raise: it gets the recorded fallback reward with its ``status`` and ``reason``, and a
+    warning is logged. Every result has the keys :data:`RESULT_KEYS`.
+
+    Args:
+        reward_router_address: verl's reward-model router (``host:port``), passed by the
+            reward-loop managers when a reward model is enabled: open-ended answers are then
+            scored by POLAR at that address.
+        reward_model_tokenizer: the reward model's tokenizer, passed with the address: the
+            POLAR pairs are then truncated in its tokens.
+        task_key / data_type_key: the ``extra_info`` keys of the task and the data type.
+        default_task: the task of samples whose ``extra_info`` names none.
+        reward_model_url: a POLAR server to use instead of verl's router.
+        reward_model_backend: ``"vllm"`` / ``"lmdeploy"`` (``POST /pooling``) or
+            ``"sglang"`` (``POST /classify``).
+        reward_model_name: the served model name sent with each request.
+        reward_model_fallback: ``"rouge"`` (default: a failing reward model gives the ROUGE
+            score with status ``fallback``) or ``None`` (it raises).
+        **kwargs: scoring options (``profile``, ``format_weight``, ``math_timeout``); any
+            other keyword is ignored with a one-time warning.
+
+    Raises:
+        ConfigurationError: a bad scoring option (a bad profile or weight).
+
+    >>> compute_score("onethinker", "<think>t</think><answer>B</answer>", "B",
+    ...               {"problem_type": "multiple choice"})["score"]
+    1.5
+    >>> r = compute_score("onethinker", "<answer>B</answer>", "B", {})
+    >>> r["score"], r["status"]
+    (0.0, 'error')
     """
-    info = extra_info or {}
-    task = info.get(task_key) or default_task or data_source
-    if not task:
-        raise ConfigurationError(f"no task: set extra_info[{task_key!r}] or default_task")
-    return _result_dict(score(solution_str, ground_truth, str(task), data_type=info.get(data_type_key), **options))
+    options = _split_options(kwargs, "unireward.integrations.verl.compute_score")
+    [out] = _score_samples(
+        [data_source], [solution_str], [ground_truth], [extra_info], where="verl compute_score",
+        task_key=task_key, data_type_key=data_type_key, default_task=default_task,
+        reward_model_url=reward_model_url, reward_router_address=reward_router_address,
+        reward_model_tokenizer=reward_model_tokenizer, reward_model_backend=reward_model_backend,
+        reward_model_name=reward_model_name, reward_model_fallback=reward_model_fallback,
+        normalize_by_problem_id=False, options=options)
+    return out
 
 
 def compute_score_batch(
     data_sources: Sequence[Any],
-    solution_strs: Sequence[str],
+    solution_strs: Sequence[Any],
     ground_truths: Sequence[Any],
-    extra_infos: Sequence[dict[str, Any] | None] | None = None,
+    extra_infos: Sequence[Mapping[str, Any] | None] | None = None,
     *,
+    reward_router_address: str | None = None,
+    reward_model_tokenizer: Any = None,
     task_key: str = "problem_type",
     data_type_key: str = "data_type",
-    **options: Any,
+    default_task: str | None = None,
+    reward_model_url: str | None = None,
+    reward_model_backend: str = "vllm",
+    reward_model_name: str | None = None,
+    reward_model_fallback: str | None = "rouge",
+    normalize_by_problem_id: bool = True,
+    **kwargs: Any,
 ) -> list[dict[str, Any]]:
-    """Batch variant (verl's batch reward manager): one dict per sample; a sample that
-    cannot be scored gets ``score`` 0 and ``status`` ``"error"``."""
-    infos = list(extra_infos) if extra_infos is not None else [None] * len(solution_strs)
-    records = []
-    for src, sol, gt, info in zip(data_sources, solution_strs, ground_truths, infos, strict=True):
-        info = info or {}
-        records.append({"completion": sol, "ground_truth": gt, "task": info.get(task_key) or src,
-                        "data_type": info.get(data_type_key), "problem_id": info.get("problem_id")})
-    return [_result_dict(r) for r in score_batch(records, errors="record", **options)]
+    """The batch variant, for verl's ``batch`` reward manager (``.name=compute_score_batch``):
+    one dict per sample, as :func:`compute_score` gives; reward-model scores are normalised
+    per ``extra_info["problem_id"]`` (``normalize_by_problem_id=False``: clipped)."""
+    options = _split_options(kwargs, "unireward.integrations.verl.compute_score_batch")
+    n = len(solution_strs)
+    infos = list(extra_infos) if extra_infos is not None else [None] * n
+    return _score_samples(
+        list(data_sources), list(solution_strs), list(ground_truths), infos, where="verl compute_score_batch",
+        task_key=task_key, data_type_key=data_type_key, default_task=default_task,
+        reward_model_url=reward_model_url, reward_router_address=reward_router_address,
+        reward_model_tokenizer=reward_model_tokenizer, reward_model_backend=reward_model_backend,
+        reward_model_name=reward_model_name, reward_model_fallback=reward_model_fallback,
+        normalize_by_problem_id=normalize_by_problem_id, options=options)
 
 
-class make_compute_score:  # noqa: N801 - used like a function factory, but picklable
-    """A picklable ``compute_score`` with fixed keys / options."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        self.kwargs = kwargs
-        self.__name__ = "unireward_compute_score"
-
-    def __call__(self, data_source: Any, solution_str: str, ground_truth: Any, extra_info: Any = None) -> dict[str, Any]:
-        return compute_score(data_source, solution_str, ground_truth, extra_info, **self.kwargs)
+def make_compute_score(**kwargs: Any) -> functools.partial[dict[str, Any]]:
+    """:func:`compute_score` with fixed keywords, checked now (a bad option raises here);
+    the result pickles (a ``functools.partial`` of a module-level function)."""
+    check_options({k: v for k, v in kwargs.items() if k in _SCORING_OPTIONS})
+    unknown = set(kwargs) - _SCORING_OPTIONS - set(inspect.signature(compute_score).parameters)
+    if unknown:
+        raise ConfigurationError(f"make_compute_score: unknown keyword(s) {sorted(unknown)}")
+    return functools.partial(compute_score, **kwargs)
 
 
 def ema_grpo_estimator(
@@ -195,7 +335,7 @@ def ema_grpo_estimator(
     Task labels come from ``kwargs["task_labels"]``, from :func:`compute_advantage`, or
     from :func:`label_uids`, in that order.
     """
-    from ..advantage import torch as adv_torch
+    from unireward.advantage import torch as adv_torch
 
     if index is None:
         raise ConfigurationError("ema_grpo needs the group index (uid)")

@@ -207,14 +207,14 @@ def render_report(data: ReportData, title: str = "unireward report") -> str:
         + (f", {data.skipped:,} rows without numeric rewards skipped" if data.skipped else "") + ".</p>",
         "<h2>Summary</h2><table><tr><th>task</th><th>rows</th><th>reward</th><th>accuracy</th>"
         "<th>format</th><th>structure</th><th>format failures</th><th>parse failures</th>"
-        "<th>fallbacks</th><th>errors</th></tr>",
+        "<th>fallbacks</th><th>errors</th><th>bad ground truths</th></tr>",
     ]
     for r in rows:
         parts.append(
             f"<tr><td>{esc(r['task'])}</td><td>{r['rows']:,}</td><td>{r['reward']:.3f}</td>"
             f"<td>{r['accuracy']:.3f}</td><td>{r['format']:.3f}</td><td>{r['structure']:.3f}</td>"
             f"<td>{r['format_fail']:.1%}</td><td>{r['parse']:,}</td><td>{r['fallback']:,}</td>"
-            f"<td>{r['error']:,}</td></tr>")
+            f"<td>{r['error']:,}</td><td>{r['ground_truth']:,}</td></tr>")
     parts.append("</table>")
     if data.iou:
         parts.append(

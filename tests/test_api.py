@@ -155,14 +155,16 @@ def test_batch_bad_records() -> None:
         "not a mapping",
     ]
     with pytest.raises(InputError, match="record 1: record is missing 'ground_truth'"):
-        unireward.score_batch(recs)
-    res = unireward.score_batch(recs, errors="record")
+        unireward.score_batch(recs, errors="raise")
+    res = unireward.score_batch(recs)  # errors="record" is the default
+    assert res == unireward.score_batch(recs, errors="record")
     assert len(res) == 5
     assert res[0].status is Status.OK
-    assert all(r.status is Status.ERROR and r.reason for r in res[1:])
+    assert [r.status for r in res[1:]] == [Status.ERROR, Status.ERROR, Status.GROUND_TRUTH_ERROR, Status.ERROR]
+    assert all(r.reason for r in res[1:])
     assert "GroundTruthError" in (res[3].reason or "")
-    with pytest.raises(GroundTruthError):
-        unireward.score_batch(recs[3:4])
+    with pytest.raises(GroundTruthError, match="record 0: numerical ground truth 'one'"):
+        unireward.score_batch(recs[3:4], errors="raise")
 
 
 def test_score_from_threads() -> None:
@@ -239,7 +241,7 @@ def test_batch_leaves_the_garbage_collector_as_it_was() -> None:
     assert seen and not any(seen)  # paused during the batch
     assert gc.isenabled()
     with pytest.raises(InputError):
-        unireward.score_batch([good] * 1000 + [{"completion": "x"}])
+        unireward.score_batch([good] * 1000 + [{"completion": "x"}], errors="raise")
     assert gc.isenabled()
     gc.disable()
     try:

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import gc
+import logging
 import math
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal, NamedTuple
 
 from .completion import _scan_common, _scan_full, scan_completion, unwrap_ground_truth
-from .errors import ConfigurationError, InputError, UniRewardError
+from .errors import ConfigurationError, GroundTruthError, InputError, UniRewardError
 from .registry import get_scorer
 from .result import RewardResult, Status, TaskOutcome
 from .tasks.base import Columns, ScoreOptions, TaskScorer
 
 __all__ = ["FIELD_ALIASES", "ascore_batch", "normalize_record", "score", "score_batch"]
+
+logger = logging.getLogger("unireward.api")
 
 #: Record fields and the other names they are accepted under (first match wins).
 FIELD_ALIASES: dict[str, tuple[str, ...]] = {
@@ -172,12 +176,65 @@ def _error_result(task: str, exc: BaseException, answer: str | None = None) -> R
     )
 
 
+class _BadTruthLog:
+    """Logs each distinct refused ground truth once per process (a bounded memory of the
+    ones already logged; thread-safe)."""
+
+    MAX_REMEMBERED = 10_000
+
+    def __init__(self) -> None:
+        self._seen: set[tuple[str, str | None, str]] = set()
+        self._lock = threading.Lock()
+
+    def __call__(self, scorer: TaskScorer, ground_truth: Any, data_type: str | None, exc: BaseException) -> None:
+        key = (scorer.name, data_type, _truth_text(ground_truth))
+        with self._lock:
+            if key in self._seen:
+                return
+            if len(self._seen) >= self.MAX_REMEMBERED:
+                self._seen.clear()
+            self._seen.add(key)
+        logger.warning(
+            "unusable ground truth for task %r (%s): rows with it are scored with accuracy 0 "
+            "and status 'ground_truth_error' (logged once per distinct truth): %s",
+            scorer.name, exc, key[2],
+        )
+
+
+def _truth_text(ground_truth: Any) -> str:
+    text = ground_truth if isinstance(ground_truth, str) else repr(ground_truth)
+    return text if len(text) <= 300 else f"{text[:300]}... ({len(text)} characters)"
+
+
+_log_bad_truth = _BadTruthLog()
+
+
+def _bad_truth_outcome(
+    scorer: TaskScorer, answer: str, ground_truth: Any, data_type: str | None, exc: BaseException,
+    opts: ScoreOptions,
+) -> TaskOutcome:
+    """What the reference gives a row whose ground truth the scorer refused: accuracy 0,
+    the answer's structure reward (see :meth:`TaskScorer.stand_in_truth`), and the reason."""
+    _log_bad_truth(scorer, ground_truth, data_type, exc)
+    structure = 0.0 if scorer.structured else 0.5
+    try:
+        stand_in = scorer.stand_in_truth(ground_truth, data_type)
+        if stand_in is not None:
+            structure = float(scorer.score(answer, stand_in, data_type=data_type, options=opts).structure)
+    except Exception:  # the structure of a row that cannot be scored is 0
+        structure = 0.0
+    if not math.isfinite(structure):
+        structure = 0.0
+    return TaskOutcome(0.0, structure, Status.GROUND_TRUTH_ERROR, f"{type(exc).__name__}: {exc}"[:500])
+
+
 def score(
     completion: str,
     ground_truth: Any,
     task: str,
     *,
     data_type: str | None = None,
+    errors: Literal["raise", "record"] = "record",
     **options: Any,
 ) -> RewardResult:
     """Score one completion.
@@ -188,13 +245,17 @@ def score(
             an already parsed dict/list for structured tasks.
         task: the task name (``problem_type``), matched case-insensitively.
         data_type: ``"image"`` or ``"video"`` where the task depends on it (segmentation).
+        errors: ``"record"`` (default): a ground truth the task cannot use is scored as the
+            reference scores it (accuracy 0, format and structure as usual) with status
+            ``ground_truth_error`` and the reason, and logged once per distinct truth;
+            ``"raise"``: it raises :class:`~unireward.errors.GroundTruthError`.
         **options: :class:`~unireward.tasks.base.ScoreOptions` fields (``profile``,
             ``format_weight``, ``math_timeout``, ``raise_on_error``, ``extra``).
 
     Returns:
         A frozen :class:`~unireward.RewardResult`. Bad model output never raises: it is
-        recorded in ``status`` / ``reason``. An unknown task, a bad option or an unusable
-        ground truth raises a :class:`~unireward.errors.UniRewardError`.
+        recorded in ``status`` / ``reason``. An unknown task or a bad option raises a
+        :class:`~unireward.errors.UniRewardError`.
 
     >>> r = score("<think>easy</think><answer>C</answer>", "C", "multiple choice")
     >>> r.total, r.accuracy, r.format, r.structure, r.status.value
@@ -202,13 +263,26 @@ def score(
     >>> score('<think>t</think><answer>{"time": [1, 3]}</answer>', '{"time": [2, 4]}',
     ...       "temporal grounding").accuracy
     0.3333333333333333
+    >>> r = score("<think>t</think><answer>229</answer>", "229 meters", "regression")
+    >>> r.total, r.accuracy, r.structure, r.status.value
+    (0.6, 0.0, 0.5, 'ground_truth_error')
+    >>> r.reason
+    "GroundTruthError: regression ground truth '229 meters' is not a finite number"
     """
+    _check_errors(errors)
     opts = _options(options)
     scorer = get_scorer(task)
     dt = None if data_type is None else str(data_type)
-    truth = scorer.prepare_ground_truth(unwrap_ground_truth(ground_truth), dt)
     if not isinstance(completion, str):
         raise InputError(f"completion must be a string, got {type(completion).__name__}")
+    gt = unwrap_ground_truth(ground_truth)
+    try:
+        truth = scorer.prepare_ground_truth(gt, dt)
+    except GroundTruthError as exc:
+        if errors == "raise":
+            raise
+        parsed = scan_completion(completion)
+        return _compose(parsed, _bad_truth_outcome(scorer, parsed[1], gt, dt, exc, opts), task, opts)
     parsed = scan_completion(completion)
     try:
         outcome = scorer.score(parsed[1], truth, data_type=dt, options=opts)
@@ -227,7 +301,7 @@ def score_batch(
     reward_model: Any = None,
     normalize_by_problem_id: bool = True,
     reward_model_fallback: str | None = None,
-    errors: Literal["raise", "record"] = "raise",
+    errors: Literal["raise", "record"] = "record",
     **options: Any,
 ) -> list[RewardResult]:
     """Score many records; one result per record, in order.
@@ -248,8 +322,12 @@ def score_batch(
             min-max) instead of clipping them to [0, 1].
         reward_model_fallback: ``None`` (a failing server raises) or ``"rouge"`` (the
             affected items get their ROUGE score and ``status == "fallback"``).
-        errors: ``"raise"`` (default): a bad record or ground truth raises;
-            ``"record"``: it yields a result with ``status == "error"`` and the reason.
+        errors: ``"record"`` (default): a ground truth the task cannot use is scored as
+            the reference scores it (accuracy 0, format and structure as usual) with
+            ``status == "ground_truth_error"`` and the reason (each distinct one logged
+            once), and a record that cannot be read or names an unknown task yields a
+            result with ``status == "error"``, all components 0; ``"raise"``: either raises
+            (the message names the record's index).
         **options: as for :func:`score`.
 
     >>> rs = score_batch([
@@ -284,7 +362,7 @@ async def ascore_batch(
     reward_model: Any = None,
     normalize_by_problem_id: bool = True,
     reward_model_fallback: str | None = None,
-    errors: Literal["raise", "record"] = "raise",
+    errors: Literal["raise", "record"] = "record",
     **options: Any,
 ) -> list[RewardResult]:
     """:func:`score_batch` for asyncio code: same arguments, same results.
@@ -327,9 +405,13 @@ async def ascore_batch(
     return results  # type: ignore[return-value]
 
 
-def _check_batch_args(errors: str, reward_model: Any, fallback: str | None, *, asynchronous: bool) -> None:
+def _check_errors(errors: str) -> None:
     if errors not in ("raise", "record"):
         raise ConfigurationError(f"errors must be 'raise' or 'record', got {errors!r}")
+
+
+def _check_batch_args(errors: str, reward_model: Any, fallback: str | None, *, asynchronous: bool) -> None:
+    _check_errors(errors)
     if fallback not in (None, "rouge"):
         raise ConfigurationError(
             f"reward_model_fallback must be None or 'rouge', got {fallback!r}"
@@ -403,11 +485,16 @@ def _score_records(
                 key = g if dt is None else (g, dt)
                 prepared = grp.cache.get(key, _MISSING)
                 if prepared is _MISSING:
-                    prepared = grp.cache[key] = grp.scorer.prepare_ground_truth(
-                        unwrap_ground_truth(g), dt
-                    )
+                    prepared = grp.cache[key] = _prepare(grp.scorer, g, dt)
             else:
-                prepared = grp.scorer.prepare_ground_truth(unwrap_ground_truth(g), dt)
+                prepared = _prepare(grp.scorer, g, dt)
+            if type(prepared) is _Refused:
+                if not record_errors:
+                    raise prepared.exc
+                sc = scan_completion(c)
+                outcome = _bad_truth_outcome(grp.scorer, sc[1], prepared.truth, dt, prepared.exc, opts)
+                results[i] = _compose(sc, outcome, t, opts)
+                continue
         except UniRewardError as exc:
             if not record_errors:
                 raise type(exc)(f"record {i}: {exc}") from exc
@@ -448,6 +535,22 @@ def _score_records(
             else:
                 results[i] = _compose(sc, special.get(j) or TaskOutcome(a, st), tasks[j], opts)
     return results, pending
+
+
+class _Refused(NamedTuple):
+    """A ground truth the scorer refused (kept in the batch's cache like a prepared one)."""
+
+    truth: Any
+    exc: GroundTruthError
+
+
+def _prepare(scorer: TaskScorer, ground_truth: Any, data_type: str | None) -> Any:
+    """The scorer's prepared truth, or :class:`_Refused`."""
+    gt = unwrap_ground_truth(ground_truth)
+    try:
+        return scorer.prepare_ground_truth(gt, data_type)
+    except GroundTruthError as exc:
+        return _Refused(gt, exc)
 
 
 class _Group:

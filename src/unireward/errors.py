@@ -5,7 +5,8 @@ Every error raised on purpose by unireward derives from :class:`UniRewardError`:
     UniRewardError
     ├── ConfigurationError (ValueError)      bad options, unknown task, bad registration
     │   └── UnknownTaskError (KeyError)       a task name with no registered scorer
-    ├── GroundTruthError (ValueError)        a ground truth that cannot be used (names the field)
+    ├── GroundTruthError (ValueError)        a ground truth that cannot be used (names the field;
+    │                                        raised only with errors="raise")
     ├── InputError (ValueError)              a record or input file that cannot be read
     ├── MissingExtraError (ImportError)      an optional dependency is not installed
     ├── ScoringDeadlineError (TimeoutError)  a per-item deadline was hit (only with raise_on_error)
@@ -15,9 +16,10 @@ Every error raised on purpose by unireward derives from :class:`UniRewardError`:
         ├── RemoteStatusError                an HTTP error status (carries status_code)
         └── RemoteProtocolError              a response that does not have the expected shape
 
-Untrusted model output never raises by default: it is recorded in
-:attr:`unireward.RewardResult.status` and :attr:`~unireward.RewardResult.reason`.
-Bad configuration and bad ground truth always raise.
+Untrusted model output never raises: it is recorded in
+:attr:`unireward.RewardResult.status` and :attr:`~unireward.RewardResult.reason`. A bad
+ground truth is recorded too (status ``ground_truth_error``) unless ``errors="raise"``.
+Bad configuration always raises.
 """
 
 from __future__ import annotations

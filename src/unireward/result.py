@@ -18,6 +18,9 @@ class Status(str, enum.Enum):
     """
 
     ERROR = "error"  #: an unexpected failure: every component is 0
+    #: the ground truth cannot be used: accuracy 0, format and structure as the reference
+    #: gives them (see :meth:`~unireward.tasks.base.TaskScorer.stand_in_truth`)
+    GROUND_TRUTH_ERROR = "ground_truth_error"
     DEADLINE = "deadline"  #: the per-item deadline was hit (math): accuracy 0
     FALLBACK = "fallback"  #: the reward model failed and a rule-based score was used instead
     MALFORMED_JSON = "malformed_json"  #: a structured answer is not strict JSON

@@ -409,6 +409,27 @@ def truth_frames(obj: dict[str, Any], task: str) -> dict[str, tuple[float, ...]]
     }
 
 
+def stand_in_frames(ground_truth: Any) -> dict[str, tuple[float, ...]]:
+    """The frame keys of a refused truth's ``boxes`` object where they can be read, each with
+    a placeholder box (they count toward the key-overlap structure reward, as in the
+    reference); ``{}`` otherwise.
+
+    >>> stand_in_frames('{"boxes": {"1": "bad", "2": [0, 0, 1, 1]}}')
+    {'1': (0.0, 0.0, 1.0, 1.0), '2': (0.0, 0.0, 1.0, 1.0)}
+    >>> stand_in_frames('{"boxes": [1, 2, 3, 4]}'), stand_in_frames("not json")
+    ({}, {})
+    """
+    obj = ground_truth
+    if isinstance(obj, str):
+        obj, err = load_json(obj)
+        if err is not None:
+            return {}
+    boxes = obj.get("boxes") if isinstance(obj, dict) else None
+    if not isinstance(boxes, dict):
+        return {}
+    return {str(k): (0.0, 0.0, 1.0, 1.0) for k in boxes}
+
+
 class Issues:
     """What went wrong per item of a batch: the most important status wins.
 

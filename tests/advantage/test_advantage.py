@@ -115,8 +115,12 @@ def test_guard_falls_back_to_group_std() -> None:
 
 
 def test_segmentation_split_and_raw_keys() -> None:
-    assert task_keys(["segmentation", "Segmentation", "Multiple Choice"], ["image", "VIDEO", None]) == [
-        "segmentation/image", "Segmentation/video", "Multiple Choice"]
+    # the reference splits only the exact spelling, and only image / video (any case)
+    assert task_keys(["segmentation", "Segmentation", "Multiple Choice", "segmentation", "segmentation"],
+                     ["image", "VIDEO", None, "Video", None]) == [
+        "segmentation/image", "Segmentation", "Multiple Choice", "segmentation/video", "segmentation"]
+    assert task_keys(["segmentation", "Segmentation", "Multiple Choice"], ["image", "VIDEO", None],
+                     profile="strict") == ["segmentation/image", "Segmentation/video", "Multiple Choice"]
 
 
 def test_state_dict_resume_continues_identically() -> None:

@@ -36,7 +36,9 @@ def test_reward_function_columns_and_conversational() -> None:
         problem_type=["multiple choice", "temporal grounding", "numerical"],
         data_type=["image", "video", "image"],
     )
-    assert out[0] == 1.5 and out[1] == pytest.approx(0.9 / 3 + 0.6) and out[2] is None
+    # a bad ground truth ("one" for a number) gets the reference's reward, not None
+    assert out[0] == 1.5 and out[1] == pytest.approx(0.9 / 3 + 0.6) and out[2] == pytest.approx(0.6)
+    assert fn(completions=["x"], solution=["1"], problem_type=["no such task"]) == [None]  # cannot score
     acc = UniRewardFunction("accuracy")(completions=["<answer>B</answer>"], solution=["B"], problem_type=["multiple choice"])
     assert acc == [1.0]
     clone = pickle.loads(pickle.dumps(AsyncUniRewardFunction()))

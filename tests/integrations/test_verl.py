@@ -40,7 +40,13 @@ def test_compute_score_keys_and_errors() -> None:
     assert uv.compute_score("multiple choice", "<think>t</think><answer>B</answer>", "B")["score"] == 1.5
     batch = uv.compute_score_batch(["a", "b"], ["<think>t</think><answer>4</answer>", "x"], ["4", "one"],
                                    [{"problem_type": "numerical"}, {"problem_type": "numerical"}])
-    assert batch[0]["score"] == 1.5 and batch[1]["status"] == "error" and batch[1]["score"] == 0.0
+    # a bad ground truth is scored as the reference scores it, never raised
+    assert batch[0]["score"] == 1.5 and batch[1]["status"] == "ground_truth_error" and batch[1]["score"] == 0.0
+    batch = uv.compute_score_batch(["a", "b"], ["<think>t</think><answer>4</answer>"] * 2, ["4", "one"],
+                                   [{"problem_type": "numerical"}, {"problem_type": "no such task"}])
+    assert batch[1]["status"] == "error" and batch[1]["score"] == 0.0
+    got = uv.compute_score("src", "<think>t</think><answer>229</answer>", "229 meters", {"problem_type": "regression"})
+    assert (got["score"], got["status"]) == (pytest.approx(0.6), "ground_truth_error")
 
 
 def _batch(scores: list[float], uids: list[str], non_tensors: dict[str, list]):  # type: ignore[no-untyped-def]

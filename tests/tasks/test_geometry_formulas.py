@@ -236,8 +236,10 @@ def test_tracking_empty_boxes_is_valid_quirk() -> None:
     assert (r.accuracy, r.structure) == (0.0, 0.25)
 
 
-def test_bad_structured_ground_truth_raises() -> None:
+def test_bad_structured_ground_truth_raises_on_request() -> None:
     with pytest.raises(unireward.GroundTruthError, match="'time'"):
-        unireward.score("x", '{"boxes": [1, 2, 3, 4]}', "temporal grounding")
+        unireward.score("x", '{"boxes": [1, 2, 3, 4]}', "temporal grounding", errors="raise")
     with pytest.raises(unireward.GroundTruthError, match="not valid JSON"):
-        unireward.score("x", "{oops", "spatial grounding")
+        unireward.score("x", "{oops", "spatial grounding", errors="raise")
+    r = unireward.score("x", "{oops", "spatial grounding")
+    assert (r.total, r.status.value) == (0.0, "ground_truth_error") and "not valid JSON" in (r.reason or "")

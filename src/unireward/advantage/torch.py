@@ -1,5 +1,6 @@
 """Torch twins of the advantage estimators: same numbers as the numpy versions, computed on
-the rewards' device (CPU or CUDA). Needs the ``torch`` extra.
+the rewards' device (CPU or CUDA; EMA-GRPO's reductions run on the CPU, as the reference's
+do, and its advantages come back on the rewards' device). Needs the ``torch`` extra.
 """
 
 from __future__ import annotations
@@ -8,7 +9,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..errors import ConfigurationError, missing_extra
-from ._core import EMARewardNormalizer, _codes, task_keys
+from ._core import EMARewardNormalizer, _codes
+from ._core import ema_grpo as ema_grpo_numpy
 
 try:
     import torch
@@ -80,26 +82,24 @@ def ema_grpo(
     data_types: Sequence[str | None] | None = None,
     normalizer: EMARewardNormalizer,
 ) -> Any:
-    """Torch twin of :func:`unireward.advantage.ema_grpo`; the tracker advances one step."""
+    """Torch twin of :func:`unireward.advantage.ema_grpo`; the tracker advances one step.
+
+    The reference computes EMA-GRPO's reductions in float32 on the CPU, so the rewards are
+    brought to the CPU, scored by the one implementation in
+    :func:`unireward.advantage.ema_grpo`, and the float32 advantages returned on the
+    rewards' device.
+    """
     if not isinstance(normalizer, EMARewardNormalizer):
         raise ConfigurationError("ema_grpo needs normalizer=EMARewardNormalizer(...)")
-    r, valid, inv, k = _prepare(rewards, group_ids)
-    if len(tasks) != r.numel():
-        raise ConfigurationError(f"got {r.numel()} rewards but {len(tasks)} tasks")
-    keys = task_keys(tasks, data_types)
-    host = torch.where(valid, r, torch.full_like(r, float("nan"))).double().cpu().numpy()
-    normalizer.update(host, keys)
-    mean, pop_std, count = _group_stats(r, valid, inv, k, False)
-    centred = r - mean
-    codes, uniques = _codes(keys)
-    per_task = torch.tensor([normalizer.scale(key) for key in uniques], dtype=torch.float64).to(torch.float32)
-    scale = per_task.to(r.device)[torch.from_numpy(codes).to(r.device)]
-    adv = centred / scale
-    ok = valid & (count > 1)
-    adv = torch.where(ok, adv, torch.zeros_like(adv))
-    if normalizer.guard is not None:
-        over = (adv.abs() > normalizer.guard).to(torch.float32)
-        bad = torch.zeros(k, dtype=torch.float32, device=r.device).index_add_(0, inv, over) > 0
-        fallback = centred / (pop_std + normalizer.eps)
-        adv = torch.where(bad[inv] & ok, fallback, adv)
-    return adv
+    if isinstance(rewards, torch.Tensor):
+        device = rewards.device
+        if rewards.ndim != 1:
+            raise ConfigurationError(f"rewards must be a flat tensor, got shape {tuple(rewards.shape)}")
+        host: Any = rewards.detach().to(device="cpu", dtype=torch.float64).numpy()
+    else:
+        device = torch.device("cpu")
+        host = [float("nan") if x is None else x for x in rewards] if isinstance(rewards, (list, tuple)) else rewards
+    if isinstance(group_ids, torch.Tensor):
+        group_ids = group_ids.detach().cpu().tolist()
+    adv = ema_grpo_numpy(host, group_ids, tasks, data_types=data_types, normalizer=normalizer)
+    return torch.from_numpy(adv).to(device)

@@ -11,7 +11,8 @@ __all__ = ["PARSE_FAILURES", "Progress", "Summary"]
 
 #: statuses counted as parse failures
 PARSE_FAILURES = frozenset({"parse_error", "malformed_json", "schema_error"})
-_SUMS = ("n", "reward", "accuracy", "format", "structure", "format_fail", "parse", "fallback", "error")
+_SUMS = ("n", "reward", "accuracy", "format", "structure", "format_fail", "parse", "fallback", "error",
+         "ground_truth")
 
 
 class Summary:
@@ -20,9 +21,10 @@ class Summary:
     >>> s = Summary()
     >>> s.add("numerical", 1.5, 1.0, 1.0, 0.5, "ok")
     >>> s.add("numerical", 0.0, 0.0, 0.0, 0.0, "parse_error")
+    >>> s.add("numerical", 0.75, 0.0, 1.0, 0.5, "ground_truth_error")
     >>> row = s.rows()[0]
-    >>> row["task"], row["rows"], row["reward"], row["format_fail"], row["parse"]
-    ('numerical', 2, 0.75, 0.5, 1)
+    >>> row["task"], row["rows"], row["reward"], row["format_fail"], row["parse"], row["ground_truth"]
+    ('numerical', 3, 0.75, 0.3333333333333333, 1, 1)
     >>> Summary.from_json(s.to_json()).rows() == s.rows()
     True
     """
@@ -44,6 +46,7 @@ class Summary:
         s["parse"] += status in PARSE_FAILURES
         s["fallback"] += status == "fallback"
         s["error"] += status == "error"
+        s["ground_truth"] += status == "ground_truth_error"
 
     def extend(self, entries: Iterable[tuple[str, float, float, float, float, str]]) -> None:
         for e in entries:
@@ -56,6 +59,11 @@ class Summary:
     @property
     def errors(self) -> int:
         return int(sum(s["error"] for s in self.tasks.values()))
+
+    @property
+    def ground_truth_errors(self) -> int:
+        """Rows whose ground truth could not be used (scored with accuracy 0)."""
+        return int(sum(s["ground_truth"] for s in self.tasks.values()))
 
     def to_json(self) -> dict[str, Any]:
         return {task: dict(s) for task, s in self.tasks.items()}
@@ -79,19 +87,21 @@ class Summary:
                 "format": s["format"] / n, "structure": s["structure"] / n,
                 "format_fail": s["format_fail"] / n, "parse": int(s["parse"]),
                 "fallback": int(s["fallback"]), "error": int(s["error"]),
+                "ground_truth": int(s["ground_truth"]),
             })
         return out
 
     def table(self) -> str:
-        """A plain-text table (format failures as a share; the rest as counts)."""
+        """A plain-text table (format failures as a share; the rest as counts; ``bad gt``:
+        rows whose ground truth could not be used)."""
         head = (f"{'task':<28}{'rows':>9}{'reward':>8}{'acc':>7}{'format':>8}{'struct':>8}"
-                f"{'fmt fail':>9}{'parse':>7}{'fallbk':>7}{'errors':>7}")
+                f"{'fmt fail':>9}{'parse':>7}{'fallbk':>7}{'errors':>7}{'bad gt':>7}")
         lines = [head, "-" * len(head)]
         for r in self.rows():
             lines.append(
                 f"{r['task'][:27]:<28}{r['rows']:>9,}{r['reward']:>8.3f}{r['accuracy']:>7.3f}"
                 f"{r['format']:>8.3f}{r['structure']:>8.3f}{r['format_fail']:>9.1%}{r['parse']:>7}"
-                f"{r['fallback']:>7}{r['error']:>7}"
+                f"{r['fallback']:>7}{r['error']:>7}{r['ground_truth']:>7}"
             )
         return "\n".join(lines)
 

@@ -18,6 +18,8 @@ EPILOG = """examples:
 
 Each row needs a completion (a string), a ground truth and a known task; the ground truth
 is parsed by the task's own scorer (a box, an interval, a number, ...). Nothing is scored.
+Every invalid row is listed (stderr) unless --max-errors caps the list. Scoring does not
+stop at a bad ground truth: its rows get accuracy 0 and status ground_truth_error.
 exit codes: 0 every row valid, 1 some rows invalid, 2 usage or input error
 """
 
@@ -32,8 +34,8 @@ def add_validate_parser(sub: Any) -> None:
     )
     p.add_argument("input", help="a JSONL / JSONL.gz / Parquet file, or a folder of shards")
     add_field_arguments(p)
-    p.add_argument("--max-errors", type=int, default=20, metavar="N",
-                   help="problems to print (all are counted; default 20)")
+    p.add_argument("--max-errors", type=int, default=None, metavar="N",
+                   help="print at most N problems (all are counted; default: print every one)")
     p.set_defaults(run=run_validate)
 
 
@@ -77,12 +79,12 @@ def run_validate(args: argparse.Namespace) -> int:
             if err is not None:
                 bad += 1
                 bad_task[task] += 1
-                if bad <= args.max_errors:
+                if args.max_errors is None or bad <= args.max_errors:
                     print(err, file=sys.stderr)
     except UniRewardError as exc:
         print(f"unireward: {exc}", file=sys.stderr)
         return 2
-    if bad > args.max_errors:
+    if args.max_errors is not None and bad > args.max_errors:
         print(f"... and {bad - args.max_errors} more", file=sys.stderr)
     for task in sorted(per_task):
         print(f"{task:<30}{per_task[task]:>9,} rows{bad_task[task]:>9,} invalid")

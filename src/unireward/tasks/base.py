@@ -91,6 +91,19 @@ class TaskScorer:
             f"task {self.name!r} needs a string ground truth, got {type(ground_truth).__name__}"
         )
 
+    def stand_in_truth(self, ground_truth: Any, data_type: str | None) -> Any:
+        """A prepared truth to score an answer's *structure* against when ``ground_truth``
+        (the unwrapped original) was refused by :meth:`prepare_ground_truth`.
+
+        The reference scores a row with an unusable truth: accuracy 0, format and structure
+        as usual. Structure depends on the answer alone, except the frame-key overlap of
+        tracking and spatial-temporal grounding, which uses the truth's frame keys where
+        they can be read. The accuracy obtained against the stand-in is discarded.
+        ``None`` (the default) means the structure does not depend on a truth: 0.5 for a
+        non-structured task, 0 for a structured one.
+        """
+        return None
+
     def score(
         self, answer: str, truth: Any, *, data_type: str | None, options: ScoreOptions
     ) -> TaskOutcome:

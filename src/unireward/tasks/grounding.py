@@ -47,6 +47,7 @@ from ..schemas import (
     decode_json,
     load_json,
     schema_reason,
+    stand_in_frames,
     truth_floats,
     truth_frames,
     truth_object,
@@ -123,6 +124,9 @@ class _OneShapeScorer(BatchScorer):
 
     def prepare_ground_truth(self, ground_truth: Any, data_type: str | None) -> tuple[float, ...]:
         return truth_floats(truth_object(ground_truth, self.name), self.key, self.size, self.name)
+
+    def stand_in_truth(self, ground_truth: Any, data_type: str | None) -> tuple[float, ...]:
+        return tuple(float(i) for i in range(self.size))  # structure depends on the answer only
 
     def _iou(self, pred: np.ndarray, truth: np.ndarray, strict: bool) -> np.ndarray:
         raise NotImplementedError
@@ -317,6 +321,9 @@ class SpatioTemporalGroundingScorer(BatchScorer):
         obj = truth_object(ground_truth, self.name)
         return SpatioTemporalTruth(truth_floats(obj, "time", 2, self.name), truth_frames(obj, self.name))
 
+    def stand_in_truth(self, ground_truth: Any, data_type: str | None) -> SpatioTemporalTruth:
+        return SpatioTemporalTruth((0.0, 1.0), stand_in_frames(ground_truth))
+
 
     def score_many(
         self,
@@ -365,7 +372,7 @@ class SpatioTemporalGroundingScorer(BatchScorer):
                             owner.append(i)
                 shared_counts[i] = shared
             valid = type(time) is list and len(time) == 2 and boxes_ok
-            structure[i] = 0.25 * valid + 0.25 * shared / len(gt.frames)
+            structure[i] = 0.25 * valid + (0.25 * shared / len(gt.frames) if gt.frames else 0.0)
             if tv is None or not boxes_ok:
                 issues.flag(i, _SCHEMA, schema_reason(self.name, obj, "'boxes' must not be empty"))
 
@@ -453,6 +460,11 @@ class PolygonGroundingScorer(BatchScorer):
         if not ok[0]:
             raise GroundTruthError(f"{self.name} ground truth polygon is not simple: {why[0]}")
         return as_polygons([v])[0]
+
+    def stand_in_truth(self, ground_truth: Any, data_type: str | None) -> Any:
+        from ..geometry import as_polygons
+
+        return as_polygons([[[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]]])[0]
 
 
     def score_many(

@@ -102,6 +102,11 @@ class SegmentationScorer(BatchScorer):
                 raise GroundTruthError(f"{task} ground truth: field 'time' must be a finite number")
         return SegmentationTruth(box, pos, neg, time)
 
+    def stand_in_truth(self, ground_truth: Any, data_type: str | None) -> SegmentationTruth:
+        point = ((0.0, 0.0),) * 3
+        video = (data_type or "").lower() == "video"
+        return SegmentationTruth((0.0, 0.0, 1.0, 1.0), point, point, 0.0 if video else None)
+
 
     def score_many(
         self,

@@ -21,7 +21,15 @@ import numpy as np
 
 from ..geometry import ragged_mean_iou
 from ..result import Status, TaskOutcome
-from ..schemas import Issues, as_frame_boxes, load_json, schema_reason, truth_frames, truth_object
+from ..schemas import (
+    Issues,
+    as_frame_boxes,
+    load_json,
+    schema_reason,
+    stand_in_frames,
+    truth_frames,
+    truth_object,
+)
 from .base import BatchScorer, ScoreOptions
 from .grounding import flag_non_finite, order_boxes, outcomes
 
@@ -44,6 +52,9 @@ class TrackingScorer(BatchScorer):
 
     def prepare_ground_truth(self, ground_truth: Any, data_type: str | None) -> dict[str, tuple[float, ...]]:
         return truth_frames(truth_object(ground_truth, self.name), self.name)
+
+    def stand_in_truth(self, ground_truth: Any, data_type: str | None) -> dict[str, tuple[float, ...]]:
+        return stand_in_frames(ground_truth)
 
 
     def score_many(
@@ -81,7 +92,7 @@ class TrackingScorer(BatchScorer):
                         pair_pred.append(b)
                         pair_true.append(gb)
                         owner.append(i)
-            structure[i] = 0.25 * valid + 0.25 * shared / len(gt)
+            structure[i] = 0.25 * valid + (0.25 * shared / len(gt) if gt else 0.0)
             if not valid:
                 issues.flag(i, Status.SCHEMA_ERROR, schema_reason(self.name, obj, "'boxes' must not be empty"))
         p = np.array(pair_pred, dtype=np.float64).reshape(-1, 4)

@@ -16,6 +16,7 @@ the row itself untouched.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -191,8 +192,33 @@ class FieldMap:
         return rec, None
 
     def task_label(self, row: Mapping[str, Any]) -> str:
-        """The task a row counts under in summaries (``(no task)`` when it names none)."""
+        """The task a row counts under in summaries: a registered task under its canonical
+        name (``Multiple_Choice`` -> ``multiple choice``), another name as written (cut at 60
+        characters, unprintable characters escaped), ``(no task)`` when it names none, ``(task not a string)``.
+
+        >>> fm = FieldMap()
+        >>> fm.task_label({"task": "Multiple_Choice"}), fm.task_label({"task": ["x"]})
+        ('multiple choice', '(task not a string)')
+        """
         task = self.lookup(row, "task")
         if task is None:
             task = self.default_task
-        return str(task) if task is not None else "(no task)"
+        if task is None:
+            return "(no task)"
+        if not isinstance(task, str):
+            return "(task not a string)"
+        return task_label(task)
+
+
+@functools.lru_cache(maxsize=4096)
+def task_label(name: str) -> str:
+    """A task name as summaries show it (see :meth:`FieldMap.task_label`)."""
+    from ..errors import UnknownTaskError
+    from ..registry import get_scorer
+
+    try:
+        return get_scorer(name).name
+    except UnknownTaskError:
+        from ._io import printable
+
+        return printable(name, 60)

@@ -283,13 +283,11 @@ def add_report_parser(sub: Any) -> None:
 
 
 def run_report(args: argparse.Namespace) -> int:
-    import os
-
     from ..errors import UniRewardError
-    from ._io import read_rows
+    from ._io import read_rows, write_atomic
 
     def scored_rows() -> Iterable[dict[str, Any]]:
-        for _where, row, _err in read_rows(args.input):
+        for _where, row, _err in read_rows(args.input, args.format):
             if row is not None:
                 if "reward" not in row:
                     raise _NotScored
@@ -308,11 +306,8 @@ def run_report(args: argparse.Namespace) -> int:
     if not data.summary.rows_total:
         print("unireward: the input has no scored rows", file=sys.stderr)
         return 2
-    tmp = args.output + ".tmp"
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(render_report(data, args.title))
-        os.replace(tmp, args.output)
+    try:  # a new folder is created; text the dump cannot encode (lone surrogates) is escaped
+        write_atomic(args.output, render_report(data, args.title), errors="backslashreplace")
     except OSError as exc:
         print(f"unireward: cannot write {args.output}: {exc}", file=sys.stderr)
         return 2

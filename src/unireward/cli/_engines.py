@@ -225,9 +225,11 @@ def _watch_parent(parent: int) -> None:
 
 
 def _worker_start() -> None:
-    """Pool worker set-up: leave Ctrl-C to the main process (it ends the pool), and end when
-    the main process is gone (SIGKILL included), checked five times a second."""
+    """Pool worker set-up: leave Ctrl-C to the main process (it ends the pool), end quietly
+    on SIGTERM (the main process's handler is not inherited), and end when the main process
+    is gone (SIGKILL included), checked five times a second."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True,
                      name="unireward-parent-watch").start()
 

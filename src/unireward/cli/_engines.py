@@ -282,7 +282,7 @@ def _ray_score_batch(batch: Any, job: ScoringJob) -> Any:
     """Ray Data batch function (pyarrow in, pyarrow out): :func:`score_lines` on a batch."""
     import pyarrow as pa
 
-    lines = batch.column("text").to_pylist()
+    lines = [b.decode("utf-8", "surrogateescape") for b in batch.column("text").to_pylist()]
     res = score_lines(lines, job, keep_lines=True)
     if res.failure is not None:
         raise RuntimeError(res.failure)
@@ -306,49 +306,54 @@ def _ray_parquet_to_text(batch: Any) -> Any:
 
     from ._io import row_to_line
 
-    return pa.table({"text": [row_to_line(r) for r in batch.to_pylist()],
+    return pa.table({"text": pa.array([row_to_line(r).encode("utf-8") for r in batch.to_pylist()],
+                                      pa.large_binary()),
                      "where": [""] * batch.num_rows})
 
 
-def _jsonl_datasource(paths: list[str], gz: bool, block_rows: int) -> Any:
-    """A Ray Data source of the JSONL files' non-blank lines (columns ``text``, ``where``),
-    read exactly as the local engine reads them (:func:`~unireward.cli._io.jsonl_lines`),
-    in blocks of ``block_rows`` lines. Ray's own ``read_text`` differs: it splits lines at
-    form feeds and other Unicode separators and stops at invalid UTF-8."""
+def _jsonl_datasource(paths: list[str], fmt: str | None, block_rows: int) -> Any:
+    """A Ray Data source of the JSONL files' non-blank lines (columns ``text``: the line's
+    bytes, ``where``), read exactly as the local engine reads them
+    (:func:`~unireward.cli._io.jsonl_lines`), in blocks of ``block_rows`` lines. Ray's own
+    ``read_text`` differs: it splits lines at form feeds and other Unicode separators and
+    stops at invalid UTF-8 (which Arrow strings cannot hold, hence bytes)."""
     from ray.data.datasource import FileBasedDatasource
 
-    from ._io import jsonl_lines
+    from ._io import file_format, jsonl_lines
 
     many = len(paths) > 1
 
     class JsonLinesSource(FileBasedDatasource):  # type: ignore[misc]
+        def resolve_compression(self, path: str, open_args: dict[str, Any]) -> str | None:
+            return "gzip" if file_format(path, fmt) == "jsonl.gz" else None
+
         def _read_stream(self, f: Any, path: str) -> Iterator[Any]:
             import pyarrow as pa
 
             prefix = f"{os.path.basename(path)} " if many else ""
-            text: list[str] = []
+            text: list[bytes] = []
             where: list[str] = []
             for lineno, line, _ in jsonl_lines(f.read):
                 if line is None:
                     continue
-                text.append(line)
+                text.append(line.encode("utf-8", "surrogateescape"))
                 where.append(f"{prefix}line {lineno}")
                 if len(text) >= block_rows:
-                    yield pa.table({"text": pa.array(text, pa.large_string()), "where": where})
+                    yield pa.table({"text": pa.array(text, pa.large_binary()), "where": where})
                     text, where = [], []
             if text:
-                yield pa.table({"text": pa.array(text, pa.large_string()), "where": where})
+                yield pa.table({"text": pa.array(text, pa.large_binary()), "where": where})
 
-    return JsonLinesSource(paths, open_stream_args={"compression": "gzip"} if gz else None)
+    return JsonLinesSource(paths)
 
 
 def run_ray(paths: list[str], parquet: bool, job: ScoringJob, *, workers: int, batch_size: int,
             address: str | None = None, skip: int = 0,
-            gz: bool = False) -> Iterator[tuple[Chunk, ChunkResult]]:
+            fmt: str | None = None) -> Iterator[tuple[Chunk, ChunkResult]]:
     """Score the input on Ray Data (joining ``address``, else ``RAY_ADDRESS``, else starting a
     local instance with ``workers`` CPUs); yields chunks in input order like :func:`run_local`.
 
-    The first ``skip`` rows (already committed by an interrupted run) are scored again and
+    ``fmt`` (``--format``) names the format of files whose names do not. The first ``skip`` rows (already committed by an interrupted run) are scored again and
     dropped: Ray Data has no row offset to start from.
     """
     try:
@@ -382,7 +387,7 @@ def run_ray(paths: list[str], parquet: bool, job: ScoringJob, *, workers: int, b
             ds = ray.data.read_parquet(paths).map_batches(
                 _ray_parquet_to_text, batch_format="pyarrow", batch_size=batch_size)
         else:
-            ds = ray.data.read_datasource(_jsonl_datasource(paths, gz, batch_size))
+            ds = ray.data.read_datasource(_jsonl_datasource(paths, fmt, batch_size))
         ds = ds.map_batches(_ray_score_batch, fn_kwargs={"job": job},  # type: ignore[arg-type]
                             batch_format="pyarrow", batch_size=batch_size)
         seen = 0

@@ -248,9 +248,8 @@ class InputReader:
 
     def __init__(self, path: str | Path, fmt: str | None = None) -> None:
         self.paths = input_paths(path, fmt)
-        kind = file_format(self.paths[0], fmt)
-        self.parquet = kind == "parquet"
-        self.gzip = kind == "jsonl.gz"
+        self.format = fmt
+        self.parquet = file_format(self.paths[0], fmt) == "parquet"
         self.blank_lines = 0
         self.position = 0.0
         if self.parquet:
@@ -278,8 +277,9 @@ class InputReader:
                 raw = open(path, "rb")
             except OSError as exc:
                 raise InputError(f"cannot read {path}: {exc}") from exc
+            gz = file_format(path, self.format) == "jsonl.gz"
             with raw:
-                stream: IO[bytes] = gzip.GzipFile(fileobj=raw) if self.gzip else raw  # type: ignore[assignment]
+                stream: IO[bytes] = gzip.GzipFile(fileobj=raw) if gz else raw  # type: ignore[assignment]
                 offset = 0
                 try:
                     for lineno, text, size in jsonl_lines(stream.read):
@@ -287,7 +287,7 @@ class InputReader:
                         if text is None:
                             self.blank_lines += 1
                             continue
-                        self.position = (done + (raw.tell() if self.gzip else offset)) * scale
+                        self.position = (done + (raw.tell() if gz else offset)) * scale
                         yield f"{prefix}line {lineno}", text
                 except (OSError, EOFError, zlib.error) as exc:  # a truncated or corrupt gzip stream
                     raise InputError(f"cannot read {path}: {exc}") from exc

@@ -328,7 +328,7 @@ def run_score(args: argparse.Namespace) -> int:
         if args.engine == "ray":
             results = run_ray(reader.paths, reader.parquet, job, workers=args.workers,
                               batch_size=args.chunk_size, address=args.ray_address, skip=done,
-                              gz=reader.gzip)
+                              fmt=reader.format)
         else:
             key = _group_key(job) if job.reward_model is not None else None
             chunks = chunked(_skip(_reading(reader), done), args.chunk_size, key,
@@ -366,7 +366,7 @@ def run_score(args: argparse.Namespace) -> int:
         _close(results)
         sink.close()
         progress.close(done + scored, complete=False)
-        what = str(exc) if isinstance(exc, UniRewardError) else f"{type(exc).__name__}: {exc}"
+        what = str(exc) if isinstance(exc, UniRewardError) else _one_line(exc)
         return _fail(f"{what}\nunireward: {sink.rows:,} rows are committed in {sink.partial}; "
                      "once the cause is fixed, run again with --resume to continue")
     except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (see unireward.cli.main)
@@ -387,6 +387,14 @@ def run_score(args: argparse.Namespace) -> int:
         _report_errors(summary, first, args.output)
         return 1
     return 0
+
+
+def _one_line(exc: BaseException) -> str:
+    """An unexpected error in a line or two (a cluster's error carries the remote traceback:
+    its first and last lines say what and why)."""
+    lines = [x for x in str(exc).splitlines() if x.strip()] or [""]
+    text = lines[0] if len(lines) == 1 else f"{lines[0]} ... {lines[-1].strip()}"
+    return f"{type(exc).__name__}: {printable(text, 500)}"
 
 
 def _close(results: Iterator[Any]) -> None:

@@ -319,7 +319,7 @@ def _jsonl_datasource(paths: list[str], fmt: str | None, block_rows: int) -> Any
     stops at invalid UTF-8 (which Arrow strings cannot hold, hence bytes)."""
     from ray.data.datasource import FileBasedDatasource
 
-    from ._io import file_format, jsonl_lines
+    from ._io import file_format, jsonl_lines, split_lines
 
     many = len(paths) > 1
 
@@ -333,7 +333,7 @@ def _jsonl_datasource(paths: list[str], fmt: str | None, block_rows: int) -> Any
             prefix = f"{os.path.basename(path)} " if many else ""
             text: list[bytes] = []
             where: list[str] = []
-            for lineno, line, _ in jsonl_lines(f.read):
+            for lineno, line, _ in jsonl_lines(split_lines(f.read)):
                 if line is None:
                     continue
                 text.append(line.encode("utf-8", "surrogateescape"))

@@ -24,7 +24,7 @@ import re
 import stat
 import tempfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -204,16 +204,20 @@ def split_lines(read: Callable[[int], bytes]) -> Iterator[bytes]:
         yield b"".join(pending)
 
 
-def jsonl_lines(read: Callable[[int], bytes]) -> Iterator[tuple[int, str | None, int]]:
-    """``(line number, text, bytes)`` for each line of a JSONL stream; ``text`` is None for a
+def jsonl_lines(lines: Iterable[bytes]) -> Iterator[tuple[int, str | None, int]]:
+    """``(line number, text, bytes)`` for each line of a JSONL stream, given as byte lines
+    split at ``\\n`` only (a binary file, or :func:`split_lines`); ``text`` is None for a
     blank line (empty or only JSON whitespace: space, tab, CR).
 
     Text is decoded with ``surrogateescape``: invalid UTF-8 survives as lone surrogates (see
     :func:`invalid_utf8`) instead of being replaced. Both engines read JSONL through here.
+
+    >>> list(jsonl_lines([b'{"a": 1}\\r\\n', b" \\t\\n", b"\\x0c\\n", b"\\xff"]))
+    [(1, '{"a": 1}', 10), (2, None, 3), (3, '\\x0c', 2), (4, '\\udcff', 1)]
     """
-    for lineno, raw in enumerate(split_lines(read), 1):
-        text = raw.decode("utf-8", "surrogateescape").rstrip("\r")
-        yield lineno, (text if text.strip(_JSON_BLANK) else None), len(raw) + 1
+    for lineno, raw in enumerate(lines, 1):
+        text = raw.decode("utf-8", "surrogateescape").rstrip("\n").rstrip("\r")
+        yield lineno, (text if text.strip(_JSON_BLANK) else None), len(raw)
 
 
 def invalid_utf8(line: str) -> str | None:
@@ -282,7 +286,7 @@ class InputReader:
                 stream: IO[bytes] = gzip.GzipFile(fileobj=raw) if gz else raw  # type: ignore[assignment]
                 offset = 0
                 try:
-                    for lineno, text, size in jsonl_lines(stream.read):
+                    for lineno, text, size in jsonl_lines(stream):
                         offset += size
                         if text is None:
                             self.blank_lines += 1

@@ -67,10 +67,17 @@ def _start(src: Path, out: Path) -> tuple[subprocess.Popen[bytes], set[int]]:
 
 
 def _wait_gone(pids: set[int], seconds: float) -> set[int]:
+    """The pids still alive after ``seconds``; those are killed, so a failing test leaks none."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline and any(_alive(p) for p in pids):
         time.sleep(0.05)
-    return {p for p in pids if _alive(p)}
+    left = {p for p in pids if _alive(p)}
+    for p in left:
+        try:
+            os.kill(p, signal.SIGKILL)
+        except OSError:
+            pass
+    return left
 
 
 @pytest.mark.integration

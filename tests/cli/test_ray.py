@@ -46,14 +46,16 @@ def shards(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
     return folder, k
 
 
-def _local(shards: tuple[Path, int], tmp_path: Path) -> Path:
-    out = tmp_path / "local.jsonl"
+@pytest.fixture(scope="module")
+def local(shards: tuple[Path, int]) -> Path:
+    """The shards scored by the local engine."""
+    out = shards[0].parent / "local.jsonl"
     assert cli("score", str(shards[0]), "-o", str(out), "--quiet", "--workers", "2").returncode == 1
     return out
 
 
-def test_many_files_and_blocks_match_the_local_engine(shards: tuple[Path, int], tmp_path: Path) -> None:
-    local = _local(shards, tmp_path)
+def test_many_files_and_blocks_match_the_local_engine(shards: tuple[Path, int], local: Path,
+                                                     tmp_path: Path) -> None:
     remote = tmp_path / "ray.jsonl"
     proc = cli("score", str(shards[0]), "-o", str(remote), "--engine", "ray", "--workers", "2",
                "--chunk-size", "150", timeout=900)  # 2,000+ lines a file: 14 blocks each
@@ -70,8 +72,7 @@ def test_many_files_and_blocks_match_the_local_engine(shards: tuple[Path, int], 
     assert "more unreadable lines follow" in proc.stderr  # 12 of them: the first 10 are listed
 
 
-def test_sigkill_then_resume_on_ray(shards: tuple[Path, int], tmp_path: Path) -> None:
-    local = _local(shards, tmp_path)
+def test_sigkill_then_resume_on_ray(shards: tuple[Path, int], local: Path, tmp_path: Path) -> None:
     out = tmp_path / "resumed.jsonl"
     proc = subprocess.Popen([sys.executable, "-m", "unireward.cli", "score", str(shards[0]), "-o", str(out),
                              "--engine", "ray", "--workers", "2", "--chunk-size", "100", "--quiet"],

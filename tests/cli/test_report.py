@@ -112,7 +112,7 @@ def test_report_has_the_grounding_benchmarks(tmp_path: Path) -> None:
         return [m.group(1), *re.findall(r"<td>([^<]*)</td>", m.group(2))]
 
     r = recall_at(t_ious)
-    assert cells("temporal grounding") == ["60", f"{sum(t_ious) / 60:.3f}", f"{r['R@0.3']:.3f}", f"{r['R@0.5']:.3f}", f"{r['R@0.7']:.3f}"]
+    assert cells("Temporal Grounding") == ["60", f"{sum(t_ious) / 60:.3f}", f"{r['R@0.3']:.3f}", f"{r['R@0.5']:.3f}", f"{r['R@0.7']:.3f}"]
     s_ious = [float(v) for v in box_iou(s_pred, s_true)]
     acc = referring_accuracy(s_pred, s_true)
     got = cells("spatial grounding")

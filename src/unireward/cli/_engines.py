@@ -156,7 +156,7 @@ def score_lines(lines: list[str], job: ScoringJob, keep_lines: bool = False) -> 
             task = "(unreadable)"
             text = _unreadable_row(lines[i], added["reason"])
         else:
-            task = job.fields.task_label(maybe)
+            task = job.fields.task_label(maybe, canonical=True)
             try:
                 text = dump_row({**maybe, **added})
             except (RecursionError, ValueError) as exc:  # deep enough to load, too deep to write

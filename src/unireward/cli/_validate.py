@@ -75,7 +75,7 @@ def run_validate(args: argparse.Namespace) -> int:
             n += 1
             task = "(unreadable)"
             if row is not None:
-                task = fields.task_label(row)
+                task = fields.task_label(row, canonical=True)
                 problem = check_row(row, fields)
                 err = None if problem is None else f"{where}: {problem}"
             per_task[task] += 1

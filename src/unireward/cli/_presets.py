@@ -193,7 +193,7 @@ class FieldMap:
 
     def task_label(self, row: Mapping[str, Any], *, canonical: bool = False) -> str:
         """The task a row counts under in summaries: its name as written (unprintable
-        characters escaped, cut at 60 characters), ``(no task)`` when it names none,
+        characters escaped, cut at 1,000 characters), ``(no task)`` when it names none,
         ``(task not a string)``. With ``canonical``, a registered task counts under its
         canonical name (``Multiple_Choice`` -> ``multiple choice``), as ``score`` and
         ``validate`` summarise.
@@ -226,4 +226,4 @@ def task_label(name: str, canonical: bool = False) -> str:
             return get_scorer(name).name
         except UnknownTaskError:
             pass
-    return printable(name, 60)
+    return printable(name, 1000)

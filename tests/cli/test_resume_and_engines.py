@@ -16,7 +16,7 @@ import pytest
 
 import unireward
 
-from ._helpers import EXAMPLE, ROOT, cli, read_jsonl, write_jsonl
+from ._helpers import EXAMPLE, ROOT, cli, need, read_jsonl, write_jsonl
 
 
 def _big_dump(path: Path, n: int) -> Path:
@@ -76,7 +76,7 @@ def test_sigkill_then_resume_equals_uninterrupted_run(tmp_path: Path, suffix: st
 
 
 def test_parquet_round_trip(tmp_path: Path) -> None:
-    pytest.importorskip("pyarrow")
+    need("pyarrow")
     import pyarrow.parquet as pq
 
     src = tmp_path / "in.jsonl"
@@ -114,8 +114,8 @@ def test_parquet_without_pyarrow_names_the_extra(tmp_path: Path) -> None:
 @pytest.mark.integration
 @pytest.mark.slow
 def test_ray_engine_matches_local_row_for_row(tmp_path: Path) -> None:
-    pytest.importorskip("ray")
-    pytest.importorskip("pyarrow")
+    need("ray")
+    need("pyarrow")
     src = tmp_path / "in.jsonl.gz"
     with gzip.open(src, "wt") as fh:
         fh.write(EXAMPLE.read_text() + "{broken\n\n" + EXAMPLE.read_text())

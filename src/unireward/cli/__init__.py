@@ -1,7 +1,7 @@
 """The ``unireward`` command line: ``score``, ``validate``, ``report`` and ``serve``.
 
 Exit codes: 0 success (every row scored / valid), 1 some rows errored or are invalid,
-2 usage or input error.
+2 usage or input error, 130 interrupted (Ctrl-C or SIGTERM).
 
 >>> main(["--version"])  # doctest: +ELLIPSIS
 unireward ...
@@ -11,8 +11,11 @@ unireward ...
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from collections.abc import Sequence
+from types import FrameType
 
 __all__ = ["build_parser", "main"]
 
@@ -25,7 +28,8 @@ EPILOG = """examples:
   unireward serve --port 8000
 
 `unireward COMMAND --help` shows each command's options and examples.
-exit codes: 0 success, 1 some rows errored or are invalid, 2 usage or input error
+exit codes: 0 success, 1 some rows errored or are invalid, 2 usage or input error,
+130 interrupted (Ctrl-C or SIGTERM)
 """
 
 
@@ -59,6 +63,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 after --help / --version
         return exc.code if isinstance(exc.code, int) else 2
+    # SIGTERM ends a command the way Ctrl-C does: workers stopped, committed rows kept.
+    # (Only the main thread may set handlers; the old one is put back afterwards.)
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         return int(args.run(args))
     except KeyboardInterrupt:
@@ -66,3 +75,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt

@@ -8,17 +8,21 @@ memory stays bounded by the chunks in flight. Results come back in input order.
 
 from __future__ import annotations
 
-import json
+import collections
+import multiprocessing
 import os
+import signal
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from ._io import encode_chunk
+from ._io import dump_row, encode_chunk, parse_row, visible
 from ._presets import FieldMap
 
-__all__ = ["ChunkResult", "RewardModelSpec", "ScoringJob", "chunked", "run_local", "run_ray", "score_lines"]
+__all__ = ["Chunk", "ChunkResult", "RewardModelSpec", "ScoringJob", "chunked", "run_local", "run_ray", "score_lines"]
 
 #: one summary entry per row: task, reward, accuracy, format, structure, status
 RowSummary = tuple[str, float, float, float, float, str]
@@ -54,14 +58,19 @@ class ScoringJob:
 
 class ChunkResult(NamedTuple):
     """A scored chunk: the output bytes (or lines), one summary per row, the indices and
-    messages of unreadable input lines, and a failure that must stop the run (or None)."""
+    messages of unreadable input lines, a failure that must stop the run (or None), and the
+    index and reason of the first few rows with status ``error``."""
 
     data: bytes
     lines: list[str] | None
     summary: list[RowSummary]
     input_errors: list[tuple[int, str]]
     failure: str | None = None
+    errors: list[tuple[int, str]] = []
 
+
+#: rows with status ``error`` whose reasons a chunk reports (the run prints the first few)
+FIRST_ERRORS = 5
 
 _CLIENTS: dict[RewardModelSpec, Any] = {}
 
@@ -79,12 +88,20 @@ def _error_fields(reason: str) -> dict[str, Any]:
             "status": "error", "reason": reason}
 
 
+def _unreadable_row(line: str, reason: str) -> str:
+    """The output row of a line that is no usable row: the line itself, kept in ``_raw``."""
+    return dump_row({"_raw": visible(line), **_error_fields(reason)})
+
+
 def score_lines(lines: list[str], job: ScoringJob, keep_lines: bool = False) -> ChunkResult:
     """Score a chunk of JSON lines: one output row per line, in order.
 
-    A line that is not a JSON object becomes ``{"_raw": line}`` with status ``error``; a row
-    without the needed fields gets status ``error`` and says which columns were looked for.
+    A line that is no usable row (see :func:`~unireward.cli._io.parse_row`: not UTF-8, not
+    JSON, nested too deeply, not an object, a lone surrogate) becomes ``{"_raw": line}`` with
+    status ``error``; a row without the needed fields gets status ``error`` and says which
+    columns were looked for. Output rows are standard JSON (:func:`~unireward.cli._io.dump_row`).
 
+    >>> import json
     >>> job = ScoringJob()
     >>> r = score_lines(['{"completion": "<think>t</think><answer>B</answer>", '
     ...                  '"ground_truth": "B", "task": "multiple choice"}', '{oops'], job)
@@ -94,25 +111,25 @@ def score_lines(lines: list[str], job: ScoringJob, keep_lines: bool = False) -> 
     from ..api import score_batch
     from ..errors import RemoteRewardError
 
-    rows: list[dict[str, Any]] = []
+    rows: list[dict[str, Any] | None] = []
     input_errors: list[tuple[int, str]] = []
     records: list[dict[str, Any]] = []
     where: list[int] = []  # row index -> index in records, or -1
     pre: dict[int, str] = {}
     for i, line in enumerate(lines):
         try:
-            row = json.loads(line)
-            if not isinstance(row, dict):
-                raise ValueError(f"a row must be a JSON object, got {type(row).__name__}")
-        except ValueError as exc:  # JSONDecodeError is a ValueError
-            reason = f"invalid JSON: {exc}"
-            rows.append({"_raw": line})
-            input_errors.append((i, reason))
-            pre[i] = reason
+            row = parse_row(line)
+        except ValueError as exc:
+            rows.append(None)
+            input_errors.append((i, str(exc)))
+            pre[i] = str(exc)
             where.append(-1)
             continue
+        try:
+            rec, missing = job.fields.record(row)
+        except Exception as exc:  # a hostile row must not stop the chunk (deep nesting, ...)
+            rec, missing = {}, f"cannot read the row's fields ({type(exc).__name__}: {exc})"
         rows.append(row)
-        rec, missing = job.fields.record(row)
         if missing is not None:
             pre[i] = f"InputError: {missing}"
             where.append(-1)
@@ -129,94 +146,157 @@ def score_lines(lines: list[str], job: ScoringJob, keep_lines: bool = False) -> 
         return ChunkResult(b"", None, [], input_errors,
                            f"reward model failed ({type(exc).__name__}: {exc}); "
                            "use --reward-model-fallback rouge to score such rows by ROUGE instead")
-    unreadable = {i for i, _ in input_errors}
     out: list[str] = []
     summary: list[RowSummary] = []
-    for i, row in enumerate(rows):
+    errors: list[tuple[int, str]] = []
+    for i, maybe in enumerate(rows):
         j = where[i]
         added = _error_fields(pre[i]) if j < 0 else results[j].to_dict()
-        task = "(unreadable)" if i in unreadable else job.fields.task_label(row)
-        out.append(json.dumps({**row, **added}, ensure_ascii=False))
+        if maybe is None:
+            task = "(unreadable)"
+            text = _unreadable_row(lines[i], added["reason"])
+        else:
+            task = job.fields.task_label(maybe, canonical=True)
+            try:
+                text = dump_row({**maybe, **added})
+            except (RecursionError, ValueError) as exc:  # deep enough to load, too deep to write
+                added = _error_fields(f"cannot write the row back ({type(exc).__name__}: {exc})")
+                text = _unreadable_row(lines[i], added["reason"])
+        out.append(text)
+        if added["status"] == "error" and len(errors) < FIRST_ERRORS:
+            errors.append((i, str(added["reason"])))
         summary.append((task, added["reward"], added["accuracy"], added["format"],
                         added["structure"], added["status"]))
     data = b"" if keep_lines else encode_chunk(out, job.out_kind)
-    return ChunkResult(data, out if keep_lines else None, summary, input_errors)
+    return ChunkResult(data, out if keep_lines else None, summary, input_errors, None, errors)
+
+
+class Chunk(NamedTuple):
+    """Input lines to score together, where each came from, and how much of the input lies
+    before the end of the last one (0-1, None when unknown)."""
+
+    wheres: list[str]
+    lines: list[str]
+    end: float | None = None
 
 
 def chunked(lines: Iterable[tuple[str, str]], size: int,
-            group_key: Callable[[str], Any] | None = None) -> Iterator[tuple[list[str], list[str]]]:
-    """``(wheres, lines)`` chunks of about ``size`` lines.
+            group_key: Callable[[str], Any] | None = None,
+            position: Callable[[], float | None] | None = None) -> Iterator[Chunk]:
+    """Chunks of about ``size`` lines.
 
     With ``group_key``, a full chunk grows until the key changes (at most 4x ``size``), so
     rollouts of one problem that sit together stay in one chunk (the reward model's scores
-    are normalised per problem within a chunk).
+    are normalised per problem within a chunk). ``position`` (the reader's) gives each
+    chunk's :attr:`Chunk.end`.
 
-    >>> [len(c[1]) for c in chunked(((str(i), "x") for i in range(5)), 2)]
+    >>> [len(c.lines) for c in chunked(((str(i), "x") for i in range(5)), 2)]
     [2, 2, 1]
     >>> rows = [("", k) for k in "aaabbc"]
-    >>> [c[1] for c in chunked(rows, 2, group_key=lambda s: s)]
+    >>> [c.lines for c in chunked(rows, 2, group_key=lambda s: s)]
     [['a', 'a', 'a'], ['b', 'b'], ['c']]
     """
     wheres: list[str] = []
     chunk: list[str] = []
     last: Any = None
+    end: float | None = None
     for where, line in lines:
         if len(chunk) >= size:
             key = group_key(line) if group_key is not None else None
             if group_key is None or key is None or key != last or len(chunk) >= 4 * size:
-                yield wheres, chunk
+                yield Chunk(wheres, chunk, end)
                 wheres, chunk = [], []
             last = key
         elif group_key is not None:
             last = group_key(line)
         wheres.append(where)
         chunk.append(line)
+        if position is not None:
+            end = position()
     if chunk:
-        yield wheres, chunk
+        yield Chunk(wheres, chunk, end)
 
 
-def run_local(chunks: Iterable[tuple[list[str], list[str]]], job: ScoringJob,
-              workers: int) -> Iterator[tuple[list[str], ChunkResult]]:
+def _watch_parent(parent: int) -> None:
+    while True:
+        time.sleep(0.2)
+        if os.getppid() != parent:
+            os._exit(1)
+
+
+def _worker_start() -> None:
+    """Pool worker set-up: leave Ctrl-C to the main process (it ends the pool), end quietly
+    on SIGTERM (the main process's handler is not inherited), and end when the main process
+    is gone (SIGKILL included), checked five times a second."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True,
+                     name="unireward-parent-watch").start()
+
+
+def run_local(chunks: Iterable[Chunk], job: ScoringJob,
+              workers: int) -> Iterator[tuple[Chunk, ChunkResult]]:
     """Score chunks in ``workers`` processes (in this process for 1), in input order, with
-    at most ``2 * workers`` chunks in flight."""
+    at most ``2 * workers`` chunks in flight. Yields each chunk without its lines.
+
+    On an error or an interrupt the workers are terminated at once (not left to finish their
+    chunks); a worker whose main process dies ends by itself.
+    """
     if workers <= 1:
-        for wheres, lines in chunks:
-            yield wheres, score_lines(lines, job)
+        for chunk in chunks:
+            yield chunk._replace(lines=[]), score_lines(chunk.lines, job)
         return
-    pending: list[tuple[list[str], Future[ChunkResult]]] = []
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        try:
-            for wheres, lines in chunks:
-                pending.append((wheres, pool.submit(score_lines, lines, job)))
-                while len(pending) > 2 * workers:
-                    w, fut = pending.pop(0)
-                    yield w, fut.result()
-            for w, fut in pending:
-                yield w, fut.result()
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+    before = set(multiprocessing.active_children())
+    pending: collections.deque[tuple[Chunk, Future[ChunkResult]]] = collections.deque()
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_worker_start)
+    clean = False
+    try:
+        for chunk in chunks:
+            pending.append((chunk._replace(lines=[]), pool.submit(score_lines, chunk.lines, job)))
+            while len(pending) > 2 * workers:
+                c, fut = pending.popleft()
+                yield c, fut.result()
+        while pending:
+            c, fut = pending.popleft()
+            yield c, fut.result()
+        clean = True
+    finally:
+        if clean:
+            pool.shutdown(wait=True)
+        else:
+            pool.shutdown(wait=False, cancel_futures=True)
+            mine = [p for p in multiprocessing.active_children() if p not in before]
+            for p in mine:
+                p.terminate()
+            for p in mine:
+                p.join(timeout=5)
 
 
 # --- Ray -----------------------------------------------------------------------------------
 
 _SUMMARY_COLUMNS = ("task", "reward", "accuracy", "format", "structure", "status")
+_RAY_COLUMNS = ("text", "where", *_SUMMARY_COLUMNS, "input_error", "error")
 
 
 def _ray_score_batch(batch: Any, job: ScoringJob) -> Any:
     """Ray Data batch function (pyarrow in, pyarrow out): :func:`score_lines` on a batch."""
     import pyarrow as pa
 
-    lines = [str(x).rstrip("\r") for x in batch.column("text").to_pylist()]
+    lines = [b.decode("utf-8", "surrogateescape") for b in batch.column("text").to_pylist()]
     res = score_lines(lines, job, keep_lines=True)
     if res.failure is not None:
         raise RuntimeError(res.failure)
-    errors = [""] * len(lines)
+    input_errors = [""] * len(lines)
     for i, msg in res.input_errors:
+        input_errors[i] = msg
+    errors = [""] * len(lines)
+    for i, msg in res.errors:
         errors[i] = msg
-    cols: dict[str, Any] = {"text": res.lines}
+    cols: dict[str, Any] = {"text": res.lines, "where": batch.column("where")}
     for k, name in enumerate(_SUMMARY_COLUMNS):
         cols[name] = [s[k] for s in res.summary]
-    cols["input_error"] = errors
+    cols["input_error"] = input_errors
+    cols["error"] = errors
     return pa.table(cols)
 
 
@@ -224,17 +304,56 @@ def _ray_parquet_to_text(batch: Any) -> Any:
     """Parquet rows to JSON lines, exactly as the local reader writes them."""
     import pyarrow as pa
 
-    from ._io import _row_to_line
+    from ._io import row_to_line
 
-    return pa.table({"text": [_row_to_line(r) for r in batch.to_pylist()]})
+    return pa.table({"text": pa.array([row_to_line(r).encode("utf-8") for r in batch.to_pylist()],
+                                      pa.large_binary()),
+                     "where": [""] * batch.num_rows})
+
+
+def _jsonl_datasource(paths: list[str], fmt: str | None, block_rows: int) -> Any:
+    """A Ray Data source of the JSONL files' non-blank lines (columns ``text``: the line's
+    bytes, ``where``), read exactly as the local engine reads them
+    (:func:`~unireward.cli._io.jsonl_lines`), in blocks of ``block_rows`` lines. Ray's own
+    ``read_text`` differs: it splits lines at form feeds and other Unicode separators and
+    stops at invalid UTF-8 (which Arrow strings cannot hold, hence bytes)."""
+    from ray.data.datasource import FileBasedDatasource
+
+    from ._io import file_format, jsonl_lines, split_lines
+
+    many = len(paths) > 1
+
+    class JsonLinesSource(FileBasedDatasource):  # type: ignore[misc]
+        def resolve_compression(self, path: str, open_args: dict[str, Any]) -> str | None:
+            return "gzip" if file_format(path, fmt) == "jsonl.gz" else None
+
+        def _read_stream(self, f: Any, path: str) -> Iterator[Any]:
+            import pyarrow as pa
+
+            prefix = f"{os.path.basename(path)} " if many else ""
+            text: list[bytes] = []
+            where: list[str] = []
+            for lineno, line, _ in jsonl_lines(split_lines(f.read)):
+                if line is None:
+                    continue
+                text.append(line.encode("utf-8", "surrogateescape"))
+                where.append(f"{prefix}line {lineno}")
+                if len(text) >= block_rows:
+                    yield pa.table({"text": pa.array(text, pa.large_binary()), "where": where})
+                    text, where = [], []
+            if text:
+                yield pa.table({"text": pa.array(text, pa.large_binary()), "where": where})
+
+    return JsonLinesSource(paths)
 
 
 def run_ray(paths: list[str], parquet: bool, job: ScoringJob, *, workers: int, batch_size: int,
-            address: str | None = None, skip: int = 0) -> Iterator[tuple[list[str], ChunkResult]]:
+            address: str | None = None, skip: int = 0,
+            fmt: str | None = None) -> Iterator[tuple[Chunk, ChunkResult]]:
     """Score the input on Ray Data (joining ``address``, else ``RAY_ADDRESS``, else starting a
     local instance with ``workers`` CPUs); yields chunks in input order like :func:`run_local`.
 
-    The first ``skip`` rows (already committed by an interrupted run) are scored again and
+    ``fmt`` (``--format``) names the format of files whose names do not. The first ``skip`` rows (already committed by an interrupted run) are scored again and
     dropped: Ray Data has no row offset to start from.
     """
     try:
@@ -268,8 +387,7 @@ def run_ray(paths: list[str], parquet: bool, job: ScoringJob, *, workers: int, b
             ds = ray.data.read_parquet(paths).map_batches(
                 _ray_parquet_to_text, batch_format="pyarrow", batch_size=batch_size)
         else:
-            open_args = {"compression": "gzip"} if paths[0].endswith(".gz") else None
-            ds = ray.data.read_text(paths, drop_empty_lines=True, arrow_open_stream_args=open_args)
+            ds = ray.data.read_datasource(_jsonl_datasource(paths, fmt, batch_size))
         ds = ds.map_batches(_ray_score_batch, fn_kwargs={"job": job},  # type: ignore[arg-type]
                             batch_format="pyarrow", batch_size=batch_size)
         seen = 0
@@ -280,13 +398,14 @@ def run_ray(paths: list[str], parquet: bool, job: ScoringJob, *, workers: int, b
             seen += n
             if lo == n:
                 continue
-            cols = {name: table.column(name).to_pylist()[lo:]
-                    for name in ("text", *_SUMMARY_COLUMNS, "input_error")}
+            cols = {name: table.column(name).to_pylist()[lo:] for name in _RAY_COLUMNS}
             lines = cols["text"]
             summary = list(zip(*(cols[c] for c in _SUMMARY_COLUMNS), strict=True))
             errs = [(i, e) for i, e in enumerate(cols["input_error"]) if e]
-            wheres = [f"row {seen - n + lo + i + 1}" for i in range(len(lines))]
-            yield wheres, ChunkResult(encode_chunk(lines, job.out_kind), None, summary, errs)
+            first = [(i, e) for i, e in enumerate(cols["error"]) if e]
+            wheres = [w or f"row {seen - n + lo + i + 1}" for i, w in enumerate(cols["where"])]
+            yield (Chunk(wheres, [], None),
+                   ChunkResult(encode_chunk(lines, job.out_kind), None, summary, errs, None, first))
     finally:
         if started:
             ray.shutdown()

@@ -16,6 +16,7 @@ the row itself untouched.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -190,9 +191,39 @@ class FieldMap:
                 return rec, f"no {name} (looked for: {', '.join(self.columns.get(name, ())) or 'nothing'})"
         return rec, None
 
-    def task_label(self, row: Mapping[str, Any]) -> str:
-        """The task a row counts under in summaries (``(no task)`` when it names none)."""
+    def task_label(self, row: Mapping[str, Any], *, canonical: bool = False) -> str:
+        """The task a row counts under in summaries: its name as written (unprintable
+        characters escaped, cut at 1,000 characters), ``(no task)`` when it names none,
+        ``(task not a string)``. With ``canonical``, a registered task counts under its
+        canonical name (``Multiple_Choice`` -> ``multiple choice``), as ``score`` and
+        ``validate`` summarise.
+
+        >>> fm = FieldMap()
+        >>> fm.task_label({"task": "Multiple_Choice"}), fm.task_label({"task": ["x"]})
+        ('Multiple_Choice', '(task not a string)')
+        >>> fm.task_label({"task": "Multiple_Choice"}, canonical=True)
+        'multiple choice'
+        """
         task = self.lookup(row, "task")
         if task is None:
             task = self.default_task
-        return str(task) if task is not None else "(no task)"
+        if task is None:
+            return "(no task)"
+        if not isinstance(task, str):
+            return "(task not a string)"
+        return task_label(task, canonical)
+
+
+@functools.lru_cache(maxsize=4096)
+def task_label(name: str, canonical: bool = False) -> str:
+    """A task name as summaries show it (see :meth:`FieldMap.task_label`)."""
+    from ..errors import UnknownTaskError
+    from ..registry import get_scorer
+    from ._io import printable
+
+    if canonical:
+        try:
+            return get_scorer(name).name
+        except UnknownTaskError:
+            pass
+    return printable(name, 1000)

@@ -77,10 +77,10 @@ def _shard_rows(path: str) -> Iterable[dict[str, Any]]:
 
 
 def _write(path: str, text: str) -> None:
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
+    """Atomic write; a new folder is created, text a dump cannot encode (lone surrogates) is escaped."""
+    from ._io import write_atomic
+
+    write_atomic(path, text, errors="backslashreplace")
 
 
 def run_report(args: argparse.Namespace) -> int:

@@ -113,7 +113,7 @@ def _clock(seconds: float) -> str:
 
 
 class Progress:
-    """Rows, rows/s and ETA on stderr.
+    """Rows committed, rows/s, the share of the input they cover and the ETA, on stderr.
 
     On a terminal: a live bar (``rich`` when installed, else a one-line bar redrawn in
     place). Otherwise (logs, CI): a plain line every ``every`` seconds.
@@ -127,6 +127,7 @@ class Progress:
         self.every = every
         self.start = self.last = time.monotonic()
         self.start_rows = start_rows
+        self.fraction: float | None = None
         self._rich: Any = None
         self._task: Any = None
         if self.tty:
@@ -156,12 +157,19 @@ class Progress:
         rate = (rows - self.start_rows) / elapsed
         msg = f"{rows:,} rows  {rate:,.0f} rows/s"
         if fraction is not None and fraction > 0:
-            msg += f"  {fraction:.0%}  ETA {_clock(elapsed * (1 - fraction) / fraction)}"
+            msg += f"  {fraction:.0%}"
+            if fraction < 1:
+                msg += f"  ETA {_clock(elapsed * (1 - fraction) / fraction)}"
         return msg
 
     def update(self, rows: int, fraction: float | None) -> None:
+        """``rows`` committed so far; ``fraction``: the share of the input they cover (None
+        when unknown)."""
         if not self.enabled:
             return
+        if fraction is not None:
+            self.fraction = min(max(fraction, self.fraction or 0.0), 1.0)
+        fraction = self.fraction
         now = time.monotonic()
         if self._rich is not None:
             rate = (rows - self.start_rows) / max(now - self.start, 1e-9)
@@ -180,12 +188,19 @@ class Progress:
             print(f"unireward: {self._line(rows, fraction, now)}", file=self.stream, flush=True)
             self.last = now
 
-    def close(self, rows: int) -> None:
+    def close(self, rows: int, *, complete: bool = True) -> None:
+        """The last line: at 100% when the whole input was scored (``complete``)."""
         if not self.enabled:
             return
+        fraction = 1.0 if complete else self.fraction
+        now = time.monotonic()
         if self._rich is not None:
-            self._rich.update(self._task, completed=1.0, rows=f"{rows:,}")
+            rate = (rows - self.start_rows) / max(now - self.start, 1e-9)
+            self._rich.update(self._task, completed=fraction or 0.0, rows=f"{rows:,}", rate=f"{rate:,.0f}")
             self._rich.refresh()
             self._rich.stop()
         elif self.tty:
-            print(f"\r{self._line(rows, None, time.monotonic())}" + " " * 40, file=self.stream, flush=True)
+            bar = "#" * int((fraction or 0.0) * 30)
+            print(f"\r[{bar:<30}] {self._line(rows, fraction, now)}" + " " * 20, file=self.stream, flush=True)
+        else:
+            print(f"unireward: {self._line(rows, fraction, now)}", file=self.stream, flush=True)

@@ -20,12 +20,12 @@ Each row needs a completion (a string), a ground truth and a known task; the gro
 is parsed by the task's own scorer (a box, an interval, a number, ...). Nothing is scored.
 Every invalid row is listed (stderr) unless --max-errors caps the list. Scoring does not
 stop at a bad ground truth: its rows get accuracy 0 and status ground_truth_error.
-exit codes: 0 every row valid, 1 some rows invalid, 2 usage or input error
+exit codes: 0 every row valid, 1 some rows invalid, 2 usage or input error, 130 interrupted
 """
 
 
 def add_validate_parser(sub: Any) -> None:
-    from ._score import add_field_arguments
+    from ._score import IntRange, add_field_arguments
 
     p = sub.add_parser(
         "validate", help="check a dump's fields and ground truths without scoring",
@@ -34,7 +34,7 @@ def add_validate_parser(sub: Any) -> None:
     )
     p.add_argument("input", help="a JSONL / JSONL.gz / Parquet file, or a folder of shards")
     add_field_arguments(p)
-    p.add_argument("--max-errors", type=int, default=None, metavar="N",
+    p.add_argument("--max-errors", type=IntRange(0), default=None, metavar="N",
                    help="print at most N problems (all are counted; default: print every one)")
     p.set_defaults(run=run_validate)
 
@@ -45,7 +45,10 @@ def check_row(row: dict[str, Any], fields: Any) -> str | None:
     from ..completion import unwrap_ground_truth
     from ..registry import get_scorer
 
-    rec, missing = fields.record(row)
+    try:
+        rec, missing = fields.record(row)
+    except Exception as exc:
+        return f"unusable row ({type(exc).__name__}: {exc})"
     if missing is not None:
         return missing
     try:
@@ -56,23 +59,25 @@ def check_row(row: dict[str, Any], fields: Any) -> str | None:
                                     None if dt is None else str(dt))
     except UniRewardError as exc:
         return f"{type(exc).__name__}: {exc}"
+    except Exception as exc:  # a hostile value (deeply nested, ...) is a finding, not a crash
+        return f"unusable row ({type(exc).__name__}: {exc})"
     return None
 
 
 def run_validate(args: argparse.Namespace) -> int:
-    from ._io import read_rows
-    from ._presets import FieldMap
+    from ._io import printable, read_rows
+    from ._score import field_map
 
     try:
-        fields = FieldMap.from_preset(args.preset, args.field, args.task)
+        fields = field_map(args)
         n = bad = 0
         per_task: Counter[str] = Counter()
         bad_task: Counter[str] = Counter()
-        for where, row, err in read_rows(args.input):
+        for where, row, err in read_rows(args.input, args.format):
             n += 1
             task = "(unreadable)"
             if row is not None:
-                task = fields.task_label(row)
+                task = fields.task_label(row, canonical=True)
                 problem = check_row(row, fields)
                 err = None if problem is None else f"{where}: {problem}"
             per_task[task] += 1
@@ -80,7 +85,7 @@ def run_validate(args: argparse.Namespace) -> int:
                 bad += 1
                 bad_task[task] += 1
                 if args.max_errors is None or bad <= args.max_errors:
-                    print(err, file=sys.stderr)
+                    print(printable(err, 500), file=sys.stderr)
     except UniRewardError as exc:
         print(f"unireward: {exc}", file=sys.stderr)
         return 2

@@ -11,7 +11,7 @@ import pytest
 
 import unireward
 from unireward import Status
-from unireward._mathsafe.fastpath import fast_verdict
+from unireward._mathsafe.native import verdict as fast_verdict
 from unireward.tasks.base import ScoreOptions
 from unireward.tasks.math import MathScorer, _from_verifier
 

@@ -52,7 +52,6 @@ MAX_CHARS = 200
 _NUM = r"-?(?:\d{1,60}(?:\.\d{1,60})?|\\[dt]?frac\{\d{1,60}\}\{\d{1,60}\}|\d{1,60}/\d{1,60})"
 _NUMBER = re.compile(_NUM)
 _PERCENT = re.compile(r"(-?\d{1,60}(?:\.\d{1,60})?)\\%")
-_INTERVAL = re.compile(rf"([(\[])\s?({_NUM})\s?,\s?({_NUM})\s?([)\]])")
 _SET = re.compile(rf"\\\{{\s?({_NUM}(?:\s?,\s?{_NUM}){{0,19}})\s?\\\}}")
 _LETTER = re.compile(r"[A-Za-z]")
 _FRAC = re.compile(r"(-?)\\[dt]?frac\{(\d+)\}\{(\d+)\}")
@@ -73,10 +72,14 @@ class Expr(NamedTuple):
     letter: str | None
 
 
+class Infinity(NamedTuple):
+    sign: int  # -1 or +1
+
+
 class Interval(NamedTuple):
     left: str
-    low: Num
-    high: Num
+    low: Num | Expr | Infinity
+    high: Num | Expr | Infinity
     right: str
 
 
@@ -313,16 +316,60 @@ def _expression(s: str) -> Num | Expr | None:
     return Expr(_freeze(poly), letter)
 
 
+def _endpoint(s: str) -> Num | Expr | Infinity | None:
+    s = s.strip()
+    if s in ("\\infty", "+\\infty"):
+        return Infinity(1)
+    if s == "-\\infty":
+        return Infinity(-1)
+    value = _number(s)
+    if value is not None:
+        return value
+    value = _expression(s)
+    if isinstance(value, Expr) and _numeric(value.poly) is None:
+        return None  # an endpoint with variables
+    return value
+
+
+def _position(v: Num | Expr | Infinity) -> float:
+    if isinstance(v, Infinity):
+        return math.inf * v.sign
+    if isinstance(v, Num):
+        return float(v.value)
+    return _numeric(v.poly) or 0.0
+
+
+def _interval(s: str) -> Interval | None:
+    """``(a, b)``, ``[a, b]``, ``(a, b]``, ``[a, b)`` (also with ``\\left``/``\\right``),
+    ``a < b`` by a clear margin; an infinite end is open whatever its bracket (as in sympy)."""
+    for outer in (("\\left(", "\\left["), ("\\right)", "\\right]")):
+        for mark in outer:
+            s = s.replace(mark, mark[-1])
+    if len(s) < 5 or s[0] not in "([" or s[-1] not in ")]" or s.count(",") != 1:
+        return None
+    inner = s[1:-1]
+    if any(ch in inner for ch in "()[]"):
+        return None
+    lo, hi = (_endpoint(part) for part in inner.split(","))
+    if lo is None or hi is None:
+        return None
+    a, b = _position(lo), _position(hi)
+    if not (a < b) or (math.isinf(a) and math.isinf(b)):
+        return None
+    if not math.isinf(a) and not math.isinf(b) and b - a <= 1e-6 * max(1.0, abs(a), abs(b)):
+        return None
+    left = "(" if isinstance(lo, Infinity) else s[0]
+    right = ")" if isinstance(hi, Infinity) else s[-1]
+    return Interval(left, lo, hi, right)
+
+
 def _math_value(s: str) -> Value | None:
     num = _number(s)
     if num is not None:
         return num
-    m = _INTERVAL.fullmatch(s)
-    if m is not None:
-        low, high = _number(m.group(2)), _number(m.group(3))
-        if low is not None and high is not None and low.value < high.value:
-            return Interval(m.group(1), low, high, m.group(4))
-        return None
+    interval = _interval(s)
+    if interval is not None:
+        return interval
     m = _SET.fullmatch(s)
     if m is not None:
         items = [_number(x.strip()) for x in m.group(1).split(",")]
@@ -397,6 +444,10 @@ def _numeric(poly: frozenset) -> float | None:
     return total
 
 
+def _is_constant(v: Num | Expr) -> bool:
+    return isinstance(v, Num) or _numeric(v.poly) is not None
+
+
 def _poly_of(v: Num | Expr) -> frozenset:
     if isinstance(v, Num):
         return frozenset() if v.value == 0 else frozenset({((), v.value)})
@@ -406,8 +457,6 @@ def _poly_of(v: Num | Expr) -> frozenset:
 def _same_expression(g: Num | Expr, a: Num | Expr) -> bool | None:
     if isinstance(g, Num) and isinstance(a, Num):
         return _same_number(g, a)
-    if (isinstance(g, Num) and g.inexact) or (isinstance(a, Num) and a.inexact):
-        return None
     for v in (g, a):
         if isinstance(v, Expr) and len(v.poly) == 1:
             ((mono, coef),) = v.poly
@@ -416,6 +465,16 @@ def _same_expression(g: Num | Expr, a: Num | Expr) -> bool | None:
                 if isinstance(g, Expr) and isinstance(a, Expr) and g.letter and a.letter:
                     return g.letter == a.letter
                 return None
+    if (isinstance(g, Num) and g.inexact) or (isinstance(a, Num) and a.inexact):
+        # a float against an exact expression: Math-Verify rounds both to 6 places (an
+        # expression with variables cannot be rounded: no match), then simplifies
+        expr = a if isinstance(g, Num) else g
+        num = g if isinstance(g, Num) else a
+        x = _numeric(_poly_of(expr))
+        if x is None:
+            return False
+        y = float(num.value)  # type: ignore[union-attr]
+        return False if abs(x - y) > 1e-4 * max(1.0, abs(x), abs(y)) else None
     pg, pa = _poly_of(g), _poly_of(a)
     if pg == pa:
         return True
@@ -424,6 +483,12 @@ def _same_expression(g: Num | Expr, a: Num | Expr) -> bool | None:
         if abs(x - y) <= 1e-9 * max(1.0, abs(x), abs(y)):
             return None  # too close to call by floats
     return False
+
+
+def _same_end(g: Num | Expr | Infinity, a: Num | Expr | Infinity) -> bool | None:
+    if isinstance(g, Infinity) or isinstance(a, Infinity):
+        return g == a
+    return _same_expression(g, a)
 
 
 def compare(gold: Value, answer: Value) -> bool | None:
@@ -439,12 +504,13 @@ def compare(gold: Value, answer: Value) -> bool | None:
     if gold is EMPTY or answer is EMPTY:
         return False
     if isinstance(gold, Assignment) and isinstance(answer, Assignment):
-        if gold.variable != answer.variable:
-            return None
-        same = _same_expression(gold.value, answer.value)
-        if same is False and not (isinstance(gold.value, Num) and isinstance(answer.value, Num)):
-            return None
-        return same
+        if gold.variable == answer.variable:
+            # both sides' difference, the flipped one, then the solutions: all agree with
+            # the right-hand sides' comparison
+            return _same_expression(gold.value, answer.value)
+        if _is_constant(gold.value) and _is_constant(answer.value):
+            return False  # x = 5 is not y = 5
+        return None
     if isinstance(gold, Assignment):
         gold = gold.value
     if isinstance(answer, Assignment):
@@ -452,8 +518,8 @@ def compare(gold: Value, answer: Value) -> bool | None:
     if isinstance(gold, (Num, Expr)) and isinstance(answer, (Num, Expr)):
         return _same_expression(gold, answer)
     if isinstance(gold, Interval) and isinstance(answer, Interval):
-        low = _same_number(gold.low, answer.low)
-        high = _same_number(gold.high, answer.high)
+        low = _same_end(gold.low, answer.low)
+        high = _same_end(gold.high, answer.high)
         if low is False or high is False:
             return False
         if (gold.left, gold.right) != (answer.left, answer.right):

@@ -82,7 +82,17 @@ class WorkerUnavailable(Exception):
 
 
 def pool_size() -> int:
-    """Workers of the default pool: the CPUs this process may run on, at most 8."""
+    """Workers of the default pool: ``UNIREWARD_MATH_WORKERS`` when set (an integer >= 1),
+    else the CPUs this process may run on, at most 8."""
+    configured = os.environ.get("UNIREWARD_MATH_WORKERS", "").strip()
+    if configured:
+        if not configured.isdigit() or int(configured) < 1:
+            from ..errors import ConfigurationError
+
+            raise ConfigurationError(
+                f"UNIREWARD_MATH_WORKERS must be an integer >= 1, got {configured!r}"
+            )
+        return int(configured)
     try:
         cpus = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):

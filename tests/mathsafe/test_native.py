@@ -59,7 +59,8 @@ from unireward._mathsafe.native import verdict
         ("$x = 5$", "5", True),
         ("5", "$x=5$", True),
         ("$x=5$", "$x=6$", False),
-        ("$x=5$", "$y=5$", None),
+        ("$x=5$", "$y=5$", False),
+        ("$x = 2y$", "$y = \\frac{x}{2}$", None),
         ("$y = 2x+1$", "$y=1+2x$", True),
         # sets of exact numbers
         ("$\\{1, 2\\}$", "$\\{2, 1\\}$", True),

@@ -92,8 +92,8 @@ def test_batch_through_the_public_api() -> None:
 
 def test_verifier_failure_falls_back_to_the_string_grader() -> None:
     # what the scorer does with a failed verifier: PRM800K decides, and says so
-    ok = _from_verifier({"error": "RecursionError"}, "\\frac{1}{2}", "0.5", None)
-    bad = _from_verifier({"error": "RecursionError"}, "2", "0.5", None)
+    ok = _from_verifier({"error": "RecursionError"}, "\\frac{1}{2}", "0.5", OPTIONS)
+    bad = _from_verifier({"error": "RecursionError"}, "2", "0.5", OPTIONS)
     assert (ok.accuracy, bad.accuracy) == (1.0, 0.0)
     assert ok.reason is not None and "PRM800K" in ok.reason
 

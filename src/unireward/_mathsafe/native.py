@@ -322,9 +322,9 @@ def _endpoint(s: str) -> Num | Expr | Infinity | None:
         return Infinity(1)
     if s == "-\\infty":
         return Infinity(-1)
-    value = _number(s)
-    if value is not None:
-        return value
+    number = _number(s)
+    if number is not None:
+        return number
     value = _expression(s)
     if isinstance(value, Expr) and _numeric(value.poly) is None:
         return None  # an endpoint with variables
@@ -478,9 +478,9 @@ def _same_expression(g: Num | Expr, a: Num | Expr) -> bool | None:
     pg, pa = _poly_of(g), _poly_of(a)
     if pg == pa:
         return True
-    x, y = _numeric(pg), _numeric(pa)
-    if x is not None and y is not None:
-        if abs(x - y) <= 1e-9 * max(1.0, abs(x), abs(y)):
+    vg, va = _numeric(pg), _numeric(pa)
+    if vg is not None and va is not None:
+        if abs(vg - va) <= 1e-9 * max(1.0, abs(vg), abs(va)):
             return None  # too close to call by floats
     return False
 

@@ -5,8 +5,10 @@ what it leaves to the symbolic engine. Each row is also checked against Math-Ver
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from unireward._mathsafe.native import verdict
+from unireward._mathsafe.native import compare, read, verdict
 
 
 @pytest.mark.parametrize(
@@ -83,3 +85,25 @@ def _math_verify(gold: str, answer: str) -> bool:
     logging.getLogger("math_verify").setLevel(logging.CRITICAL)
     return bool(verify(parse(gold, parsing_timeout=None), parse(answer, parsing_timeout=None),
                        timeout_seconds=None))
+
+
+_PIECES = ["x", "y", "n", "2", "10", "0", ".", "+", "-", "^", "{", "}", "(", ")", "[", "]", ",", "=",
+           "\\frac", "\\sqrt", "\\pi", "\\cdot", "\\infty", "\\left(", "\\right)", "\\{", "\\}", "$",
+           "\\boxed{", "\\%", "/", " ", "99999999", "e", "A"]
+
+
+@given(st.lists(st.sampled_from(_PIECES), max_size=60), st.lists(st.sampled_from(_PIECES), max_size=60))
+@settings(max_examples=200, deadline=None)
+def test_arbitrary_text_never_breaks_the_reader(a: list[str], b: list[str]) -> None:
+    for text in ("".join(a), "$" + "".join(a) + "$"):
+        value = read(text)
+        assert value is None or isinstance(value, tuple)
+        other = read("$" + "".join(b) + "$")
+        if value is not None and other is not None:
+            assert compare(value, other) in (True, False, None)
+
+
+@given(st.text(max_size=300))
+@settings(max_examples=150, deadline=None)
+def test_arbitrary_unicode_never_breaks_the_reader(text: str) -> None:
+    assert verdict(text, text) in (True, False, None)

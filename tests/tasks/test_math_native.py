@@ -57,8 +57,10 @@ def _atom(rng: random.Random, depth: int) -> str:
         return str(rng.randint(0, 12))
     if r < 0.55:
         return rng.choice("xyznk")
-    if r < 0.65:
+    if r < 0.6:
         return "\\pi"
+    if r < 0.65:
+        return "e"
     if r < 0.8:
         return f"\\sqrt{{{rng.choice([2, 3, 4, 5, 8, 12, 18, 27])}}}"
     if r < 0.9 or depth > 1:
@@ -71,6 +73,8 @@ def _term(rng: random.Random, depth: int) -> str:
     text = rng.choice(["", "\\cdot ", " "]).join(parts)
     if rng.random() < 0.25 and (not text.endswith("}") or text.startswith("(")):
         text += rng.choice(["^2", "^3", "^{2}"])
+    if rng.random() < 0.1:
+        text += rng.choice(["/2", "/3", "/4"])
     return text
 
 
@@ -94,6 +98,10 @@ def _expression_pairs(rng: random.Random, n: int) -> list[tuple[str, str]]:
             a = rng.choice("xyznk") + "=" + a
         wrap = rng.choice(["${}$", "$${}$$", "\\boxed{{{}}}", "\\({}\\)", "$\\boxed{{{}}}$"])
         out.append((wrap.format(g), wrap.format(a)))
+    words = ["I cannot determine this", "seven", "no solution", "infinity", "x", "(A)", "yes"]
+    for _ in range(n // 20):
+        out.append((rng.choice(words), rng.choice([*words, "7", "$7$"])))
+        out.append((rng.choice(["7", "$x$", "\\frac{1}{2}"]), rng.choice(words)))
     return out
 
 

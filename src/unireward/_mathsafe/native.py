@@ -13,12 +13,15 @@ The subset, after surrounding ``$...$``, ``$$...$$``, ``\\(...\\)``, ``\\[...\\]
   math mode only, ``N\\%`` (Math-Verify drops the ``\\%`` there and reads ``N``); a
   single letter, ``\\dfrac{a}{b}`` or ``\\tfrac{a}{b}`` outside math mode is extracted as
   nothing by Math-Verify, so such a pair never matches;
+- a text without any digit, ``$``, ``\\`` or ``[`` (an answer in words): Math-Verify's
+  extraction finds nothing in it, so it never matches;
 - in math mode: exact expressions built from integers, the variables
   ``x y z n k`` (letters that Math-Verify's unit stripping and constants leave alone),
-  ``\\pi``, ``+ - \\cdot \\times``, implicit products, ``\\frac{}{}``, ``\\sqrt{}``,
+  ``\\pi``, ``e`` (Euler's number there), ``+ - \\cdot \\times``, implicit products,
+  a division by an integer that ends a term (``\\pi/4``), ``\\frac{}{}``, ``\\sqrt{}``,
   integer powers ``^2`` / ``^{...}`` and brackets; their value is an exact polynomial
-  over the variables, ``\\pi`` and square roots (:mod:`.safe_eval`'s model, rationals
-  only, no floats);
+  over the variables, ``\\pi``, ``e`` and square roots (:mod:`.safe_eval`'s model,
+  rationals only, no floats);
 - in math mode: an assignment ``v = expr`` (Math-Verify compares its right-hand side
   with a non-equation, and two assignments by variable and value), intervals
   ``(a, b)``, ``[a, b]``, ``(a, b]``, ``[a, b)`` of numbers with ``a < b``, and sets
@@ -192,7 +195,7 @@ def _tokens(s: str) -> list[str]:
                 raise _Unsure
             out.append("\\frac" if cmd in ("\\dfrac", "\\tfrac") else cmd)
             i = j
-        elif ch in VARIABLES or ch in "+-*^(){}":
+        elif ch in VARIABLES or ch in "+-*/^(){}" or ch == "e":
             out.append(ch)
             i += 1
         else:
@@ -240,9 +243,16 @@ class _Parser:
             if tok in ("\\cdot", "\\times", "*"):
                 self.take()
                 node = ("*", node, self.power())
-            elif tok is not None and (tok in VARIABLES or tok in ("\\pi", "\\frac", "\\sqrt", "(")):
+            elif tok == "/":
+                # only an integer divisor that ends the term: a/b c is read differently
+                self.take()
+                divisor = self.take()
+                if not divisor.isdigit() or self.peek() not in (None, "+", "-", ")", "}"):
+                    raise _Unsure
+                node = ("/", node, ("int", Fraction(int(divisor))))
+            elif tok is not None and (tok in VARIABLES or tok in ("\\pi", "e", "\\frac", "\\sqrt", "(")):
                 before = self.t[self.i - 1]
-                if tok == "\\frac" and not (before in VARIABLES or before == "\\pi"):
+                if tok == "\\frac" and not (before in VARIABLES or before in ("\\pi", "e")):
                     raise _Unsure  # 2\frac{1}{3} is a mixed number there
                 node = ("*", node, self.power())  # implicit product (never before a digit)
             else:
@@ -275,6 +285,8 @@ class _Parser:
             return ("atom", tok)
         if tok == "\\pi":
             return ("atom", "pi")
+        if tok == "e":
+            return ("atom", "E")  # Euler's number there
         if tok in ("(", "{"):
             inner = self.expr()
             self.take(")" if tok == "(" else "}")
@@ -396,6 +408,8 @@ def read(text: str) -> Value | None:
     >>> read("the answer is 7") is None
     True
     """
+    if not any(ch.isdecimal() or ch in "$\\[" for ch in text):
+        return EMPTY  # no digit and no LaTeX: Math-Verify's extraction finds nothing
     if len(text) > MAX_CHARS:
         return None
     s, math_mode = _unwrap(text)
@@ -436,6 +450,8 @@ def _numeric(poly: frozenset) -> float | None:
         for atom, e in mono:
             if atom == "pi":
                 term *= math.pi ** float(e)
+            elif atom == "E":
+                term *= math.e ** float(e)
             elif atom.startswith("√"):
                 term *= math.sqrt(int(atom[1:])) ** float(e)
             else:
@@ -533,7 +549,7 @@ def compare(gold: Value, answer: Value) -> bool | None:
 def verdict(gold: str, answer: str) -> bool | None:
     """Math-Verify's verdict for two texts, or None when the native path is unsure.
 
-    >>> verdict("$2\\sqrt{3}$", "$\\sqrt{12}$"), verdict("$x=5$", "$x=6$"), verdict("5", "five")
+    >>> verdict("$2\\\\sqrt{3}$", "$\\\\sqrt{12}$"), verdict("$x=5$", "$x=6$"), verdict("5", "five")
     (True, False, None)
     """
     g = read(gold)

@@ -7,7 +7,10 @@ Tables (all scored in one run, Math-Verify first, in this process):
 1. **GRPO batches**: ``--problems`` problems with 8 rollouts each; per problem, 40% of
    the rollouts give the ground truth's exact string, 20% an equivalent spelling
    (``\\frac{1}{2}`` / ``0.5`` / ``1/2``, ``(x+1)^2`` / ``x^2+2x+1``), 40% wrong answers
-   drawn from a few per problem (wrong answers repeat too). Scored as one batch.
+   drawn from a few per problem (wrong answers repeat too). A share ``--hard`` (8% by
+   default) of the problems have answers that need Math-Verify itself (matrices, units,
+   functions, percents in math mode, tuples); the others are numbers (about 52%) and
+   expressions, intervals, sets and equations (40%). Scored as one batch.
 2. **Unique symbolic pairs**: ``--symbolic`` distinct pairs that all need symbolic work
    (polynomials, radicals, ``\\pi``, equations, trigonometry, logarithms, exponentials,
    intervals and sets with expressions, matrices), no pair repeated. Scored as one batch.
@@ -92,12 +95,26 @@ _EXPRESSIONS = [
     ("$\\sqrt{2}$", ["$\\sqrt{2}$", "$2^{1/2}$"], ["$1.41$", "$2$", "$\\sqrt{3}$"]),
 ]
 
+# problems whose answers need Math-Verify itself (matrices, units, functions, percents, tuples)
+_HARD = [
+    ("$\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}$", ["$\\begin{bmatrix} 1 \\\\ 2 \\end{bmatrix}$"],
+     ["$\\begin{pmatrix} 2 \\\\ 1 \\end{pmatrix}$", "$(1, 2)$"]),
+    ("$5\\text{ cm}$", ["5", "$5$ cm", "5 cm"], ["6 cm", "$50$ mm"]),
+    ("$e^{x}$", ["$e^x$", "$\\exp(x)$"], ["$e^{2x}$", "$xe$"]),
+    ("$60\\%$", ["$0.6$", "60", "60\\%"], ["40\\%", "$0.4$"]),
+    ("$\\sin x$", ["$\\sin(x)$"], ["$\\cos x$", "$-\\sin x$"]),
+    ("$(3, 2)$", ["$(3,2)$"], ["$(2, 3)$", "$3, 2$"]),
+]
 
-def grpo_table(problems: int, seed: int = 0, rollouts: int = 8) -> list[tuple[str, str]]:
+
+def grpo_table(problems: int, seed: int = 0, rollouts: int = 8, hard: float = 0.08) -> list[tuple[str, str]]:
     rng = random.Random(seed)
     out: list[tuple[str, str]] = []
     for _ in range(problems):
-        if rng.random() < 0.7:
+        r = rng.random()
+        if r < hard:
+            gold, same, wrong = rng.choice(_HARD)
+        elif r < 0.6:
             gold, same, wrong = _num_problem(rng)
         else:
             gold, same, wrong = rng.choice(_EXPRESSIONS)
@@ -229,6 +246,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=1, help="math worker processes")
     ap.add_argument("--timeout", type=float, default=5.0)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--hard", type=float, default=0.08, help="share of GRPO problems needing Math-Verify")
     args = ap.parse_args()
     os.environ["UNIREWARD_MATH_WORKERS"] = str(args.workers)
     logging.getLogger("math_verify").setLevel(logging.CRITICAL)
@@ -242,7 +260,8 @@ def main() -> None:
     math_verify_run([("$x$", "$x$"), ("1", "1")])  # imports and regex caches of the baseline
     print(f"one run, {args.workers} math worker(s), deadline {args.timeout:g} s per step")
     results = {
-        "grpo": report("GRPO batches (8 rollouts per problem)", grpo_table(args.problems, args.seed), options),
+        "grpo": report(f"GRPO batches (8 rollouts per problem, {args.hard:.0%} hard problems)",
+                       grpo_table(args.problems, args.seed, hard=args.hard), options),
         "symbolic": report("unique symbolic pairs", symbolic_table(args.symbolic, args.seed + 1), options),
         "broad": report("broad table", broad_table(), options),
     }

@@ -9,6 +9,7 @@ import json
 import logging
 import math
 import random
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -153,8 +154,30 @@ def _mixed_pairs(rng: random.Random, n: int) -> list[tuple[str, str]]:
     return out
 
 
+_UNITS = ["cm", "m", "meters", "apples", "hours", "degrees", "km", "dollars", "units", "s", "percent",
+          "answer", "pct"]
+
+
+def _unit_item(rng: random.Random, v: Fraction) -> str:
+    num = rng.choice([str(v.numerator) if v.denominator == 1 else f"{float(v)}", f"{float(v)}",
+                      f"\\frac{{{v.numerator}}}{{{v.denominator}}}"])
+    unit = rng.choice(_UNITS)
+    return rng.choice([f"${num}\\text{{ {unit}}}$", f"${num} \\text{{{unit}}}$", f"{num} {unit}",
+                       f"\\boxed{{{num}\\text{{ {unit}}}}}", f"${num}\\mbox{{ {unit}}}^2$",
+                       f"${num}\\mathrm{{{unit}}}$", num, f"${num}$", f"${num}\\,\\text{{{unit}}}$"])
+
+
+def _unit_pairs(rng: random.Random, n: int) -> list[tuple[str, str]]:
+    out = []
+    for _ in range(n):
+        v = Fraction(rng.randint(-20, 300), rng.choice([1, 1, 2, 4, 10]))
+        w = v if rng.random() < 0.6 else v + rng.choice([1, Fraction(1, 2)])
+        out.append((_unit_item(rng, v), _unit_item(rng, w)))
+    return out
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("make", [_expression_pairs, _mixed_pairs], ids=["expressions", "mixed"])
+@pytest.mark.parametrize("make", [_expression_pairs, _mixed_pairs, _unit_pairs], ids=["expressions", "mixed", "units"])
 def test_native_verdicts_agree_with_math_verify(make) -> None:  # type: ignore[no-untyped-def]
     pairs = make(random.Random(20261202), 220)
     decided = [(g, a, v) for g, a in pairs if (v := verdict(g, a)) is not None]

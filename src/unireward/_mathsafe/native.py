@@ -13,6 +13,9 @@ The subset, after surrounding ``$...$``, ``$$...$$``, ``\\(...\\)``, ``\\[...\\]
   math mode only, ``N\\%`` (Math-Verify drops the ``\\%`` there and reads ``N``); a
   single letter, ``\\dfrac{a}{b}`` or ``\\tfrac{a}{b}`` outside math mode is extracted as
   nothing by Math-Verify, so such a pair never matches;
+- units: outside math mode a number and one lower-case word (``5 cm``), in math mode a
+  number followed by ``\\text{...}`` (also ``\\mbox``, ``\\mathrm``, maybe squared):
+  Math-Verify keeps the number and drops the unit;
 - a text without any digit, ``$``, ``\\`` or ``[`` (an answer in words): Math-Verify's
   extraction finds nothing in it, so it never matches;
 - in math mode: exact expressions built from integers, the variables
@@ -57,6 +60,11 @@ _NUMBER = re.compile(_NUM)
 _PERCENT = re.compile(r"(-?\d{1,60}(?:\.\d{1,60})?)\\%")
 _SET = re.compile(rf"\\\{{\s?({_NUM}(?:\s?,\s?{_NUM}){{0,19}})\s?\\\}}")
 _LETTER = re.compile(r"[A-Za-z]")
+# a number followed by one word (a unit): Math-Verify's extraction keeps the number
+_NUMBER_WORD = re.compile(r"(-?\d{1,60}(?:\.\d{1,60})?) ([a-z]{1,12})")
+_PERCENT_WORDS = ("percent", "percentage", "pct")
+# a trailing \text{...} (also \mbox, \mathrm), maybe squared: Math-Verify drops it as a unit
+_UNIT = re.compile(r"(.+?)\s?\\(?:text|mbox|mathrm)\{([^{}\\$]{0,30})\}(?:\^\d|\{\^\d\})?")
 _FRAC = re.compile(r"(-?)\\[dt]?frac\{(\d+)\}\{(\d+)\}")
 #: Variables of the expression subset (see the module docs).
 VARIABLES = frozenset("xyznk")
@@ -424,7 +432,15 @@ def read(text: str) -> Value | None:
         m = _PERCENT.fullmatch(s)
         if m is not None:
             return _number(m.group(1))
+        m = _NUMBER_WORD.fullmatch(s)
+        if m is not None and not m.group(2).startswith(_PERCENT_WORDS) and "answer" not in m.group(2):
+            return _number(m.group(1))
         return None
+    m = _UNIT.fullmatch(s)
+    if m is not None and "\\text" not in m.group(1) and "\\mbox" not in m.group(1) and "\\mathrm" not in m.group(1):
+        if not any(w in m.group(2) for w in _PERCENT_WORDS):
+            value = _math_value(m.group(1).strip())
+            return value if isinstance(value, Num) else None
     return _math_value(s)
 
 

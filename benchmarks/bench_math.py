@@ -4,13 +4,15 @@ Usage: ``python benchmarks/bench_math.py [--problems N] [--symbolic N] [--worker
 
 Tables (all scored in one run, Math-Verify first, in this process):
 
-1. **GRPO batches**: ``--problems`` problems with 8 rollouts each; per problem, 40% of
+1. **GRPO batches**: ``--problems`` problems (512: a training step of 4,096 rollouts)
+   with 8 rollouts each; per problem, 40% of
    the rollouts give the ground truth's exact string, 20% an equivalent spelling
    (``\\frac{1}{2}`` / ``0.5`` / ``1/2``, ``(x+1)^2`` / ``x^2+2x+1``), 40% wrong answers
    drawn from a few per problem (wrong answers repeat too). A share ``--hard`` (8% by
-   default) of the problems have answers that need Math-Verify itself (matrices, units,
-   functions, percents in math mode, tuples); the others are numbers (about 52%) and
-   expressions, intervals, sets and equations (40%). Scored as one batch.
+   default) of the problems have answers that need Math-Verify itself (vectors, units in
+   words, exponential and trigonometric functions, percents in math mode, ordered pairs),
+   each with its own numbers; the others are numbers (about 52%) and expressions,
+   intervals, sets and equations (40%). Scored as one batch.
 2. **Unique symbolic pairs**: ``--symbolic`` distinct pairs that all need symbolic work
    (polynomials, radicals, ``\\pi``, equations, trigonometry, logarithms, exponentials,
    intervals and sets with expressions, matrices), no pair repeated. Scored as one batch.
@@ -80,31 +82,55 @@ def _num_problem(rng: random.Random) -> tuple[str, list[str], list[str]]:
     return gold, [s for s in same if s != gold], wrong
 
 
-_EXPRESSIONS = [
-    ("$x^2+2x+1$", ["$(x+1)^2$", "$x^2+1+2x$", "$(1+x)^2$"], ["$(x-1)^2$", "$x^2+1$", "$x^2+2x$"]),
-    ("$\\frac{\\sqrt{3}}{2}$", ["$\\frac{1}{2}\\sqrt{3}$", "$\\sqrt{3}/2$"], ["$\\frac{\\sqrt{2}}{2}$", "$0.8$", "$\\sqrt{3}$"]),
-    ("$2\\sqrt{3}$", ["$\\sqrt{12}$", "$2 \\sqrt{3}$"], ["$3\\sqrt{2}$", "$\\sqrt{6}$", "$2\\sqrt{2}$"]),
-    ("$\\frac{\\pi}{4}$", ["$\\pi/4$", "$\\frac{1}{4}\\pi$"], ["$\\frac{\\pi}{2}$", "$\\pi$", "$45$"]),
-    ("$y = 2x + 1$", ["$y=1+2x$", "$2x+1$"], ["$y=2x-1$", "$y = x + 1$", "$2x$"]),
-    ("$x = 5$", ["5", "$x=5$"], ["$x=6$", "6", "$x = -5$"]),
-    ("$(-\\infty, 3]$", ["$(-\\infty,3]$"], ["$(-\\infty, 3)$", "$[3, \\infty)$"]),
-    ("$\\{1, 2\\}$", ["$\\{2, 1\\}$", "$1, 2$"], ["$\\{1, 3\\}$", "$\\{2\\}$"]),
-    ("$e^{2}$", ["$e^2$"], ["$2e$", "$e^3$"]),
-    ("$3\\pi$", ["$3 \\pi$", "$\\pi \\cdot 3$"], ["$\\pi$", "$9.42$", "$6\\pi$"]),
-    ("$n(n+1)$", ["$n^2+n$", "$n + n^2$"], ["$n^2$", "$n(n-1)$"]),
-    ("$\\sqrt{2}$", ["$\\sqrt{2}$", "$2^{1/2}$"], ["$1.41$", "$2$", "$\\sqrt{3}$"]),
-]
+def _expression_problem(rng: random.Random) -> tuple[str, list[str], list[str]]:
+    """A problem with an expression, interval, set or equation for answer (own numbers)."""
+    a, b = rng.randint(2, 9), rng.randint(2, 9)
+    m = rng.choice([2, 3, 5, 6, 7])
+    kind = rng.randrange(10)
+    if kind == 0:
+        return (f"$x^2+{2 * a}x+{a * a}$", [f"$(x+{a})^2$", f"$({a}+x)^2$", f"$x^2+{a * a}+{2 * a}x$"],
+                [f"$(x-{a})^2$", f"$x^2+{a * a}$", f"$x^2+{2 * a}x$"])
+    if kind == 1:
+        return (f"${a}\\sqrt{{{m}}}$", [f"$\\sqrt{{{a * a * m}}}$", f"${a} \\sqrt{{{m}}}$"],
+                [f"${m}\\sqrt{{{a}}}$", f"$\\sqrt{{{a * m}}}$", f"${a * m ** 0.5:.2f}$"])
+    if kind == 2:
+        return (f"$\\frac{{\\pi}}{{{a}}}$", [f"$\\pi/{a}$", f"$\\frac{{1}}{{{a}}}\\pi$"],
+                [f"$\\frac{{\\pi}}{{{a + 1}}}$", "$\\pi$", f"${3.14159 / a:.3f}$"])
+    if kind == 3:
+        return (f"$y = {a}x + {b}$", [f"$y={b}+{a}x$", f"${a}x+{b}$"],
+                [f"$y={a}x-{b}$", f"$y = x + {b}$", f"${a}x$"])
+    if kind == 4:
+        return f"$x = {a * b}$", [str(a * b), f"$x={a * b}$"], [f"$x={a * b + 1}$", str(a + b), f"$x = -{a * b}$"]
+    if kind == 5:
+        return f"$(-\\infty, {a}]$", [f"$(-\\infty,{a}]$"], [f"$(-\\infty, {a})$", f"$[{a}, \\infty)$"]
+    if kind == 6:
+        return (f"$\\{{{a}, {a + b}\\}}$", [f"$\\{{{a + b}, {a}\\}}$", f"$\\{{{a},{a + b}\\}}$"],
+                [f"$\\{{{a}, {a + b + 1}\\}}$", f"$\\{{{a}\\}}$"])
+    if kind == 7:
+        return f"$e^{{{a}}}$", [f"$e^{a}$"], [f"${a}e$", f"$e^{{{a + 1}}}$"]
+    if kind == 8:
+        return (f"$n(n+{a})$", [f"$n^2+{a}n$", f"${a}n+n^2$"], ["$n^2$", f"$n(n-{a})$"])
+    return (f"$\\frac{{\\sqrt{{{m}}}}}{{{a}}}$", [f"$\\frac{{1}}{{{a}}}\\sqrt{{{m}}}$", f"$\\sqrt{{{m}}}/{a}$"],
+            [f"$\\frac{{\\sqrt{{{m}}}}}{{{a + 1}}}$", f"$\\sqrt{{{m}}}$"])
 
-# problems whose answers need Math-Verify itself (matrices, units, functions, percents, tuples)
-_HARD = [
-    ("$\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}$", ["$\\begin{bmatrix} 1 \\\\ 2 \\end{bmatrix}$"],
-     ["$\\begin{pmatrix} 2 \\\\ 1 \\end{pmatrix}$", "$(1, 2)$"]),
-    ("$5\\text{ cm}$", ["5", "$5$ cm", "5 cm"], ["6 cm", "$50$ mm"]),
-    ("$e^{x}$", ["$e^x$", "$\\exp(x)$"], ["$e^{2x}$", "$xe$"]),
-    ("$60\\%$", ["$0.6$", "60", "60\\%"], ["40\\%", "$0.4$"]),
-    ("$\\sin x$", ["$\\sin(x)$"], ["$\\cos x$", "$-\\sin x$"]),
-    ("$(3, 2)$", ["$(3,2)$"], ["$(2, 3)$", "$3, 2$"]),
-]
+
+def _hard_problem(rng: random.Random) -> tuple[str, list[str], list[str]]:
+    """A problem whose answers need Math-Verify itself (each one different)."""
+    a, b = rng.randint(2, 40), rng.randint(2, 40)
+    kind = rng.randrange(6)
+    if kind == 0:  # a vector
+        m = f"\\begin{{pmatrix}} {a} \\\\ {b} \\end{{pmatrix}}"
+        return f"${m}$", [f"${m.replace('pmatrix', 'bmatrix')}$"], [f"${m.replace(str(b), str(b + 1))}$", f"$({a}, {b})$"]
+    if kind == 1:  # a unit written as a word in math mode
+        return f"${a}$ cm", [f"{a} cm", f"${a}\\text{{ cm}}$"], [f"{a + 1} cm", f"${a * 10}$ mm"]
+    if kind == 2:  # an exponential function
+        return f"$e^{{{a}x}}$", [f"$e^{{{a} x}}$", f"$\\exp({a}x)$"], [f"$e^{{{a + 1}x}}$", f"${a}e^{{x}}$"]
+    if kind == 3:  # a percent in math mode
+        return f"${a}\\%$", [f"${a}\\%$", str(a), f"{a / 100}"], [f"{a + 5}\\%", f"${(a + 5) / 100}$"]
+    if kind == 4:  # a trigonometric function
+        return f"$\\sin({a}x)$", [f"$\\sin {a}x$"], [f"$\\cos({a}x)$", f"$-\\sin({a}x)$"]
+    hi, lo = max(a, b) + 1, min(a, b)  # an ordered pair that is no interval
+    return f"$({hi}, {lo})$", [f"$({hi},{lo})$"], [f"$({lo}, {hi})$", f"$({hi}, {lo + 1})$"]
 
 
 def grpo_table(problems: int, seed: int = 0, rollouts: int = 8, hard: float = 0.08) -> list[tuple[str, str]]:
@@ -113,11 +139,11 @@ def grpo_table(problems: int, seed: int = 0, rollouts: int = 8, hard: float = 0.
     for _ in range(problems):
         r = rng.random()
         if r < hard:
-            gold, same, wrong = rng.choice(_HARD)
+            gold, same, wrong = _hard_problem(rng)
         elif r < 0.6:
             gold, same, wrong = _num_problem(rng)
         else:
-            gold, same, wrong = rng.choice(_EXPRESSIONS)
+            gold, same, wrong = _expression_problem(rng)
         wrong = rng.sample(wrong, min(len(wrong), rng.choice([1, 2, 2, 3])))
         for _ in range(rollouts):
             r = rng.random()
@@ -241,7 +267,7 @@ def report(name: str, pairs: list[tuple[str, str]], options: object) -> tuple[fl
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    ap.add_argument("--problems", type=int, default=128, help="GRPO problems (8 rollouts each)")
+    ap.add_argument("--problems", type=int, default=512, help="GRPO problems (8 rollouts each)")
     ap.add_argument("--symbolic", type=int, default=300, help="unique symbolic pairs")
     ap.add_argument("--workers", type=int, default=1, help="math worker processes")
     ap.add_argument("--timeout", type=float, default=5.0)

@@ -207,3 +207,14 @@ def test_grpo_batch_memo_and_shares() -> None:
     single = [MathScorer().score(a, g, data_type=None, options=OPTIONS) for g, a in zip(golds, answers, strict=True)]
     assert batch == single
     assert [r.accuracy == 1.0 for r in batch] == [_math_verify(g, a) for g, a in zip(golds, answers, strict=True)]
+
+
+def test_percents_and_units_agree_with_math_verify() -> None:
+    golds = ["$60\\%$", "60%", "\\boxed{60\\%}", "$100\\%$", "$5 \\%$", "$24$ cm", "$2.5$ m"]
+    answers = ["60", "$60$", "0.6", "$0.6$", "\\frac{3}{5}", "60\\%", "65\\%", "$65\\%$", "60%", "1",
+               "0.60001", "0.61", "6", "$60\\%$", "100", "5", "0.05", "24 cm", "24", "$24$", "2.5", "25"]
+    pairs = [p for g in golds for a in answers for p in ((g, a), (a, g))]
+    decided = [(g, a, v) for g, a in pairs if (v := verdict(g, a)) is not None]
+    assert len(decided) > 250
+    assert sum(v for _, _, v in decided) > 40
+    assert not _disagreements([(g, a) for g, a, _ in decided], [v for _, _, v in decided])

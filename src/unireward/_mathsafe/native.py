@@ -16,6 +16,8 @@ The subset, after surrounding ``$...$``, ``$$...$$``, ``\\(...\\)``, ``\\[...\\]
 - units: outside math mode a number and one lower-case word (``5 cm``), in math mode a
   number followed by ``\\text{...}`` (also ``\\mbox``, ``\\mathrm``, maybe squared):
   Math-Verify keeps the number and drops the unit;
+- percents of natural numbers: ``$a\\%$`` in math mode, ``a%`` outside; against a
+  number, its digits (Math-Verify's "9% is 9" rule) or its value ``a/100`` match;
 - a text without any digit, ``$``, ``\\`` or ``[`` (an answer in words): Math-Verify's
   extraction finds nothing in it, so it never matches;
 - in math mode: exact expressions built from integers, the variables
@@ -63,6 +65,10 @@ _LETTER = re.compile(r"[A-Za-z]")
 # a number followed by one word (a unit): Math-Verify's extraction keeps the number
 _NUMBER_WORD = re.compile(r"(-?\d{1,60}(?:\.\d{1,60})?) ([a-z]{1,12})")
 _PERCENT_WORDS = ("percent", "percentage", "pct")
+_MATH_PERCENT = re.compile(r"(\d{1,30})\s?\\%")
+_PLAIN_PERCENT = re.compile(r"(\d{1,30})%")
+# a number in $...$ followed by one word (a unit): extraction keeps the number
+_MATH_NUMBER_WORD = re.compile(rf"\$({_NUM})\$ ([a-z]{{1,12}})")
 # a trailing \text{...} (also \mbox, \mathrm), maybe squared: Math-Verify drops it as a unit
 _UNIT = re.compile(r"(.+?)\s?\\(?:text|mbox|mathrm)\{([^{}\\$]{0,30})\}(?:\^\d|\{\^\d\})?")
 _FRAC = re.compile(r"(-?)\\[dt]?frac\{(\d+)\}\{(\d+)\}")
@@ -94,6 +100,12 @@ class Interval(NamedTuple):
     right: str
 
 
+class Percent(NamedTuple):
+    """``a\\%`` with a natural number ``a`` (Math-Verify keeps ``a`` times 1/100)."""
+
+    value: int
+
+
 class NumSet(NamedTuple):
     values: frozenset[Fraction]
 
@@ -110,7 +122,7 @@ class _Empty(NamedTuple):
 #: Math-Verify extracts nothing from the text: the pair never matches.
 EMPTY = _Empty()
 
-Value = Num | Expr | Interval | NumSet | Assignment | _Empty
+Value = Num | Expr | Interval | NumSet | Assignment | Percent | _Empty
 
 
 def _boxed_inner(s: str) -> str | None:
@@ -432,10 +444,16 @@ def read(text: str) -> Value | None:
         m = _PERCENT.fullmatch(s)
         if m is not None:
             return _number(m.group(1))
-        m = _NUMBER_WORD.fullmatch(s)
+        m = _NUMBER_WORD.fullmatch(s) or _MATH_NUMBER_WORD.fullmatch(s)
         if m is not None and not m.group(2).startswith(_PERCENT_WORDS) and "answer" not in m.group(2):
             return _number(m.group(1))
+        m = _PLAIN_PERCENT.fullmatch(s)
+        if m is not None:
+            return Percent(int(m.group(1)))
         return None
+    m = _MATH_PERCENT.fullmatch(s)
+    if m is not None:
+        return Percent(int(m.group(1)))
     m = _UNIT.fullmatch(s)
     if m is not None and "\\text" not in m.group(1) and "\\mbox" not in m.group(1) and "\\mathrm" not in m.group(1):
         if not any(w in m.group(2) for w in _PERCENT_WORDS):
@@ -559,7 +577,22 @@ def compare(gold: Value, answer: Value) -> bool | None:
         return True if (low and high) else None
     if isinstance(gold, NumSet) and isinstance(answer, NumSet):
         return gold.values == answer.values
+    if isinstance(gold, Percent) or isinstance(answer, Percent):
+        return _same_percent(gold, answer)
     return None
+
+
+def _same_percent(g: Value, a: Value) -> bool | None:
+    """``p\\%`` against a number: its digits (Math-Verify's "9% is 9" rule) or its value
+    (``p/100``, by simplification) match; against a float, the value within 6 places."""
+    if isinstance(g, Percent) and isinstance(a, Percent):
+        return g.value == a.value
+    pct, other = (g, a) if isinstance(g, Percent) else (a, g)
+    if not isinstance(pct, Percent) or not isinstance(other, Num):
+        return None
+    if not other.inexact:
+        return other.value in (pct.value, Fraction(pct.value, 100))
+    return _same_number(Num(Fraction(pct.value, 100), False), other)
 
 
 def verdict(gold: str, answer: str) -> bool | None:

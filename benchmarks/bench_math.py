@@ -277,13 +277,13 @@ def main() -> None:
     os.environ["UNIREWARD_MATH_WORKERS"] = str(args.workers)
     logging.getLogger("math_verify").setLevel(logging.CRITICAL)
 
-    from unireward._mathsafe.worker import default_pool
+    from unireward._mathsafe.worker import WARM_UP, default_pool
     from unireward.tasks.base import ScoreOptions
     from unireward.tasks.math import MathScorer
 
     options = ScoreOptions(math_timeout=args.timeout)
     assert default_pool().wait_ready(), "math workers did not start"
-    math_verify_run([("$x$", "$x$"), ("1", "1")])  # imports and regex caches of the baseline
+    math_verify_run(list(WARM_UP))  # the baseline warmed up as the workers are
     print(f"one run, {args.workers} math worker(s), deadline {args.timeout:g} s per step")
     results = {
         "grpo": report(f"GRPO batches (8 rollouts per problem, {args.hard:.0%} hard problems)",

@@ -35,7 +35,9 @@ from unireward._mathsafe.native import compare, read, verdict
         # left to Math-Verify
         ("3", "3.0000001", None),  # depends on its 6-digit rounding
         ("1/3", "0.333333", None),
-        ("50%", "0.5", None),  # a percentage without backslash
+        ("50%", "0.5", True),  # a percentage without backslash: its value
+        ("50%", "50", True),  # or its digits (Math-Verify's "9% is 9" rule)
+        ("50%", "0.6", False),
         ("$A$", "$a$", None),
         ("x+1", "1+x", None),
         ("1,000", "1000", None),

@@ -599,7 +599,7 @@ def verdict(gold: str, answer: str) -> bool | None:
     """Math-Verify's verdict for two texts, or None when the native path is unsure.
 
     >>> verdict("$2\\\\sqrt{3}$", "$\\\\sqrt{12}$"), verdict("$x=5$", "$x=6$"), verdict("5", "five")
-    (True, False, None)
+    (True, False, False)
     """
     g = read(gold)
     if g is None:

@@ -1,5 +1,5 @@
 """Math: Math-Verify's verdicts on a table of real answers, the reference vectors, and the
-fast path checked against Math-Verify itself on generated pairs."""
+native path checked against Math-Verify itself on generated pairs."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 import unireward
 from unireward import Status
-from unireward._mathsafe.fastpath import fast_verdict
+from unireward._mathsafe.native import verdict as native_verdict
 from unireward.tasks.base import ScoreOptions
 from unireward.tasks.math import MathScorer, _from_verifier
 
@@ -92,13 +92,13 @@ def test_batch_through_the_public_api() -> None:
 
 def test_verifier_failure_falls_back_to_the_string_grader() -> None:
     # what the scorer does with a failed verifier: PRM800K decides, and says so
-    ok = _from_verifier({"error": "RecursionError"}, "\\frac{1}{2}", "0.5", None)
-    bad = _from_verifier({"error": "RecursionError"}, "2", "0.5", None)
+    ok = _from_verifier({"error": "RecursionError"}, "\\frac{1}{2}", "0.5", OPTIONS)
+    bad = _from_verifier({"error": "RecursionError"}, "2", "0.5", OPTIONS)
     assert (ok.accuracy, bad.accuracy) == (1.0, 0.0)
     assert ok.reason is not None and "PRM800K" in ok.reason
 
 
-# ---- the fast path agrees with Math-Verify -----------------------------------------------
+# ---- the native path agrees with Math-Verify ---------------------------------------------
 
 
 def _render(rng: random.Random, v: Fraction) -> str:
@@ -141,14 +141,14 @@ def _value(rng: random.Random) -> Fraction:
 
 
 @pytest.mark.slow
-def test_fast_path_agrees_with_math_verify() -> None:
+def test_native_path_agrees_with_math_verify() -> None:
     rng = random.Random(424242)
     decided, disagreements = 0, []
     for _ in range(1500):
         v = _value(rng)
         near = v + rng.choice([Fraction(1, 10**6), Fraction(1, 7), 1, Fraction(1, 10**8)])
         gold, pred = _item(rng, v), _item(rng, v if rng.random() < 0.6 else near)
-        verdict = fast_verdict(gold, pred)
+        verdict = native_verdict(gold, pred)
         if verdict is None:
             continue
         decided += 1

@@ -1,6 +1,7 @@
 """Hostile math never hangs the caller: screened inputs are refused at once, and slow
 symbolic work is killed at the hard deadline, from the main thread, from worker threads
-and from (daemonic) worker processes."""
+and from (daemonic) worker processes. The screen applies to what Math-Verify's extraction
+keeps, and each step of a pair has its own deadline, as in the reference."""
 
 from __future__ import annotations
 
@@ -19,16 +20,17 @@ from unireward.tasks.math import MathScorer
 DEADLINE = 1.5
 SLACK = 4.0  # killing and reporting, on a busy 2-core machine
 
+# each is what extraction keeps (boxed, in $...$, or a bare numeric expression)
 SCREENED = {
     "tower": "\\boxed{9^{9^{9^{9}}}}",
-    "dfrac_tower": "\\dfrac{1}{2}^{\\dfrac{1}{2}^{\\dfrac{1}{2}^{\\dfrac{1}{2}}}}",
-    "factorial": "10000000!",
+    "dfrac_tower": "$\\dfrac{1}{2}^{\\dfrac{1}{2}^{\\dfrac{1}{2}^{\\dfrac{1}{2}}}}$",
+    "factorial": "$10000000!$",
     "one_megabyte": "1+" * 500_000 + "1",
-    "deep_braces": "{" * 100 + "1" + "}" * 100,
-    "huge_exponent": "2^{99999999}",
+    "deep_braces": "$" + "{" * 100 + "1" + "}" * 100 + "$",
+    "huge_exponent": "$2^{99999999}$",
     "chain": "9**9**9**9",
-    "factorial_of_power": "(10^{6})!",
-    "power_of_power": "\\left(10^{9999}\\right)^{9999}",
+    "factorial_of_power": "\\boxed{(10^{6})!}",
+    "power_of_power": "$\\left(10^{9999}\\right)^{9999}$",
 }
 # passes the screen (a plain polynomial) but sympy takes many seconds over it
 SLOW = "$(x+y+z+1)^{60}$"
@@ -39,16 +41,69 @@ def _score(answer: str, gold: str = "3", timeout: float = DEADLINE):
 
 
 def _warm() -> None:
-    assert _score("$\\sqrt{9}$", timeout=60.0).accuracy == 1.0  # starts a worker
+    assert default_pool().wait_ready()  # every worker started and warm
 
 
 @pytest.mark.parametrize("answer", list(SCREENED.values()), ids=list(SCREENED))
 def test_screened_inputs_are_refused_at_once(answer: str) -> None:
+    _warm()
     start = time.monotonic()
     r = _score(answer)
     assert time.monotonic() - start < DEADLINE
     assert (r.accuracy, r.status) == (0.0, Status.PARSE_ERROR)
     assert r.reason and "refused by the math screen" in r.reason
+
+
+def test_long_reasoning_ending_in_a_boxed_answer_is_graded() -> None:
+    # no answer tags: the reference grades the whole completion (11k characters)
+    text = "Let me think about this step by step. " * 290 + "So the answer is \\boxed{-2}."
+    assert len(text) > 11_000
+    r = _score(text, gold="-2", timeout=60.0)
+    assert (r.accuracy, r.status) == (1.0, Status.OK)
+
+
+def test_only_what_extraction_keeps_is_screened() -> None:
+    # a power tower in the reasoning, a plain answer in the box
+    text = "Computing 9^{9^{9^{9}}} is hopeless, and $10000000!$ too; instead \\boxed{3}"
+    r = _score(text, timeout=60.0)
+    assert (r.accuracy, r.status) == (1.0, Status.OK)
+    # bare text that extraction does not keep as an expression is no refusal either
+    r = _score("\\dfrac{1}{2}^{\\dfrac{1}{2}^{\\dfrac{1}{2}^{\\dfrac{1}{2}}}}", timeout=60.0)
+    assert (r.accuracy, r.status) == (0.0, Status.OK)
+
+
+def _sum(n: int, reverse: bool) -> str:
+    terms = [f"{k}x^{{{k}}}" for k in range(1, n + 1)]
+    return "$" + "+".join(terms[::-1] if reverse else terms) + "$"
+
+
+@pytest.mark.integration
+def test_each_step_has_its_own_deadline() -> None:
+    """Two slow but legitimate parses: each fits the deadline, the pair does not."""
+    import logging
+
+    from math_verify import parse, verify
+
+    logging.getLogger("math_verify").setLevel(logging.CRITICAL)
+    for n in (28, 40, 56, 80, 112):  # long enough that each parse takes 0.4 s or more here
+        gold, answer = _sum(n, False), _sum(n, True)
+        steps = []
+        t = time.perf_counter()
+        g = parse(gold, parsing_timeout=None)
+        steps.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        a = parse(answer, parsing_timeout=None)
+        steps.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        assert verify(g, a, timeout_seconds=None)  # the reference answers 1
+        steps.append(time.perf_counter() - t)
+        if min(steps[:2]) >= 0.4:
+            break
+    timeout = 1.6 * max(steps)
+    assert sum(steps) > timeout  # one deadline for the whole pair would end in "deadline"
+    _warm()
+    r = _score(answer, gold=gold, timeout=timeout)
+    assert (r.accuracy, r.status) == (1.0, Status.OK), (steps, r.reason)
 
 
 def test_screened_ground_truth_is_a_non_match_too() -> None:
@@ -105,6 +160,7 @@ def test_deadline_from_worker_threads() -> None:
 
 def _child(queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
     warm = _score("$\\sqrt{9}$", timeout=60.0)
+    _warm()
     start = time.monotonic()
     screened = _score(SCREENED["tower"])
     slow = _score(SLOW)

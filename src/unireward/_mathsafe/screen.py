@@ -30,12 +30,16 @@ __all__ = [
     "MAX_EXPRESSION_CHARS",
     "MAX_FACTORIAL",
     "MAX_NESTING",
+    "MAX_TEXT_CHARS",
     "MAX_POWERS",
     "refusal",
 ]
 
-#: Longer texts are refused outright (a long reasoning text with a boxed answer still fits).
+#: Longer expressions are refused outright (the math scorer screens what Math-Verify's
+#: extraction keeps, not the text around it).
 MAX_EXPRESSION_CHARS = 10_000
+#: Whole texts (answers, ground truths) longer than this are refused before extraction.
+MAX_TEXT_CHARS = 100_000
 MAX_NESTING = 40
 MAX_POWERS = 200
 #: ``10^{9999}`` is allowed, ``10^{10000}`` is not.

@@ -8,6 +8,7 @@ reward happens once, in :mod:`unireward.api`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -26,6 +27,8 @@ _OK = Status.OK
 #: ``onethinker`` reproduces the reference rewards bit for bit (quirks included);
 #: ``strict`` fixes the documented quirks (see docs/tasks.md).
 PROFILES = ("onethinker", "strict")
+#: Largest accepted ``math_timeout`` (seconds per step of a math check).
+MAX_MATH_TIMEOUT = 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +38,9 @@ class ScoreOptions:
     Attributes:
         profile: ``"onethinker"`` (default, bit-for-bit with the reference) or ``"strict"``.
         format_weight: the weight ``w`` of the format reward in the total.
-        math_timeout: hard per-item deadline in seconds for symbolic math checking.
+        math_timeout: hard deadline in seconds for each step of a symbolic math check
+            (parsing the ground truth, parsing the answer, verifying), as the reference
+            gives each of those calls 5 s; finite, in (0, 3600].
         raise_on_error: re-raise unexpected scoring errors instead of recording them.
         extra: task-specific options (``{"name": value}``) for user-registered scorers.
 
@@ -43,6 +48,10 @@ class ScoreOptions:
     Traceback (most recent call last):
     ...
     unireward.errors.ConfigurationError: profile must be one of ('onethinker', 'strict'), got 'lenient'
+    >>> ScoreOptions(math_timeout=float("inf"))
+    Traceback (most recent call last):
+    ...
+    unireward.errors.ConfigurationError: math_timeout must be a finite number of seconds in (0, 3600], got inf
     """
 
     profile: str = "onethinker"
@@ -56,8 +65,15 @@ class ScoreOptions:
             raise ConfigurationError(f"profile must be one of {PROFILES}, got {self.profile!r}")
         if not (0.0 <= float(self.format_weight) <= 1.0):
             raise ConfigurationError(f"format_weight must be in [0, 1], got {self.format_weight!r}")
-        if not (float(self.math_timeout) > 0.0):
-            raise ConfigurationError(f"math_timeout must be > 0 seconds, got {self.math_timeout!r}")
+        try:
+            timeout = math.nan if isinstance(self.math_timeout, bool) else float(self.math_timeout)
+        except (TypeError, ValueError):
+            timeout = math.nan
+        if not (0.0 < timeout <= MAX_MATH_TIMEOUT):  # also refuses nan and inf
+            raise ConfigurationError(
+                f"math_timeout must be a finite number of seconds in (0, {MAX_MATH_TIMEOUT:g}],"
+                f" got {self.math_timeout!r}"
+            )
 
     @property
     def strict(self) -> bool:

@@ -1,0 +1,608 @@
+"""Math-Verify's verdicts, computed exactly and natively for the common subset.
+
+:func:`read` turns one text into a :data:`Value` (or None when it is outside the subset)
+and :func:`compare` returns what Math-Verify's ``verify(parse(gold), parse(answer))``
+returns for two values, or None when it cannot be sure; the caller then asks
+Math-Verify. A ground truth is read once per batch and reused for all its rollouts.
+
+The subset, after surrounding ``$...$``, ``$$...$$``, ``\\(...\\)``, ``\\[...\\]`` or
+``\\boxed{...}`` are removed ("math mode"):
+
+- numbers: integers and decimals (``-12``, ``3.50``), ``\\frac{a}{b}`` (also ``\\dfrac``,
+  ``\\tfrac``) and ``a/b`` with integer ``a``, ``b``, a leading ``-`` allowed; outside
+  math mode only, ``N\\%`` (Math-Verify drops the ``\\%`` there and reads ``N``); a
+  single letter, ``\\dfrac{a}{b}`` or ``\\tfrac{a}{b}`` outside math mode is extracted as
+  nothing by Math-Verify, so such a pair never matches;
+- units: outside math mode a number and one lower-case word (``5 cm``), in math mode a
+  number followed by ``\\text{...}`` (also ``\\mbox``, ``\\mathrm``, maybe squared):
+  Math-Verify keeps the number and drops the unit;
+- percents of natural numbers: ``$a\\%$`` in math mode, ``a%`` outside; against a
+  number, its digits (Math-Verify's "9% is 9" rule) or its value ``a/100`` match;
+- a text without any digit, ``$``, ``\\`` or ``[`` (an answer in words): Math-Verify's
+  extraction finds nothing in it, so it never matches;
+- in math mode: exact expressions built from integers, the variables
+  ``x y z n k`` (letters that Math-Verify's unit stripping and constants leave alone),
+  ``\\pi``, ``e`` (Euler's number there), ``+ - \\cdot \\times``, implicit products,
+  a division by an integer that ends a term (``\\pi/4``), ``\\frac{}{}``, ``\\sqrt{}``,
+  integer powers ``^2`` / ``^{...}`` and brackets; their value is an exact polynomial
+  over the variables, ``\\pi``, ``e`` and square roots (:mod:`.safe_eval`'s model,
+  rationals only, no floats);
+- in math mode: an assignment ``v = expr`` (Math-Verify compares its right-hand side
+  with a non-equation, and two assignments by variable and value), intervals
+  ``(a, b)``, ``[a, b]``, ``(a, b]``, ``[a, b)`` of numbers with ``a < b``, and sets
+  ``\\{a, b, ...\\}`` of exact numbers.
+
+Comparison rules (Math-Verify's, restricted to where they are certain):
+
+- numbers: exactly equal values match; two exact values (integers, fractions) that
+  differ do not; values that differ by more than ``1e-4`` relative do not; anything
+  closer is left to Math-Verify (its 6-digit rounding of floats decides there);
+- exact expressions match when their polynomials are equal (Math-Verify's ``simplify``
+  of the difference is 0) and do not when they differ (constants only when they differ
+  by more than ``1e-9`` relative); a side that is a single variable is left to
+  Math-Verify unless both are written as one letter (its symbol rule compares names);
+- intervals: same brackets and endpoints; sets: the same elements.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from fractions import Fraction
+from typing import NamedTuple
+
+from . import safe_eval
+
+__all__ = ["EMPTY", "Value", "compare", "read", "verdict"]
+
+#: Longer texts are left to Math-Verify.
+MAX_CHARS = 200
+_NUM = r"-?(?:\d{1,60}(?:\.\d{1,60})?|\\[dt]?frac\{\d{1,60}\}\{\d{1,60}\}|\d{1,60}/\d{1,60})"
+_NUMBER = re.compile(_NUM)
+_PERCENT = re.compile(r"(-?\d{1,60}(?:\.\d{1,60})?)\\%")
+_SET = re.compile(rf"\\\{{\s?({_NUM}(?:\s?,\s?{_NUM}){{0,19}})\s?\\\}}")
+_LETTER = re.compile(r"[A-Za-z]")
+# a number followed by one word (a unit): Math-Verify's extraction keeps the number
+_NUMBER_WORD = re.compile(r"(-?\d{1,60}(?:\.\d{1,60})?) ([a-z]{1,12})")
+_PERCENT_WORDS = ("percent", "percentage", "pct")
+_MATH_PERCENT = re.compile(r"(\d{1,30})\s?\\%")
+_PLAIN_PERCENT = re.compile(r"(\d{1,30})%")
+# a number in $...$ followed by one word (a unit): extraction keeps the number
+_MATH_NUMBER_WORD = re.compile(rf"\$({_NUM})\$ ([a-z]{{1,12}})")
+# a trailing \text{...} (also \mbox, \mathrm), maybe squared: Math-Verify drops it as a unit
+_UNIT = re.compile(r"(.+?)\s?\\(?:text|mbox|mathrm)\{([^{}\\$]{0,30})\}(?:\^\d|\{\^\d\})?")
+_FRAC = re.compile(r"(-?)\\[dt]?frac\{(\d+)\}\{(\d+)\}")
+#: Variables of the expression subset (see the module docs).
+VARIABLES = frozenset("xyznk")
+
+
+class Num(NamedTuple):
+    value: Fraction
+    inexact: bool  # written with a decimal point
+
+
+class Expr(NamedTuple):
+    """An exact polynomial (``frozenset`` of ``(monomial, coefficient)``) and whether the
+    text was a single letter."""
+
+    poly: frozenset[tuple[tuple[tuple[str, Fraction], ...], Fraction]]
+    letter: str | None
+
+
+class Infinity(NamedTuple):
+    sign: int  # -1 or +1
+
+
+class Interval(NamedTuple):
+    left: str
+    low: Num | Expr | Infinity
+    high: Num | Expr | Infinity
+    right: str
+
+
+class Percent(NamedTuple):
+    """``a\\%`` with a natural number ``a`` (Math-Verify keeps ``a`` times 1/100)."""
+
+    value: int
+
+
+class NumSet(NamedTuple):
+    values: frozenset[Fraction]
+
+
+class Assignment(NamedTuple):
+    variable: str
+    value: Num | Expr
+
+
+class _Empty(NamedTuple):
+    pass
+
+
+#: Math-Verify extracts nothing from the text: the pair never matches.
+EMPTY = _Empty()
+
+Value = Num | Expr | Interval | NumSet | Assignment | Percent | _Empty
+
+
+def _boxed_inner(s: str) -> str | None:
+    if not (s.startswith("\\boxed{") and s.endswith("}")):
+        return None
+    depth = 0
+    for i in range(6, len(s)):
+        if s[i] == "{":
+            depth += 1
+        elif s[i] == "}":
+            depth -= 1
+            if depth == 0 and i != len(s) - 1:
+                return None
+    return s[7:-1] if depth == 0 else None
+
+
+def _unwrap(text: str) -> tuple[str, bool]:
+    """Remove surrounding math delimiters; returns the content and whether any was removed."""
+    s = text.strip()
+    math_mode = False
+    for _ in range(3):
+        if len(s) >= 4 and s.startswith("$$") and s.endswith("$$"):
+            s = s[2:-2].strip()
+        elif len(s) >= 2 and s.startswith("$") and s.endswith("$"):
+            s = s[1:-1].strip()
+        elif len(s) >= 4 and s[:2] in ("\\(", "\\[") and s[-2:] == ("\\)" if s[1] == "(" else "\\]"):
+            s = s[2:-2].strip()
+        else:
+            inner = _boxed_inner(s)
+            if inner is None:
+                break
+            s = inner.strip()
+        math_mode = True
+    return s, math_mode
+
+
+def _number(s: str) -> Num | None:
+    if _NUMBER.fullmatch(s) is None:
+        return None
+    m = _FRAC.fullmatch(s)
+    if m is not None:
+        num, den = int(m.group(2)), int(m.group(3))
+        if den == 0:
+            return None
+        value = Fraction(num, den)
+        return Num(-value if m.group(1) else value, False)
+    if "/" in s:
+        num_s, den_s = s.split("/")
+        if int(den_s) == 0:
+            return None
+        return Num(Fraction(int(num_s), int(den_s)), False)
+    return Num(Fraction(s), "." in s)
+
+
+# ---- the LaTeX expression subset ---------------------------------------------------------
+
+_COMMANDS = {"\\frac", "\\dfrac", "\\tfrac", "\\sqrt", "\\pi", "\\cdot", "\\times", "\\left", "\\right"}
+
+
+class _Unsure(Exception):
+    """Outside the subset: Math-Verify decides."""
+
+
+def _tokens(s: str) -> list[str]:
+    out: list[str] = []
+    i, n = 0, len(s)
+    while i < n:
+        ch = s[i]
+        if ch == " ":
+            i += 1
+        elif ch.isdigit():
+            j = i
+            while j < n and s[j].isdigit():
+                j += 1
+            if j < n and s[j] == ".":
+                raise _Unsure  # a float inside an expression
+            out.append(s[i:j])
+            i = j
+        elif ch == "\\":
+            j = i + 1
+            while j < n and s[j].isalpha():
+                j += 1
+            cmd = s[i:j]
+            if cmd not in _COMMANDS:
+                raise _Unsure
+            if cmd in ("\\left", "\\right"):
+                if j < n and s[j] in "()":
+                    i = j  # \left( and \right) are plain brackets
+                    continue
+                raise _Unsure
+            out.append("\\frac" if cmd in ("\\dfrac", "\\tfrac") else cmd)
+            i = j
+        elif ch in VARIABLES or ch in "+-*/^(){}" or ch == "e":
+            out.append(ch)
+            i += 1
+        else:
+            raise _Unsure
+    return out
+
+
+class _Parser:
+    """Recursive descent over :func:`_tokens` into :mod:`.safe_eval` nodes."""
+
+    def __init__(self, tokens: list[str]) -> None:
+        self.t = tokens
+        self.i = 0
+        self.depth = 0
+
+    def peek(self) -> str | None:
+        return self.t[self.i] if self.i < len(self.t) else None
+
+    def take(self, want: str | None = None) -> str:
+        tok = self.peek()
+        if tok is None or (want is not None and tok != want):
+            raise _Unsure
+        self.i += 1
+        return tok
+
+    def expr(self) -> tuple:
+        self.depth += 1
+        if self.depth > 20:
+            raise _Unsure
+        if self.peek() == "-":
+            self.take()
+            node: tuple = ("neg", self.term())
+        else:
+            node = self.term()
+        while self.peek() in ("+", "-"):
+            op = self.take()
+            node = (op, node, self.term())
+        self.depth -= 1
+        return node
+
+    def term(self) -> tuple:
+        node = self.power()
+        while True:
+            tok = self.peek()
+            if tok in ("\\cdot", "\\times", "*"):
+                self.take()
+                node = ("*", node, self.power())
+            elif tok == "/":
+                # only an integer divisor that ends the term: a/b c is read differently
+                self.take()
+                divisor = self.take()
+                if not divisor.isdigit() or self.peek() not in (None, "+", "-", ")", "}"):
+                    raise _Unsure
+                node = ("/", node, ("int", Fraction(int(divisor))))
+            elif tok is not None and (tok in VARIABLES or tok in ("\\pi", "e", "\\frac", "\\sqrt", "(")):
+                before = self.t[self.i - 1]
+                if tok == "\\frac" and not (before in VARIABLES or before in ("\\pi", "e")):
+                    raise _Unsure  # 2\frac{1}{3} is a mixed number there
+                node = ("*", node, self.power())  # implicit product (never before a digit)
+            else:
+                return node
+
+    def power(self) -> tuple:
+        base = self.atom()
+        if self.peek() == "^":
+            self.take()
+            tok = self.take()
+            if tok == "{":
+                exponent = self.expr()
+                self.take("}")
+            elif tok.isdigit() and len(tok) == 1:
+                exponent = ("int", Fraction(int(tok)))
+            else:
+                raise _Unsure
+            if self.peek() == "^":
+                raise _Unsure  # a^b^c
+            return ("^", base, exponent)
+        return base
+
+    def atom(self) -> tuple:
+        tok = self.take()
+        if tok.isdigit():
+            if len(tok) > 30:
+                raise _Unsure
+            return ("int", Fraction(int(tok)))
+        if tok in VARIABLES:
+            return ("atom", tok)
+        if tok == "\\pi":
+            return ("atom", "pi")
+        if tok == "e":
+            return ("atom", "E")  # Euler's number there
+        if tok in ("(", "{"):
+            inner = self.expr()
+            self.take(")" if tok == "(" else "}")
+            return inner
+        if tok == "\\frac":
+            self.take("{")
+            num = self.expr()
+            self.take("}")
+            self.take("{")
+            den = self.expr()
+            self.take("}")
+            return ("/", num, den)
+        if tok == "\\sqrt":
+            self.take("{")
+            inner = self.expr()
+            self.take("}")
+            return ("sqrt", inner)
+        raise _Unsure
+
+
+def _freeze(poly: dict) -> frozenset:
+    return frozenset(poly.items())
+
+
+def _expression(s: str) -> Num | Expr | None:
+    try:
+        p = _Parser(_tokens(s))
+        node = p.expr()
+        if p.peek() is not None:
+            return None
+        poly = safe_eval._poly(node)
+    except (_Unsure, safe_eval.Refused, safe_eval._NotPolynomial, ZeroDivisionError, OverflowError):
+        return None
+    if any(isinstance(c, float) for c in poly.values()):
+        return None
+    if all(m == () for m in poly):
+        return Num(poly.get((), Fraction(0)), False)
+    letter = s if len(s) == 1 and s in VARIABLES else None
+    return Expr(_freeze(poly), letter)
+
+
+def _endpoint(s: str) -> Num | Expr | Infinity | None:
+    s = s.strip()
+    if s in ("\\infty", "+\\infty"):
+        return Infinity(1)
+    if s == "-\\infty":
+        return Infinity(-1)
+    number = _number(s)
+    if number is not None:
+        return number
+    value = _expression(s)
+    if isinstance(value, Expr) and _numeric(value.poly) is None:
+        return None  # an endpoint with variables
+    return value
+
+
+def _position(v: Num | Expr | Infinity) -> float:
+    if isinstance(v, Infinity):
+        return math.inf * v.sign
+    if isinstance(v, Num):
+        return float(v.value)
+    return _numeric(v.poly) or 0.0
+
+
+def _interval(s: str) -> Interval | None:
+    """``(a, b)``, ``[a, b]``, ``(a, b]``, ``[a, b)`` (also with ``\\left``/``\\right``),
+    ``a < b`` by a clear margin; an infinite end is open whatever its bracket (as in sympy)."""
+    for outer in (("\\left(", "\\left["), ("\\right)", "\\right]")):
+        for mark in outer:
+            s = s.replace(mark, mark[-1])
+    if len(s) < 5 or s[0] not in "([" or s[-1] not in ")]" or s.count(",") != 1:
+        return None
+    inner = s[1:-1]
+    if any(ch in inner for ch in "()[]"):
+        return None
+    lo, hi = (_endpoint(part) for part in inner.split(","))
+    if lo is None or hi is None:
+        return None
+    a, b = _position(lo), _position(hi)
+    if not (a < b) or (math.isinf(a) and math.isinf(b)):
+        return None
+    if not math.isinf(a) and not math.isinf(b) and b - a <= 1e-6 * max(1.0, abs(a), abs(b)):
+        return None
+    left = "(" if isinstance(lo, Infinity) else s[0]
+    right = ")" if isinstance(hi, Infinity) else s[-1]
+    return Interval(left, lo, hi, right)
+
+
+def _math_value(s: str) -> Value | None:
+    num = _number(s)
+    if num is not None:
+        return num
+    interval = _interval(s)
+    if interval is not None:
+        return interval
+    m = _SET.fullmatch(s)
+    if m is not None:
+        items = [_number(x.strip()) for x in m.group(1).split(",")]
+        if all(x is not None and not x.inexact for x in items):
+            return NumSet(frozenset(x.value for x in items if x is not None))
+        return None
+    if s.count("=") == 1:
+        lhs, rhs = (part.strip() for part in s.split("="))
+        if len(lhs) == 1 and lhs in VARIABLES and lhs not in rhs:
+            value = _math_value(rhs)
+            if isinstance(value, (Num, Expr)):
+                return Assignment(lhs, value)
+        return None
+    return _expression(s)
+
+
+def read(text: str) -> Value | None:
+    """The value Math-Verify would parse from ``text``, or None outside the subset.
+
+    >>> read("$$-\\\\dfrac{3}{2}$$"), read("A") is EMPTY
+    (Num(value=Fraction(-3, 2), inexact=False), True)
+    >>> read("$\\\\sqrt{12}$") == read("$2\\\\sqrt{3}$"), read("$x = 2$").variable
+    (True, 'x')
+    >>> read("the answer is 7") is None
+    True
+    """
+    if not any(ch.isdecimal() or ch in "$\\[" for ch in text):
+        return EMPTY  # no digit and no LaTeX: Math-Verify's extraction finds nothing
+    if len(text) > MAX_CHARS:
+        return None
+    s, math_mode = _unwrap(text)
+    if not math_mode:
+        num = _number(s)
+        if num is not None:
+            if "\\dfrac" in s or "\\tfrac" in s:
+                return EMPTY  # Math-Verify does not extract a bare \dfrac / \tfrac
+            return num
+        if _LETTER.fullmatch(s):
+            return EMPTY
+        m = _PERCENT.fullmatch(s)
+        if m is not None:
+            return _number(m.group(1))
+        m = _NUMBER_WORD.fullmatch(s) or _MATH_NUMBER_WORD.fullmatch(s)
+        if m is not None and not m.group(2).startswith(_PERCENT_WORDS) and "answer" not in m.group(2):
+            return _number(m.group(1))
+        m = _PLAIN_PERCENT.fullmatch(s)
+        if m is not None:
+            return Percent(int(m.group(1)))
+        return None
+    m = _MATH_PERCENT.fullmatch(s)
+    if m is not None:
+        return Percent(int(m.group(1)))
+    m = _UNIT.fullmatch(s)
+    if m is not None and "\\text" not in m.group(1) and "\\mbox" not in m.group(1) and "\\mathrm" not in m.group(1):
+        if not any(w in m.group(2) for w in _PERCENT_WORDS):
+            value = _math_value(m.group(1).strip())
+            return value if isinstance(value, Num) else None
+    return _math_value(s)
+
+
+# ---- comparison --------------------------------------------------------------------------
+
+
+def _same_number(a: Num, b: Num) -> bool | None:
+    if a.value == b.value:
+        return True
+    if not (a.inexact or b.inexact):
+        return False
+    scale = max(Fraction(1), abs(a.value), abs(b.value))
+    if abs(a.value - b.value) > scale / 10_000:
+        return False
+    return None
+
+
+def _numeric(poly: frozenset) -> float | None:
+    """The value of a constant polynomial (no variables) as a float, else None."""
+    total = 0.0
+    for mono, coef in poly:
+        term = float(coef)
+        for atom, e in mono:
+            if atom == "pi":
+                term *= math.pi ** float(e)
+            elif atom == "E":
+                term *= math.e ** float(e)
+            elif atom.startswith("√"):
+                term *= math.sqrt(int(atom[1:])) ** float(e)
+            else:
+                return None
+        total += term
+    return total
+
+
+def _is_constant(v: Num | Expr) -> bool:
+    return isinstance(v, Num) or _numeric(v.poly) is not None
+
+
+def _poly_of(v: Num | Expr) -> frozenset:
+    if isinstance(v, Num):
+        return frozenset() if v.value == 0 else frozenset({((), v.value)})
+    return v.poly
+
+
+def _same_expression(g: Num | Expr, a: Num | Expr) -> bool | None:
+    if isinstance(g, Num) and isinstance(a, Num):
+        return _same_number(g, a)
+    for v in (g, a):
+        if isinstance(v, Expr) and len(v.poly) == 1:
+            ((mono, coef),) = v.poly
+            if coef == 1 and len(mono) == 1 and mono[0][1] == 1 and mono[0][0] in VARIABLES:
+                # Math-Verify's symbol rule compares names, not values
+                if isinstance(g, Expr) and isinstance(a, Expr) and g.letter and a.letter:
+                    return g.letter == a.letter
+                return None
+    if (isinstance(g, Num) and g.inexact) or (isinstance(a, Num) and a.inexact):
+        # a float against an exact expression: Math-Verify rounds both to 6 places (an
+        # expression with variables cannot be rounded: no match), then simplifies
+        expr = a if isinstance(g, Num) else g
+        num = g if isinstance(g, Num) else a
+        x = _numeric(_poly_of(expr))
+        if x is None:
+            return False
+        y = float(num.value)  # type: ignore[union-attr]
+        return False if abs(x - y) > 1e-4 * max(1.0, abs(x), abs(y)) else None
+    pg, pa = _poly_of(g), _poly_of(a)
+    if pg == pa:
+        return True
+    vg, va = _numeric(pg), _numeric(pa)
+    if vg is not None and va is not None:
+        if abs(vg - va) <= 1e-9 * max(1.0, abs(vg), abs(va)):
+            return None  # too close to call by floats
+    return False
+
+
+def _same_end(g: Num | Expr | Infinity, a: Num | Expr | Infinity) -> bool | None:
+    if isinstance(g, Infinity) or isinstance(a, Infinity):
+        return g == a
+    return _same_expression(g, a)
+
+
+def compare(gold: Value, answer: Value) -> bool | None:
+    """Math-Verify's verdict for two values read by :func:`read`, or None when unsure.
+
+    >>> compare(read("-1.5"), read("$$-\\\\dfrac{3}{2}$$")), compare(read("7"), read("8"))
+    (True, False)
+    >>> compare(read("$x^2+2x+1$"), read("$(x+1)^2$")), compare(read("3"), read("3.0000001"))
+    (True, None)
+    >>> compare(read("$x=5$"), read("5")), compare(read("$(1, 2)$"), read("$[1, 2]$"))
+    (True, False)
+    """
+    if gold is EMPTY or answer is EMPTY:
+        return False
+    if isinstance(gold, Assignment) and isinstance(answer, Assignment):
+        if gold.variable == answer.variable:
+            # both sides' difference, the flipped one, then the solutions: all agree with
+            # the right-hand sides' comparison
+            return _same_expression(gold.value, answer.value)
+        if _is_constant(gold.value) and _is_constant(answer.value):
+            return False  # x = 5 is not y = 5
+        return None
+    if isinstance(gold, Assignment):
+        gold = gold.value
+    if isinstance(answer, Assignment):
+        answer = answer.value
+    if isinstance(gold, (Num, Expr)) and isinstance(answer, (Num, Expr)):
+        return _same_expression(gold, answer)
+    if isinstance(gold, Interval) and isinstance(answer, Interval):
+        low = _same_end(gold.low, answer.low)
+        high = _same_end(gold.high, answer.high)
+        if low is False or high is False:
+            return False
+        if (gold.left, gold.right) != (answer.left, answer.right):
+            return False if (low and high) else None
+        return True if (low and high) else None
+    if isinstance(gold, NumSet) and isinstance(answer, NumSet):
+        return gold.values == answer.values
+    if isinstance(gold, Percent) or isinstance(answer, Percent):
+        return _same_percent(gold, answer)
+    return None
+
+
+def _same_percent(g: Value, a: Value) -> bool | None:
+    """``p\\%`` against a number: its digits (Math-Verify's "9% is 9" rule) or its value
+    (``p/100``, by simplification) match; against a float, the value within 6 places."""
+    if isinstance(g, Percent) and isinstance(a, Percent):
+        return g.value == a.value
+    pct, other = (g, a) if isinstance(g, Percent) else (a, g)
+    if not isinstance(pct, Percent) or not isinstance(other, Num):
+        return None
+    if not other.inexact:
+        return other.value in (pct.value, Fraction(pct.value, 100))
+    return _same_number(Num(Fraction(pct.value, 100), False), other)
+
+
+def verdict(gold: str, answer: str) -> bool | None:
+    """Math-Verify's verdict for two texts, or None when the native path is unsure.
+
+    >>> verdict("$2\\\\sqrt{3}$", "$\\\\sqrt{12}$"), verdict("$x=5$", "$x=6$"), verdict("5", "five")
+    (True, False, False)
+    """
+    g = read(gold)
+    if g is None:
+        return None
+    a = read(answer)
+    return None if a is None else compare(g, a)

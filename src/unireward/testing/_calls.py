@@ -55,6 +55,12 @@ class Call:
             return self.returned
         return "None" if self.value is None else repr(self.value)
 
+    def phrase(self) -> str:
+        """What came back, as a verb phrase: ``scored 1.5``, ``raised ValueError: ...``."""
+        if self.error is not None or self.returned is not None:
+            return self.observed()
+        return "returned None" if self.value is None else f"scored {self.value!r}"
+
     def same_as(self, other: Call, tol: float) -> bool:
         """Both calls gave the same reward (within ``tol``), or raised the same way."""
         if self.number and other.number:
@@ -101,11 +107,6 @@ class RewardCaller:
         self.data_type = data_type
         self.signature = _signature_of(fn, signature)
 
-    @property
-    def allows_none(self) -> bool:
-        """TRL's contract lets a reward function say "cannot score" with None."""
-        return self.signature == "trl"
-
     def __call__(self, completion: str, truth: Any) -> Call:
         try:
             out = self._invoke(completion, truth)
@@ -118,7 +119,9 @@ class RewardCaller:
             if out is None:
                 return Call(completion, truth)
         result = out if hasattr(out, "structure") and hasattr(out, "total") else None
-        if isinstance(out, str) or out is None:
+        if out is None:
+            return Call(completion, truth, returned="returned None (only TRL's signature may return None)")
+        if isinstance(out, str):
             return Call(completion, truth, returned=_describe(out))
         try:
             value = float(out)

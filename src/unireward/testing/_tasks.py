@@ -83,8 +83,8 @@ class TaskSpec:
         """Other ways to write the same ground truth."""
         shapes: list[tuple[str, Any]] = [("wrapped in <answer> tags", f"<answer>{self.truth(obj)}</answer>")]
         if self.structured:
-            shapes += [("a dict", copy.deepcopy(obj)), ("indented JSON", json.dumps(obj, indent=2)),
-                       ("JSON with keys reversed", json.dumps(reverse_keys(obj)))]
+            shapes += [("as a dict", copy.deepcopy(obj)), ("as indented JSON", json.dumps(obj, indent=2)),
+                       ("as JSON with keys reversed", json.dumps(reverse_keys(obj)))]
         return shapes
 
     # -- answers the invariants need ---------------------------------------------------

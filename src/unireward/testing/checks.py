@@ -19,7 +19,7 @@ from typing import Any
 from ..errors import ConfigurationError, missing_extra
 
 try:
-    from hypothesis import HealthCheck, find, settings
+    from hypothesis import HealthCheck, Phase, find, settings
     from hypothesis.errors import Flaky, NoSuchExample, Unsatisfiable
 except ImportError as exc:  # pragma: no cover
     raise missing_extra("hypothesis", "testing") from exc
@@ -37,7 +37,9 @@ _NOT_REPRODUCED = "did not reproduce when run again: the reward is not determini
 
 
 def _settings(max_examples: int) -> settings:
-    return settings(max_examples=max_examples, database=None, deadline=None,
+    # no "explain" phase: it replays the shrunk example many times to say which parts
+    # matter, which cost more than the whole search on segmentation answers
+    return settings(max_examples=max_examples, database=None, deadline=None, phases=(Phase.generate, Phase.shrink),
                     suppress_health_check=list(HealthCheck), derandomize=True)
 
 
@@ -76,9 +78,7 @@ def _is_unireward_scorer(fn: Callable[..., Any]) -> bool:
 
 def _name_of(fn: Callable[..., Any]) -> str:
     target = fn if inspect.isroutine(fn) else type(fn)
-    name = getattr(target, "__qualname__", None) or getattr(target, "__name__", None) or type(fn).__name__
-    module = getattr(target, "__module__", None)
-    return f"{module}.{name}" if module and module not in ("__main__", "builtins") else str(name)
+    return str(getattr(target, "__qualname__", None) or getattr(target, "__name__", None) or repr(fn))
 
 
 def _reference_caller(reference: Any, task: str, data_type: str | None, profile: str) -> RewardCaller | None:

@@ -162,11 +162,9 @@ def check_finite_and_bounded(p: Probe, ex: dict[str, Any]) -> Violation | None:
         if c.raised:
             continue
         if c.returned is not None:
-            return Violation(f"{c.returned} on {label}", (c,))
-        if c.value is None:
-            if p.call.allows_none:
-                continue
-            return Violation(f"returned None on {label}", (c,))
+            return Violation(f"{c.returned}, on {label}", (c,))
+        if c.value is None:  # None under TRL's signature: "cannot score"
+            continue
         if not math.isfinite(c.value):
             return Violation(f"reward {c.value} is not finite on {label}", (c,))
         if not lo - TOL <= c.value <= hi + TOL:
@@ -179,7 +177,7 @@ def check_matches_reference(p: Probe, ex: dict[str, Any]) -> Violation | None:
     for label, completion, truth in hostile_inputs(p.spec, ex):
         ours, ref = p.once(completion, truth), p.reference(completion, truth)
         if not ours.same_as(ref, p.tolerance):
-            return Violation(f"{ours.observed()} where the reference gives {ref.observed()}, on {label}", (ours,))
+            return Violation(f"{ours.phrase()} where the reference {ref.phrase()}, on {label}", (ours,))
     return None
 
 
@@ -201,7 +199,7 @@ def check_deterministic(p: Probe, ex: tuple[Any, Any, Any]) -> Violation | None:
             continue
         j, before = first[key]
         if not before.same_as(c, 0.0):
-            return Violation(f"the same input gave {before.observed()}, then {c.observed()} "
+            return Violation(f"the same input {before.phrase()}, then {c.phrase()} "
                              f"({i - j - 1} other calls in between)", (before, c))
     return None
 
@@ -437,10 +435,8 @@ def check_ground_truth_shapes(p: Probe, ex: tuple[Any, Any]) -> Violation | None
         for label, shape in p.spec.truth_shapes(g):
             c = p(completion, shape)
             if not base.same_as(c, TOL):
-                return Violation(f"the truth as {label} gave {c.observed()}, as JSON text {base.observed()}"
-                                 if p.spec.structured else
-                                 f"the truth {label} gave {c.observed()}, as plain text {base.observed()}",
-                                 (base, c))
+                plain = "JSON text" if p.spec.structured else "plain text"
+                return Violation(f"the truth {label} {c.phrase()}, as {plain} it {base.phrase()}", (base, c))
     return None
 
 

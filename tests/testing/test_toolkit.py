@@ -179,7 +179,7 @@ def test_bad_options_raise_clear_errors() -> None:
         check_reward(plain.plain_reward, "numerical", reference="polar")
     with pytest.raises(ConfigurationError, match="must be callable"):
         check_reward("score", "numerical")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="knows no task 'detection'"):
+    with pytest.raises(unireward.UnknownTaskError, match="knows no task 'detection'"):
         check_reward(plain.plain_reward, "detection")
     with pytest.raises(KeyError, match="no invariant 'speed'"):
         check_reward(plain.plain_reward, "numerical", max_examples=2)["speed"]
@@ -252,3 +252,13 @@ def test_unknown_damage_is_rejected() -> None:
         S.completions("x", damage=["typo"])
     with pytest.raises(ValueError, match="unknown damage"):
         S.damage_completion("typo", "x")
+
+
+def test_public_surface() -> None:
+    import unireward.testing as T
+
+    assert sorted(T.__all__) == ["CheckReport", "InvariantResult", "Violation", "check_reward"]
+    for name in T.__all__:
+        assert getattr(T, name).__name__ == name
+    with pytest.raises(AttributeError):
+        T.nothing_here  # noqa: B018

@@ -19,6 +19,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from ..errors import UnknownTaskError
 from . import strategies as S
 
 __all__ = ["TaskSpec", "task_spec"]
@@ -372,7 +373,7 @@ def task_spec(task: str, data_type: str | None = None) -> TaskSpec:
     """The :class:`TaskSpec` for a task name (case and ``_`` do not matter)."""
     key = " ".join(task.replace("_", " ").split()).lower()
     if key not in _SPECS:
-        raise ValueError(f"check_reward knows no task {task!r}; known: {sorted(_SPECS)}")
+        raise UnknownTaskError(f"check_reward knows no task {task!r}; known: {sorted(_SPECS)}")
     if key == "segmentation" and data_type is None:
         data_type = "image"
     return _SPECS[key](task, data_type)

@@ -61,9 +61,10 @@ class Probe:
             self._seen[key] = self.call(completion, truth)
         return self._seen[key]
 
-    def answer(self, obj: Any, truth: Any, fmt: Callable[[str], str] = S.wrap) -> Call:
-        """Score the answer ``obj`` (a task object) against the truth ``truth`` (a task object)."""
-        return self.call(fmt(self.spec.text(obj)), self.spec.truth(truth))
+    def answer(self, obj: Any, truth: Any) -> Call:
+        """Score the answer ``obj`` (a task object), well formed, against the truth ``truth``
+        (a task object)."""
+        return self.call(S.wrap(self.spec.text(obj)), self.spec.truth(truth))
 
 
 @dataclass(frozen=True)

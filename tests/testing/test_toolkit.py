@@ -1,124 +1,213 @@
-"""The property-testing toolkit: it passes unireward's scorers, reports the documented
-quirk, and catches planted bugs in small example reward functions."""
+"""check_reward as a user meets it: reports, the quirk label, non-determinism, the
+differential mode, signatures and return values, options, the pytest fixture, strategies."""
 
 from __future__ import annotations
 
 import json
-import re
+import math
+import random
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 
 import unireward
 from unireward.completion import format_reward, normalize_tags
+from unireward.errors import ConfigurationError
 from unireward.testing import check_reward
 from unireward.testing import strategies as S
 
-ANSWER = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
+from . import plain, planted
+
+# -- reports ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("task", ["temporal grounding", "spatial grounding", "tracking", "segmentation",
-                                  "spatial-temporal grounding", "multiple choice", "numerical", "ocr", "regression"])
-def test_unireward_passes_every_invariant(task: str) -> None:
-    report = check_reward(unireward.score, task, max_examples=25)
-    assert report.ok, report.text()
-    assert report["finite_and_bounded"].outcome == "pass"
+def test_report_shows_the_shrunk_completion_truth_and_reward() -> None:
+    report = check_reward(planted.nan_for_empty_completion, "numerical")
+    result = report["finite_and_bounded"]
+    assert result.outcome == "fail"
+    assert result.detail == "reward nan is not finite on an empty completion"
+    (call,) = result.violation.calls  # type: ignore[union-attr]
+    assert call.completion == "" and math.isnan(call.value)  # type: ignore[arg-type]
+    assert result.example == ("", call.truth)
+    text = report.text()
+    assert "completion: ''" in text and f"truth:      {call.truth!r}" in text and "reward:     nan" in text
+    assert text.splitlines()[0] == ("reward invariants for task 'numerical' (nan_for_empty_completion): "
+                                    f"{len(report.failures)} of 8 failed")
 
 
-def test_documented_quirk_is_reported_not_failed() -> None:
-    report = check_reward(unireward.score, "temporal grounding", max_examples=10)
-    assert report["swapped_ends"].outcome == "documented"
-    assert "structure reward stays 0.5" in report["swapped_ends"].detail
-    strict = check_reward(lambda c, g, t, data_type=None: unireward.score(c, g, t, data_type=data_type, profile="strict"),
-                          "temporal grounding", max_examples=10, signature="score")
-    assert strict["swapped_ends"].outcome == "pass"
+def test_report_of_a_two_call_invariant_numbers_the_calls() -> None:
+    report = check_reward(planted.box_iou_over_pred_area, "spatial grounding")
+    result = report["only_truth_is_max"]
+    perfect, inside = result.violation.calls  # type: ignore[union-attr]
+    assert perfect.value == inside.value == 1.5
+    assert "an answer inside the truth scored 1.5, not below the perfect answer's 1.5" == result.detail
+    assert perfect.truth == inside.truth
+    assert json.loads(perfect.completion.split("<answer>")[1].split("</answer>")[0]) == json.loads(perfect.truth)
+    text = report.text()
+    assert "call 1: completion: " in text and "call 2: completion: " in text
 
 
-def _boxes(text: str) -> list[float]:
-    return [float(v) for v in json.loads(text)["boxes"]]
+def test_a_crash_is_shown_with_its_error() -> None:
+    report = check_reward(planted.ascii_only_answer, "ocr")
+    result = report["never_raises"]
+    assert result.outcome == "fail" and result.detail.startswith("raised on ")
+    (call,) = result.violation.calls  # type: ignore[union-attr]
+    assert call.raised and call.error.startswith("UnicodeEncodeError")  # type: ignore[union-attr]
+    assert any(ord(ch) > 127 for ch in call.completion)
+    assert "reward:     raised UnicodeEncodeError" in report.text()
 
 
-def iou_can_exceed_one(completion: str, ground_truth: str, task: str, data_type: str | None = None) -> float:
-    m = ANSWER.search(completion)
-    if not m:
-        return 0.0
-    try:
-        p, g = _boxes(m.group(1)), _boxes(ground_truth if isinstance(ground_truth, str) else json.dumps(ground_truth))
-    except (ValueError, KeyError, TypeError):
-        return 0.0
-    iw = max(0.0, min(p[2], g[2]) - max(p[0], g[0]))
-    ih = max(0.0, min(p[3], g[3]) - max(p[1], g[1]))
-    area = max(0.0, g[2] - g[0]) * max(0.0, g[3] - g[1])
-    return 2.0 * iw * ih / area if area else 0.0  # bug: 2x and no union
+# -- the quirk label ---------------------------------------------------------------------------
 
 
-def raises_on_missing_tag(prompts, completions, solution, **kw):  # type: ignore[no-untyped-def]
-    out = []
-    for c, g in zip(completions, solution, strict=True):
-        ans = ANSWER.search(c).group(1)  # bug: no check for a missing tag
-        out.append(1.5 if ans.strip() == str(g).strip() else 0.1)
-    return out
+def test_quirk_label_for_unireward_under_onethinker_only() -> None:
+    own = check_reward(unireward.score, "temporal grounding", max_examples=10)
+    assert own["swapped_ends"].outcome == "documented"
+    assert "reference quirk" in own["swapped_ends"].detail and "QUIRK" in own.text()
+    assert own.ok
+
+    def strict(completion: str, truth: Any, task: str, data_type: str | None = None) -> Any:
+        return unireward.score(completion, truth, task, data_type=data_type, profile="strict")
+
+    assert check_reward(strict, "temporal grounding", max_examples=10)["swapped_ends"].detail == \
+        "swapped ends are re-ordered"
+    users = check_reward(plain.plain_reward, "spatial grounding", max_examples=10)
+    assert users["swapped_ends"].outcome == "pass"
+    assert "quirk" not in users.text().lower()
+
+    def wrapped(completion: str, truth: Any, task: str, data_type: str | None = None) -> float:
+        return unireward.score(completion, truth, task, data_type=data_type).total
+
+    assert check_reward(wrapped, "spatial grounding", max_examples=10)["swapped_ends"].outcome == "pass"
 
 
-def nan_for_zero_area(completion: str, ground_truth: str, task: str, data_type: str | None = None) -> float:
-    m = ANSWER.search(completion)
-    try:
-        p, g = _boxes(m.group(1)), _boxes(ground_truth if isinstance(ground_truth, str) else json.dumps(ground_truth))
-    except (ValueError, KeyError, TypeError, AttributeError):
-        return 0.0
-    iw = max(0.0, min(p[2], g[2]) - max(p[0], g[0]))
-    ih = max(0.0, min(p[3], g[3]) - max(p[1], g[1]))
-    area_p = max(0.0, p[2] - p[0]) * max(0.0, p[3] - p[1])
-    import numpy as np
-
-    with np.errstate(all="ignore"):
-        return float(np.float64(iw * ih) / np.float64(area_p))  # bug: 0/0 for a zero-area box
+# -- non-determinism ---------------------------------------------------------------------------
 
 
-def depends_on_key_order(completion: str, ground_truth: str, task: str, data_type: str | None = None) -> float:
-    m = ANSWER.search(completion)
-    try:
-        obj = json.loads(m.group(1))
-    except (ValueError, AttributeError):
-        return 0.0
-    if not isinstance(obj, dict):
-        return 0.0
-    first = next(iter(obj.values()), None)  # bug: the first key, whatever it is
-    r = unireward.score(completion, ground_truth, task, data_type=data_type).total
-    flat_box = isinstance(first, list) and len(first) == 4 and not isinstance(first[0], list)
-    return r if flat_box else r * 0.5
+def test_a_reward_that_changes_every_seventh_call_is_a_failure_not_a_crash() -> None:
+    report = check_reward(planted.EverySeventhCall(), "multiple choice")
+    result = report["deterministic"]
+    assert result.outcome == "fail" and result.detail.startswith("the same input scored ")
+    first, later = result.violation.calls  # type: ignore[union-attr]
+    assert (first.completion, first.truth) == (later.completion, later.truth)
+    low, high = sorted((first.value, later.value))  # type: ignore[type-var]
+    assert low == high * 0.5  # type: ignore[operator]
 
 
-def test_catches_iou_above_one() -> None:
-    report = check_reward(iou_can_exceed_one, "spatial grounding", max_examples=40)
-    assert report["finite_and_bounded"].outcome == "fail"
-    assert report["finite_and_bounded"].example is not None
+def test_a_random_reward_is_reported_on_every_invariant_it_breaks() -> None:
+    rng = random.Random(0)
+
+    def noisy(completion: str, truth: Any, task: str, data_type: str | None = None) -> float:
+        return float("nan") if rng.random() < 0.05 else rng.random() * 1.5
+
+    report = check_reward(noisy, "spatial grounding")  # hypothesis' shrinking cannot replay it
+    assert {"finite_and_bounded", "deterministic", "perfect_is_max"} <= {r.name for r in report.failures}
+    assert all(r.violation is not None and r.violation.calls for r in report.failures)
 
 
-def test_catches_raise_on_missing_tag() -> None:
-    report = check_reward(raises_on_missing_tag, "multiple choice", max_examples=40)
-    assert report["never_raises"].outcome == "fail"
-    assert "AttributeError" in report["never_raises"].detail
+# -- differential mode -------------------------------------------------------------------------
 
 
-def test_catches_nan_for_zero_area_box() -> None:
-    report = check_reward(nan_for_zero_area, "spatial grounding", max_examples=60)
-    assert report["finite_and_bounded"].outcome == "fail"
+def test_differential_mode_finds_where_a_port_disagrees() -> None:
+    report = check_reward(planted.box_iou_over_pred_area, "spatial grounding", reference=True)
+    result = report["matches_reference"]
+    assert result.outcome == "fail" and "where the reference scored" in result.detail
+    (call,) = result.violation.calls  # type: ignore[union-attr]
+    expected = unireward.score(call.completion, call.truth, "spatial grounding").total
+    assert f"where the reference scored {expected!r}" in result.detail
+    assert call.value != expected
 
 
-def test_catches_dict_order_dependence() -> None:
-    report = check_reward(depends_on_key_order, "segmentation", max_examples=40)
-    assert report["key_order"].outcome == "fail"
+def test_differential_mode_passes_a_faithful_port() -> None:
+    for task in ("temporal grounding", "numerical"):
+        report = check_reward(plain.plain_reward, task, reference=True)
+        assert report["matches_reference"].outcome == "pass", report.text()
 
 
-def test_report_text_and_fixture(reward_checker) -> None:  # type: ignore[no-untyped-def]
+def test_differential_mode_with_a_user_reference_and_a_tolerance() -> None:
+    def half(completion: str, truth: Any, task: str, data_type: str | None = None) -> float:
+        return plain.plain_reward(completion, truth, task, data_type) * 0.5
+
+    strict = check_reward(half, "multiple choice", reference=plain.plain_trl_reward, bounds=(0, 1.5), max_reward=0.75)
+    assert strict["matches_reference"].outcome == "fail"
+    loose = check_reward(half, "multiple choice", reference=plain.plain_trl_reward, tolerance=0.75,
+                         max_reward=0.75)
+    assert loose["matches_reference"].outcome == "pass"
+    assert "matches_reference" not in {r.name for r in check_reward(half, "multiple choice", max_examples=5).results}
+
+
+# -- signatures and return values -------------------------------------------------------------
+
+
+def test_none_is_allowed_for_trl_signature_only() -> None:
+    def trl_none(prompts: list[Any], completions: list[str], solution: list[Any], **kw: Any) -> list[float | None]:
+        return [None if "<answer>" not in c else plain.plain_reward(c, s, "numerical")
+                for c, s in zip(completions, solution, strict=True)]
+
+    assert check_reward(trl_none, "numerical")["finite_and_bounded"].outcome == "pass"
+
+    def score_none(completion: str, truth: Any, task: str, data_type: str | None = None) -> float | None:
+        return None if "<answer>" not in completion else plain.plain_reward(completion, truth, task)
+
+    result = check_reward(score_none, "numerical")["finite_and_bounded"]
+    assert result.outcome == "fail" and result.detail.startswith("returned None (only TRL's signature may return None), on ")
+
+
+def test_a_reward_that_is_not_a_number_is_reported() -> None:
+    def text_reward(completion: str, truth: Any, task: str, data_type: str | None = None) -> str:
+        return f"{plain.plain_reward(completion, truth, task):.2f}"
+
+    result = check_reward(text_reward, "multiple choice", max_examples=5)["finite_and_bounded"]
+    assert result.outcome == "fail" and "(str), not a number" in result.detail
+
+    def two_rewards(prompts: list[Any], completions: list[str], **kw: Any) -> list[float]:
+        return [0.0, 0.0]
+
+    result = check_reward(two_rewards, "multiple choice", max_examples=5)["finite_and_bounded"]
+    assert "not a list of 1 reward" in result.detail
+
+
+def test_bad_options_raise_clear_errors() -> None:
+    with pytest.raises(ConfigurationError, match="signature must be"):
+        check_reward(plain.plain_reward, "numerical", signature="openrlhf")
+    with pytest.raises(ConfigurationError, match="bounds must be"):
+        check_reward(plain.plain_reward, "numerical", bounds=(1.5, 0.0))
+    with pytest.raises(ConfigurationError, match="max_examples"):
+        check_reward(plain.plain_reward, "numerical", max_examples=0)
+    with pytest.raises(ConfigurationError, match="reference must be"):
+        check_reward(plain.plain_reward, "numerical", reference="polar")
+    with pytest.raises(ConfigurationError, match="must be callable"):
+        check_reward("score", "numerical")  # type: ignore[arg-type]
+    with pytest.raises(unireward.UnknownTaskError, match="knows no task 'detection'"):
+        check_reward(plain.plain_reward, "detection")
+    with pytest.raises(KeyError, match="no invariant 'speed'"):
+        check_reward(plain.plain_reward, "numerical", max_examples=2)["speed"]
+
+
+def test_max_reward_and_bounds_for_a_reward_in_0_1() -> None:
+    def unit(completion: str, truth: Any, task: str, data_type: str | None = None) -> float:
+        return plain.plain_reward(completion, truth, task) / 1.5
+
+    assert check_reward(unit, "temporal grounding", bounds=(0.0, 1.0)).ok
+    assert check_reward(unit, "temporal grounding", max_examples=10)["perfect_is_max"].outcome == "fail"
+
+
+# -- the pytest fixture ------------------------------------------------------------------------
+
+
+def test_fixture_passes_and_fails(reward_checker: Any) -> None:
     report = reward_checker(unireward.score, task="spatial grounding", max_examples=10)
-    assert "PASS" in report.text() and "QUIRK" in report.text()
-    with pytest.raises(pytest.fail.Exception, match="finite_and_bounded"):
-        reward_checker(iou_can_exceed_one, task="spatial grounding", max_examples=40)
+    assert report.ok
+    with pytest.raises(pytest.fail.Exception, match=r"\[ FAIL\] finite_and_bounded"):
+        reward_checker(planted.sums_answer_blocks, task="spatial grounding")
 
 
-@given(S.completions(S.boxes().map(json.dumps), damage=["missing_tags", "text_after", "text_before", "no_think", "uppercase_tags", "unclosed_answer"]))
+# -- strategies ---------------------------------------------------------------------------------
+
+
+@given(S.completions(S.boxes().map(json.dumps), damage=["missing_tags", "text_after", "text_before", "no_think",
+                                                          "uppercase_tags", "unclosed_answer"]))
 @settings(max_examples=60, deadline=None)
 def test_damaged_completions_fail_the_format_check(completion: str) -> None:
     assert format_reward(normalize_tags(completion)) == 0.0
@@ -140,10 +229,36 @@ def test_well_formed_completions_are_well_formed(completion: str) -> None:
 @settings(max_examples=30, deadline=None)
 def test_segmentation_strategy_shapes(ans: dict) -> None:
     assert len(ans["positive_points"]) == len(ans["negative_points"]) == 3 and "time" in ans
-    r = unireward.score(f"<think>t</think><answer>{json.dumps(ans)}</answer>", ans, "segmentation", data_type="video")
+    r = unireward.score(S.wrap(json.dumps(ans)), ans, "segmentation", data_type="video")
     assert r.accuracy == 1.0
+
+
+@given(S.degenerate_boxes(), S.degenerate_intervals())
+@settings(max_examples=30, deadline=None)
+def test_degenerate_geometry_has_no_area(box: dict, interval: dict) -> None:
+    x1, y1, x2, y2 = box["boxes"]
+    assert (x2 - x1) * (y2 - y1) == 0
+    assert interval["time"][0] == interval["time"][1]
+
+
+@given(S.non_ascii_text())
+@settings(max_examples=30, deadline=None)
+def test_non_ascii_text_is_not_ascii(text: str) -> None:
+    assert not text.isascii()
 
 
 def test_unknown_damage_is_rejected() -> None:
     with pytest.raises(ValueError, match="unknown damage"):
         S.completions("x", damage=["typo"])
+    with pytest.raises(ValueError, match="unknown damage"):
+        S.damage_completion("typo", "x")
+
+
+def test_public_surface() -> None:
+    import unireward.testing as T
+
+    assert sorted(T.__all__) == ["CheckReport", "InvariantResult", "Violation", "check_reward"]
+    for name in T.__all__:
+        assert getattr(T, name).__name__ == name
+    with pytest.raises(AttributeError):
+        T.nothing_here  # noqa: B018

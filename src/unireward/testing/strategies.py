@@ -1,8 +1,9 @@
 """Hypothesis strategies for reward edge cases (needs ``hypothesis``: ``unireward[testing]``).
 
 Well-formed answers per task with realistic ranges (the 0-1000 grid, seconds), completions
-wrapping them in the think/answer format with controllable damage, and adversarial text.
-Every strategy shrinks towards small, readable examples.
+wrapping them in the think/answer format with controllable damage, degenerate geometry,
+non-ASCII text and adversarial text. Every strategy shrinks towards small, readable
+examples.
 
 >>> from hypothesis import given
 >>> @given(task_cases("temporal grounding"))
@@ -24,21 +25,56 @@ except ImportError as exc:  # pragma: no cover
 
 __all__ = [
     "DAMAGES",
+    "EMPTY_TEXTS",
+    "NON_ASCII_TEXTS",
     "adversarial_text",
     "boxes",
     "choice_answers",
     "completions",
+    "damage_completion",
+    "degenerate_boxes",
+    "degenerate_intervals",
     "math_expressions",
+    "non_ascii_text",
     "numbers",
     "ocr_strings",
     "segmentation_answers",
     "task_cases",
     "temporal_answers",
     "trajectories",
+    "wrap",
 ]
 
 GRID = st.integers(0, 1000)
-SECONDS = st.floats(0, 600, allow_nan=False, allow_infinity=False).map(lambda x: round(x, 1))
+#: seconds with one decimal (drawn as integers: much cheaper to generate and shrink than floats)
+SECONDS = st.integers(0, 6000).map(lambda n: n / 10)
+
+#: Empty and whitespace-only text (as an answer or as the whole completion).
+EMPTY_TEXTS = ("", " ", "\n", "\t \n ", "\u3000")
+
+#: Non-ASCII text a model writes: CJK, full-width digits and letters, right-to-left scripts,
+#: combining marks, emoji, invisible marks.
+NON_ASCII_TEXTS = (
+    "狗在左边",
+    "答案是 C",
+    "１２.５",
+    "Ｃ",
+    "שלום עולם",
+    "٣٫٥",
+    "e\u0301te\u0301",
+    "🐶 🐱",
+    "\u200b1\u200b2",
+    "Ω≈ç√∫",
+)
+
+
+def wrap(answer: str, think: str = "reasoning") -> str:
+    """``answer`` in the well-formed think/answer format.
+
+    >>> wrap("C")
+    '<think>reasoning</think><answer>C</answer>'
+    """
+    return f"<think>{think}</think><answer>{answer}</answer>"
 
 
 @st.composite
@@ -79,6 +115,22 @@ def segmentation_answers(draw: Any, data_type: str = "image") -> dict[str, Any]:
     return ans
 
 
+@st.composite
+def degenerate_intervals(draw: Any) -> dict[str, Any]:
+    """``{"time": [t, t]}``: a zero-length interval."""
+    t = draw(SECONDS)
+    return {"time": [t, t]}
+
+
+@st.composite
+def degenerate_boxes(draw: Any) -> dict[str, Any]:
+    """``{"boxes": [...]}`` with zero area: a point, a vertical or a horizontal line."""
+    x, y, w = draw(GRID), draw(GRID), draw(st.integers(0, 50))
+    shape = draw(st.sampled_from(("point", "vertical", "horizontal")))
+    box = {"point": [x, y, x, y], "vertical": [x, y, x, y + w], "horizontal": [x, y, x + w, y]}[shape]
+    return {"boxes": box}
+
+
 def choice_answers() -> Any:
     """A single option letter."""
     return st.sampled_from("ABCDEFGH")
@@ -87,20 +139,27 @@ def choice_answers() -> Any:
 def numbers() -> Any:
     """Numbers as text, like a model writes them (ints and 2-decimal floats)."""
     return st.one_of(st.integers(-10_000, 10_000).map(str),
-                     st.floats(-1000, 1000, allow_nan=False).map(lambda x: f"{x:.2f}"))
+                     st.integers(-100_000, 100_000).map(lambda n: f"{n / 100:.2f}"))
 
 
 def math_expressions() -> Any:
-    """Small LaTeX answers: integers, fractions, square roots."""
+    """Small LaTeX answers: integers, fractions, square roots (in ``$...$``, the form the
+    symbolic parser reads)."""
     ints = st.integers(1, 50)
     return st.one_of(ints.map(str), st.tuples(ints, ints).map(lambda t: f"\\frac{{{t[0]}}}{{{t[1]}}}"),
-                     ints.map(lambda n: f"\\sqrt{{{n}}}"))
+                     ints.map(lambda n: f"$\\sqrt{{{n}}}$"))
 
 
 def ocr_strings() -> Any:
     """Short printable text with words."""
     word = st.text(st.characters(min_codepoint=65, max_codepoint=122, blacklist_characters="[]\\^_`"), min_size=1, max_size=8)
     return st.lists(word, min_size=1, max_size=6).map(" ".join)
+
+
+def non_ascii_text() -> Any:
+    """Non-ASCII text: one of :data:`NON_ASCII_TEXTS` or arbitrary text outside ASCII."""
+    return st.one_of(st.sampled_from(NON_ASCII_TEXTS),
+                     st.text(st.characters(min_codepoint=0x80, exclude_categories=["Cs"]), min_size=1, max_size=12))
 
 
 _JSON_TASKS = {
@@ -164,7 +223,11 @@ def _damage_json(kind: str, answer: str) -> str:
 
 
 def damage_completion(kind: str, answer: str) -> str:
-    """Wrap ``answer`` in the think/answer format with one kind of damage."""
+    """Wrap ``answer`` in the think/answer format with one kind of damage.
+
+    >>> damage_completion("duplicated_answer", "C")
+    '<think>reasoning</think><answer>C</answer><answer>C</answer>'
+    """
     think = "<think>reasoning</think>"
     if kind == "missing_tags":
         return answer
@@ -190,6 +253,8 @@ def damage_completion(kind: str, answer: str) -> str:
         return f"{think}<answer>{answer}"
     if kind == "uppercase_tags":
         return f"<THINK>reasoning</THINK><ANSWER>{answer}</ANSWER>"
+    if kind not in DAMAGES:
+        raise ValueError(f"unknown damage {kind!r}; known: {DAMAGES}")
     return f"{think}<answer>{_damage_json(kind, answer)}</answer>"
 
 
@@ -201,7 +266,7 @@ def completions(answer: Any, damage: bool | tuple[str, ...] | list[str] = False)
     """
     ans = answer if isinstance(answer, st.SearchStrategy) else st.just(answer)
     if damage is False:
-        return ans.map(lambda a: f"<think>reasoning</think><answer>{a}</answer>")
+        return ans.map(wrap)
     kinds = DAMAGES if damage is True else tuple(damage)
     unknown = set(kinds) - set(DAMAGES)
     if unknown:

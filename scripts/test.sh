@@ -16,7 +16,7 @@ step() { printf '\n==> %s\n' "$*"; }
 step "main environment (.venv)"
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/pip install -q torch==2.13.0
-.venv/bin/pip install -q -e ".[trl,ray,parquet,masks,testing]" "${TEST_TOOLS[@]}" ruff mypy
+.venv/bin/pip install -q -e ".[trl,ray,parquet,masks,server,testing]" "${TEST_TOOLS[@]}" ruff mypy
 
 step "verl environment (.venvs/verl)"
 [ -x .venvs/verl/bin/python ] || "$PY" -m venv .venvs/verl
@@ -27,7 +27,7 @@ step "SAM2 environment (.venvs/sam2)"
 [ -x .venvs/sam2/bin/python ] || "$PY" -m venv .venvs/sam2
 .venvs/sam2/bin/pip install -q torch==2.14.1 torchvision==0.29.1
 SAM2_BUILD_CUDA=0 .venvs/sam2/bin/pip install -q --no-build-isolation sam2==1.1.0
-.venvs/sam2/bin/pip install -q -e ".[masks]" "${TEST_TOOLS[@]}"
+.venvs/sam2/bin/pip install -q -e ".[masks,server]" "${TEST_TOOLS[@]}"
 
 if ! command -v chromium >/dev/null 2>&1; then
   step "headless Chromium (for the HTML report test)"

@@ -38,13 +38,11 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
-
 from ..errors import ConfigurationError, GroundTruthError, InputError
 from ..geometry.masks import BOUNDARY_TOLERANCE, mask_iou, video_mask_scores
 from ..result import Status, TaskOutcome
 from ..schemas import truth_object
-from ..tasks.base import ScoreOptions, TaskScorer
+from ..tasks.base import BatchScorer, ScoreOptions
 from ..tasks.segmentation import SegmentationScorer, SegmentationTruth
 from .prompts import GridAnswer, keyframe_index, parse_segmentation_answer, prompt_from_answer
 from .truth import MaskTruth, load_image, load_video, prepare_mask_truth
@@ -93,7 +91,7 @@ class MaskRewardStats:
     cached_bytes: int = 0
 
 
-class Sam2MaskReward(TaskScorer):
+class Sam2MaskReward(BatchScorer):
     """The segmentation task scored by SAM2 masks (see the module docstring).
 
     Args:

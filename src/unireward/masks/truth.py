@@ -71,7 +71,7 @@ def _png(path: Path, object_id: int | None, what: str) -> np.ndarray:
     except (OSError, UnidentifiedImageError, ValueError) as exc:
         raise GroundTruthError(f"{what}: cannot read mask image {os.fspath(path)!r}: {exc}") from exc
     if a.ndim == 3:  # RGB(A): the object is where any colour channel is set (alpha ignored)
-        a = a[..., :3].any(axis=-1) if object_id is None else a[..., 0]
+        a = np.asarray(a[..., :3].any(axis=-1) if object_id is None else a[..., 0])
         if object_id is not None and mode not in ("P", "L", "I", "I;16"):
             raise GroundTruthError(f"{what}: object_id needs a palette or grey-level PNG, got mode {mode}")
     if object_id is None:
@@ -379,7 +379,7 @@ def prepare_mask_truth(
         if not isinstance(spec, (list, tuple, np.ndarray)):
             raise GroundTruthError("field 'masks' must list one mask per frame")
         raw = obj.get("fps")
-        if type(raw) not in (int, float) or not (math.isfinite(raw) and raw > 0):
+        if not isinstance(raw, (int, float)) or isinstance(raw, bool) or not (math.isfinite(raw) and raw > 0):
             raise GroundTruthError(f"a video mask ground truth needs 'fps' (a number > 0), got {raw!r}")
         fps = float(raw)
     oid = obj.get("object_id")

@@ -205,6 +205,9 @@ def score(
         data_type: ``"image"`` or ``"video"`` where the task depends on it (segmentation).
         **options: :class:`~unireward.tasks.base.ScoreOptions` fields (``profile``,
             ``format_weight``, ``math_timeout``, ``raise_on_error``, ``extra``).
+            ``extra={"mask_model": m}`` scores segmentation by SAM2 masks, ``m`` a
+            :class:`~unireward.masks.Sam2MaskReward` or :class:`~unireward.masks.Sam2Client`
+            (docs/segmentation-eval.md).
 
     Returns:
         A frozen :class:`~unireward.RewardResult`. Bad model output never raises: it is

@@ -133,7 +133,8 @@ def _frame_folder(video: Any) -> Iterator[tuple[str, int]]:
 
     with tempfile.TemporaryDirectory(prefix="unireward-sam2-") as tmp:
         for i, frame in enumerate(frames):
-            Image.fromarray(frame).save(os.path.join(tmp, f"{i:05d}.jpg"), **_JPEG)
+            Image.fromarray(frame).save(os.path.join(tmp, f"{i:05d}.jpg"), quality=_JPEG["quality"],
+                                        subsampling=_JPEG["subsampling"])
         yield tmp, len(frames)
 
 

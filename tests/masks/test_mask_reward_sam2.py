@@ -179,6 +179,19 @@ def test_bounded_cache_and_bad_media(predictor: Sam2MaskPredictor) -> None:
     assert rs[2].status is Status.ERROR and "resolver" in rs[2].reason
 
 
+def test_image_as_a_one_frame_video(predictor: Sam2MaskPredictor) -> None:
+    reward = Sam2MaskReward(predictor, image_protocol="video")
+    img, truth_mask = image(7), rect_mask()
+    answers = [answer(BOXES[0]), answer(BOXES[4])]
+    vp = predictor.video_predictor
+    with Recorder(vp, "init_state") as init, Recorder(predictor, "track") as track:
+        rs = score_batch(image_records({"mask": truth_mask, "image": img}, answers), extra={"mask_model": reward})
+    assert len(init.calls) == 1 and [(c[0][1], len(c[0][2])) for c in track.calls] == [(0, 2)]
+    for r, a in zip(rs, answers, strict=True):
+        alone = predictor.predict_image(img, a)  # the evaluation protocol, one rollout
+        assert r.accuracy == float(mask_iou(alone.masks, truth_mask)) == r.details["mask_iou"]
+
+
 @pytest.mark.slow
 def test_video_key_frames_directions_and_j_and_f(predictor: Sam2MaskPredictor) -> None:
     video = frames(3)

@@ -194,13 +194,9 @@ class Sam2MaskReward(BatchScorer):
         with self._lock:
             self._cache.clear()
 
-    def _embedding(self, truth: MaskTruth, batch: dict[str, Any]) -> Any:
-        """The image embedding of ``truth``'s media: from this batch, the LRU cache, or
-        one encoder pass."""
+    def _embedding(self, truth: MaskTruth) -> Any:
+        """The image embedding of ``truth``'s media: from the LRU cache, or one encoder pass."""
         key = truth.key
-        emb = batch.get(key)
-        if emb is not None:
-            return emb
         emb = self._cache.get(key)
         if emb is not None:
             self._cache.move_to_end(key)
@@ -212,7 +208,6 @@ class Sam2MaskReward(BatchScorer):
                 self._cache[key] = emb
                 while len(self._cache) > self.cache_size:
                     self._cache.popitem(last=False)
-        batch[key] = emb
         return emb
 
     # -- the scorer interface ---------------------------------------------------------
@@ -287,7 +282,7 @@ class Sam2MaskReward(BatchScorer):
         if self.image_protocol == "video":
             frames = load_image(first.media, self.media_root)[None]
             return self._score_video(rows, truths, first, frames=frames)
-        emb = self._embedding(first, {})
+        emb = self._embedding(first)
         h, w = emb.hw
         result: dict[int, tuple[float, dict[str, Any]]] = {}
         for start in range(0, len(rows), self.max_prompts):

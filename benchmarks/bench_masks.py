@@ -18,6 +18,20 @@ Run: python benchmarks/bench_masks.py [--pairs 50] [--rounds 3] [--no-sam2]
    * one image as a one-frame video (the default) against a bare ``init_state`` on an
      already written JPEG folder, one box prompt and one propagation;
    * a 5-frame video with the key frame in the middle, forward and backward.
+
+3. The mask reward (``unireward.masks.Sam2MaskReward`` through ``score_batch``), in the
+   same process as its baseline:
+
+   * ``--rollouts`` (8) rollouts of one 480x854 image at SAM2's 1024-pixel input: the
+     reward (one encoder pass, two batched decoder calls; the cache emptied before each
+     round) against the predictor called per rollout (an encoder pass each), and the
+     next step's rollouts of the same image (cached embedding: decoder only);
+   * memory over ``--images`` (10,000) distinct images, two rollouts each, with a tiny
+     stand-in input size (``--stand-in-size``, 64 pixels: the encoder pass is what is
+     skipped, the cache and the code path are the same) and ``cache_size=32``: the
+     process's resident memory (VmRSS) every 1,000 images.
+
+``--device cuda`` runs parts 2 and 3 on a GPU.
 """
 
 from __future__ import annotations
@@ -155,20 +169,117 @@ def bench_sam2(rounds: int) -> None:
     print(f"| 5-frame video, key frame 2, both ways | {t_vid5:.1f} s ({t_vid5 / 5:.1f} s per frame) | | |")
 
 
+def rss_mb() -> float:
+    """The process's resident memory in MB (Linux)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def reward_records(img: object, answers: list[dict], truth_mask: object) -> list[dict]:
+    import json
+
+    truth = {"mask": truth_mask, "image": img}
+    return [{"completion": f"<think>t</think><answer>{json.dumps(a)}</answer>", "ground_truth": truth,
+             "task": "segmentation", "data_type": "image"} for a in answers]
+
+
+def rollout_answers(n: int) -> list[dict]:
+    return [dict(ANSWER, boxes=[300 + 10 * j, 250, 700 - 5 * j, 800]) for j in range(n)]
+
+
+def bench_reward(rollouts: int, rounds: int, device: str) -> None:
+    import torch
+
+    from unireward import score_batch
+    from unireward.masks import Sam2MaskPredictor, Sam2MaskReward
+
+    torch.manual_seed(0)
+    pred = Sam2MaskPredictor(allow_random_init=True, device=device)
+    img = frames(1)[0]
+    truth = ellipse(265, 430, 100, 150)
+    answers = rollout_answers(rollouts)
+    records = reward_records(img, answers, truth)
+    reward = Sam2MaskReward(pred)
+
+    def per_rollout() -> None:
+        for a in answers:
+            pred.predict_image(img, a, use_video_predictor=False)
+
+    def shared() -> None:
+        reward.clear_cache()
+        score_batch(records, extra={"mask_model": reward})
+
+    def cached() -> None:
+        score_batch(records, extra={"mask_model": reward})
+
+    shared()  # warm-up
+    t_base = best(per_rollout, rounds)
+    t_shared = best(shared, rounds)
+    t_cached = best(cached, rounds)
+    print(f"mask reward, {rollouts} rollouts of one {H}x{W} image, SAM2 hiera-tiny at 1024, {device}, best of {rounds}")
+    print(f"| {rollouts} rollouts, embedding shared | {t_shared:.2f} s | predictor per rollout: {t_base:.2f} s | {t_base / t_shared:.1f}x faster |")
+    print(f"| {rollouts} rollouts, embedding cached | {t_cached:.3f} s | predictor per rollout: {t_base:.2f} s | {t_base / t_cached:.0f}x faster |")
+
+
+def bench_memory(n_images: int, size: int, device: str, cache_size: int = 32) -> None:
+    import torch
+
+    from unireward import score_batch
+    from unireward.masks import Sam2MaskPredictor, Sam2MaskReward
+
+    torch.manual_seed(0)
+    pred = Sam2MaskPredictor(allow_random_init=True, device=device, hydra_overrides=[f"++model.image_size={size}"])
+    reward = Sam2MaskReward(pred, cache_size=cache_size)
+    rng = np.random.default_rng(0)
+    truth = np.zeros((24, 32), bool)
+    truth[6:18, 8:24] = True
+    answers = rollout_answers(2)
+    per_batch = 50
+    t0 = time.perf_counter()
+    print(f"mask reward memory: {n_images} distinct 24x32 images, input size {size}, cache_size={cache_size}, {device}")
+    print("| images | VmRSS MB | cached embeddings | cached MB |")
+    print(f"| 0 | {rss_mb():.0f} | 0 | 0 |")
+    for start in range(0, n_images, per_batch):
+        records = []
+        for _ in range(per_batch):
+            img = rng.integers(0, 255, (24, 32, 3), dtype=np.uint8)
+            records += reward_records(img, answers, truth)
+        score_batch(records, extra={"mask_model": reward})
+        done = start + per_batch
+        if done % 1000 == 0:
+            s = reward.stats
+            print(f"| {done} | {rss_mb():.0f} | {s.cached} | {s.cached_bytes / 2**20:.2f} |", flush=True)
+    s = reward.stats
+    print(f"encoder passes {s.encoder_passes}, decoder calls {s.decoder_calls}, {time.perf_counter() - t0:.0f} s")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--pairs", type=int, default=50)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--no-sam2", action="store_true")
+    ap.add_argument("--no-metrics", action="store_true")
+    ap.add_argument("--only-reward", action="store_true", help="part 3 only")
+    ap.add_argument("--rollouts", type=int, default=8)
+    ap.add_argument("--images", type=int, default=10_000)
+    ap.add_argument("--stand-in-size", type=int, default=64)
+    ap.add_argument("--device", default="cpu")
     args = ap.parse_args()
-    bench_metrics(args.pairs, args.rounds)
+    if not (args.no_metrics or args.only_reward):
+        bench_metrics(args.pairs, args.rounds)
     if not args.no_sam2:
         try:
             import sam2  # noqa: F401
         except ImportError:
             print("sam2 is not installed: SAM2 part skipped (pip install 'unireward[sam2]')")
             return
-        bench_sam2(args.rounds)
+        if not args.only_reward:
+            bench_sam2(args.rounds)
+        bench_reward(args.rollouts, args.rounds, args.device)
+        if args.images:
+            bench_memory(args.images, args.stand_in_size, args.device)
 
 
 if __name__ == "__main__":

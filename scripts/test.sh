@@ -36,7 +36,7 @@ step "SAM2 environment (.venvs/sam2)"
 [ -x .venvs/sam2/bin/python ] || "$PY" -m venv .venvs/sam2
 .venvs/sam2/bin/pip install -q torch==2.14.1 torchvision==0.29.1
 SAM2_BUILD_CUDA=0 .venvs/sam2/bin/pip install -q --no-build-isolation sam2==1.1.0
-.venvs/sam2/bin/pip install -q -e ".[masks]" "${TEST_TOOLS[@]}"
+.venvs/sam2/bin/pip install -q -e ".[masks,server]" "${TEST_TOOLS[@]}"
 
 # The report's browser tests read the DOM that headless Chromium builds. With CI=true a
 # browser that cannot be installed stops the run here (the tests would fail anyway).
@@ -72,6 +72,7 @@ step "tests: oldest TRL"
 UNIREWARD_REQUIRE=trl run_pytest .venvs/trl-old/bin/python -m pytest -p no:cacheprovider -q tests/integrations/test_trl_contract.py
 
 step "tests: SAM2"
-run_pytest .venvs/sam2/bin/python -m pytest -p no:cacheprovider -q tests/masks
+# here a missing sam2 or torch fails the SAM2 tests instead of skipping them
+UNIREWARD_REQUIRE_SAM2=1 run_pytest .venvs/sam2/bin/python -m pytest -p no:cacheprovider -q tests/masks
 
 step "all tests passed"

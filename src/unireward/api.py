@@ -39,7 +39,22 @@ def _options(options: Mapping[str, Any]) -> ScoreOptions:
         raise ConfigurationError(
             f"unknown scoring option(s) {sorted(unknown)}; known: {sorted(_OPTION_NAMES)}"
         )
-    return ScoreOptions(**options)
+    opts = ScoreOptions(**options)
+    mask_model = opts.extra.get("mask_model") if opts.extra else None
+    if mask_model is not None and not (isinstance(mask_model, TaskScorer) and mask_model.name == "segmentation"):
+        raise ConfigurationError(
+            "extra['mask_model'] must be a unireward.masks.Sam2MaskReward or Sam2Client, "
+            f"got {type(mask_model).__name__}"
+        )
+    return opts
+
+
+def _scorer(task: str, opts: ScoreOptions) -> TaskScorer:
+    """The scorer of a task: ``extra["mask_model"]`` scores segmentation when given."""
+    scorer = get_scorer(task)
+    if opts.extra and scorer.name == "segmentation":
+        return opts.extra.get("mask_model") or scorer
+    return scorer
 
 
 class _Item(NamedTuple):
@@ -251,6 +266,9 @@ def score(
             ``"raise"``: it raises :class:`~unireward.errors.GroundTruthError`.
         **options: :class:`~unireward.tasks.base.ScoreOptions` fields (``profile``,
             ``format_weight``, ``math_timeout``, ``raise_on_error``, ``extra``).
+            ``extra={"mask_model": m}`` scores segmentation by SAM2 masks, ``m`` a
+            :class:`~unireward.masks.Sam2MaskReward` or :class:`~unireward.masks.Sam2Client`
+            (docs/segmentation-eval.md).
 
     Returns:
         A frozen :class:`~unireward.RewardResult`. Bad model output never raises: it is
@@ -271,7 +289,7 @@ def score(
     """
     _check_errors(errors)
     opts = _options(options)
-    scorer = get_scorer(task)
+    scorer = _scorer(task, opts)
     dt = None if data_type is None else str(data_type)
     if not isinstance(completion, str):
         raise InputError(f"completion must be a string, got {type(completion).__name__}")
@@ -476,7 +494,7 @@ def _score_records(
                 c, g, t, dt = _fields(record)
             grp = by_task.get(t)
             if grp is None:
-                scorer = get_scorer(t)
+                scorer = _scorer(t, opts)
                 grp = groups.get(id(scorer))
                 if grp is None:
                     grp = groups[id(scorer)] = _Group(scorer)

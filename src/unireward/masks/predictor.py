@@ -25,7 +25,7 @@ import contextlib
 import os
 import pickle
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +36,7 @@ from ..errors import ConfigurationError, InputError, missing_extra
 from ..result import Status
 from .prompts import SamPrompt, keyframe_index, parse_segmentation_answer, prompt_from_answer
 
-__all__ = ["DEFAULT_CONFIG", "MaskPrediction", "Sam2MaskPredictor"]
+__all__ = ["DEFAULT_CONFIG", "ImageEmbedding", "MaskPrediction", "Sam2MaskPredictor"]
 
 #: The SAM 2.1 hiera-tiny config (names need the ``configs/sam2.1/`` prefix).
 DEFAULT_CONFIG = "configs/sam2.1/sam2.1_hiera_t.yaml"
@@ -64,6 +64,25 @@ class MaskPrediction:
     reason: str | None
     keyframe: int | None = None
     frames_done: tuple[int, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class ImageEmbedding:
+    """SAM2's embedding of one image (what the prompt decoder needs), on the model's device.
+
+    Attributes:
+        features: ``{"image_embed": tensor, "high_res_feats": [tensor, tensor]}``.
+        hw: the image's ``(height, width)``.
+    """
+
+    features: dict[str, Any]
+    hw: tuple[int, int]
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the tensors."""
+        t = [self.features["image_embed"], *self.features["high_res_feats"]]
+        return int(sum(x.numel() * x.element_size() for x in t))
 
 
 def _torch() -> Any:
@@ -131,6 +150,8 @@ class Sam2MaskPredictor:
         bf16: run under bfloat16 autocast on CUDA (ignored on CPU).
         offload_video_to_cpu: keep the video frames in CPU memory (long videos on a GPU).
         offload_state_to_cpu: keep SAM2's tracking state in CPU memory.
+        hydra_overrides: extra Hydra overrides of the config, e.g.
+            ``["++model.image_size=256"]`` (a smaller input size: faster, coarser masks).
 
     Raises:
         unireward.errors.ConfigurationError: no checkpoint (and no ``allow_random_init``),
@@ -154,6 +175,7 @@ class Sam2MaskPredictor:
         bf16: bool = False,
         offload_video_to_cpu: bool = False,
         offload_state_to_cpu: bool = False,
+        hydra_overrides: Sequence[str] = (),
     ) -> None:
         if checkpoint is None and not allow_random_init:
             raise ConfigurationError(
@@ -173,7 +195,9 @@ class Sam2MaskPredictor:
 
         ckpt = None if checkpoint is None else os.fspath(checkpoint)
         try:
-            model = build_sam2_video_predictor(config, ckpt_path=ckpt, device=device)
+            model = build_sam2_video_predictor(
+                config, ckpt_path=ckpt, device=device, hydra_overrides_extra=list(hydra_overrides)
+            )
         except HydraException as exc:
             raise ConfigurationError(f"cannot build SAM2 from config {config!r}: {exc}") from exc
         except (pickle.UnpicklingError, EOFError, RuntimeError, KeyError, OSError, ValueError) as exc:
@@ -188,6 +212,9 @@ class Sam2MaskPredictor:
         self.offload_state_to_cpu = bool(offload_state_to_cpu)
         self.video_predictor = model
         self.image_predictor = SAM2ImagePredictor(model)  # same weights, SAM2's image path
+        # the image predictor assumes the 1024-pixel input; follow the config's size
+        size = int(model.image_size)
+        self.image_predictor._bb_feat_sizes = [(size // 4, size // 4), (size // 8, size // 8), (size // 16, size // 16)]
 
     def __repr__(self) -> str:
         return f"Sam2MaskPredictor(config={self.config!r}, checkpoint={self.checkpoint!r}, device={self.device!r})"
@@ -205,20 +232,43 @@ class Sam2MaskPredictor:
     def image_masks(self, image: np.ndarray, prompt: SamPrompt) -> np.ndarray:
         """A bool ``(H, W)`` mask from SAM2's image predictor: the box alone first, then
         the points with the box and the first mask as mask prompt."""
+        return self.decode(self.embed_image(image), [prompt])[0]
+
+    def embed_image(self, image: np.ndarray) -> ImageEmbedding:
+        """SAM2's image embedding of one ``(H, W, 3)`` uint8 image (the encoder pass)."""
         img = _check_image(image)
         p = self.image_predictor
         with self._context():
             p.set_image(img)
-            _, _, low_res = p.predict(box=prompt.box, multimask_output=False)
-            masks, _, _ = p.predict(
-                point_coords=prompt.points,
-                point_labels=prompt.labels,
-                box=prompt.box,
-                mask_input=low_res,
-                multimask_output=False,
-            )
+            emb = ImageEmbedding(p._features, (int(img.shape[0]), int(img.shape[1])))
             p.reset_predictor()
-        return np.asarray(masks[0]) > 0
+        return emb
+
+    def decode(self, embedding: ImageEmbedding, prompts: Sequence[SamPrompt]) -> np.ndarray:
+        """Bool ``(N, H, W)`` masks of N prompts on one embedded image, in two batched
+        decoder calls: the boxes alone, then the points with the boxes and the first
+        call's low-resolution logits as mask prompts."""
+        n = len(prompts)
+        h, w = embedding.hw
+        if n == 0:
+            return np.zeros((0, h, w), dtype=bool)
+        p = self.image_predictor
+        boxes = np.stack([q.box for q in prompts])
+        points = np.stack([q.points for q in prompts])
+        labels = np.stack([q.labels for q in prompts])
+        with self._context():
+            # the predictor's own state, as set_image leaves it, from the cached embedding
+            p._features, p._orig_hw, p._is_image_set, p._is_batch = embedding.features, [embedding.hw], True, False
+            try:
+                _, _, low = p.predict(box=boxes, multimask_output=False)
+                low = low.reshape(n, 1, *low.shape[-2:])
+                masks, _, _ = p.predict(
+                    point_coords=points, point_labels=labels, box=boxes, mask_input=low,
+                    multimask_output=False,
+                )
+            finally:
+                p.reset_predictor()
+        return np.asarray(masks).reshape(n, h, w) > 0
 
     def video_masks(
         self, video: Any, prompt_for: Any, keyframe_for: Any
@@ -233,6 +283,16 @@ class Sam2MaskPredictor:
         Returns:
             The masks, the key frame and the frame indices in the order produced.
         """
+        with self.video_state(video) as state:
+            n, h, w = state["num_frames"], state["video_height"], state["video_width"]
+            k = int(keyframe_for(n))
+            masks, done = self.track(state, k, [prompt_for(w, h)])
+        return masks[0], k, done
+
+    @contextlib.contextmanager
+    def video_state(self, video: Any) -> Iterator[dict[str, Any]]:
+        """SAM2's inference state of a video (frames loaded once; reuse it for several
+        :meth:`track` calls)."""
         v = self.video_predictor
         with _frame_folder(video) as (folder, _n), self._context():
             state = v.init_state(
@@ -240,21 +300,40 @@ class Sam2MaskPredictor:
                 offload_video_to_cpu=self.offload_video_to_cpu,
                 offload_state_to_cpu=self.offload_state_to_cpu,
             )
-            n, h, w = state["num_frames"], state["video_height"], state["video_width"]
-            prompt: SamPrompt = prompt_for(w, h)
-            k = int(keyframe_for(n))
-            v.add_new_points_or_box(state, frame_idx=k, obj_id=1, box=prompt.box)
-            v.add_new_points_or_box(
-                state, frame_idx=k, obj_id=1, points=prompt.points, labels=prompt.labels, box=prompt.box
-            )
-            out = np.zeros((n, h, w), dtype=bool)
-            done: list[int] = []
-            for reverse in (False, True):
-                for idx, _ids, logits in v.propagate_in_video(state, start_frame_idx=k, reverse=reverse):
-                    out[idx] = (logits[0, 0] > 0).cpu().numpy()
-                    done.append(int(idx))
+            try:
+                yield state
+            finally:
+                v.reset_state(state)
+
+    def track(
+        self, state: dict[str, Any], keyframe: int, prompts: Sequence[SamPrompt]
+    ) -> tuple[np.ndarray, tuple[int, ...]]:
+        """Masks of several objects prompted on one key frame, bool ``(N, T, H, W)``.
+
+        Each prompt is one object (SAM2 tracks objects independently): the box first,
+        then the points with the box; then forward propagation to the last frame and
+        backward to the first. The state is reset first, so it can be reused.
+
+        Returns:
+            The masks and the frame indices in the order produced.
+        """
+        v = self.video_predictor
+        n, h, w = state["num_frames"], state["video_height"], state["video_width"]
+        out = np.zeros((len(prompts), n, h, w), dtype=bool)
+        done: list[int] = []
+        with self._context():
             v.reset_state(state)
-        return out, k, tuple(done)
+            for obj, prompt in enumerate(prompts, start=1):
+                v.add_new_points_or_box(state, frame_idx=keyframe, obj_id=obj, box=prompt.box)
+                v.add_new_points_or_box(
+                    state, frame_idx=keyframe, obj_id=obj, points=prompt.points,
+                    labels=prompt.labels, box=prompt.box,
+                )
+            for reverse in (False, True):
+                for idx, _ids, logits in v.propagate_in_video(state, start_frame_idx=keyframe, reverse=reverse):
+                    out[:, idx] = (logits[:, 0] > 0).cpu().numpy()
+                    done.append(int(idx))
+        return out, tuple(done)
 
     # -- answers ---------------------------------------------------------------------
 

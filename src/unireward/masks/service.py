@@ -235,12 +235,14 @@ def build_sam2_app(
             query, prompts, labels = data.get("query"), data.get("prompts") or [], data.get("labels")
             if not isinstance(query, list) or not isinstance(labels, list) or not isinstance(prompts, list):
                 raise _BadRequest("'query' and 'labels' must be lists ('prompts' too, when given)")
-            from ..cli._serve import labels_to_records
+            from ..server._labels import RowError, labels_to_records
 
-            try:
-                records = labels_to_records(query, prompts, labels, "segmentation")
-            except Exception as exc:  # the reward server's own request error
-                raise _BadRequest(str(exc)) from exc
+            if len(query) != len(labels) or (prompts and len(prompts) != len(query)):
+                raise _BadRequest("'query', 'labels' (and 'prompts', when given) need one entry per sample")
+            records = labels_to_records(query, prompts, labels, "segmentation")
+            bad = [r for r in records if isinstance(r, RowError)]
+            if bad:
+                raise _BadRequest(str(bad[0]))
             results = await run_in_threadpool(score_records, records, {})
         except Exception as exc:
             return failure(exc)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from ._helpers import cli, read_jsonl, write_jsonl
@@ -25,14 +26,14 @@ def test_score_scores_and_counts_bad_truths(tmp_path: Path) -> None:
     assert regression.split()[1] == "3" and regression.split()[-1] == "3"  # rows ... bad gt
     chosen = next(line for line in table if line.startswith("multiple choice"))
     assert chosen.split()[-1] == "0"
-    # the HTML report counts them too (last column of the summary table)
-    page_path = tmp_path / "report.html"
-    assert cli("report", str(out), "-o", str(page_path)).returncode == 0
+    # the HTML report counts them apart, in its error section, out of the task statistics
+    page_path, numbers = tmp_path / "report.html", tmp_path / "report.json"
+    assert cli("report", str(out), "-o", str(page_path), "--summary-json", str(numbers)).returncode == 0
+    summary = json.loads(numbers.read_text(encoding="utf-8"))
+    assert summary["errors"]["rows"] == 3 and summary["errors"]["by_task"] == {"regression": 3}
+    assert "regression" not in summary["tasks"]
     page = page_path.read_text(encoding="utf-8")
-    assert "<th>bad ground truths</th></tr>" in page
-    assert "<tr><td>regression</td><td>3</td>" in page
-    regression_row = page.split("<tr><td>regression</td>")[1].split("</tr>")[0]
-    assert regression_row.endswith("<td>3</td>")
+    assert "229 meters" in page.split("id='errors'")[1]
 
 
 def test_validate_lists_every_bad_truth(tmp_path: Path) -> None:

@@ -64,6 +64,16 @@ def add_serve_parser(sub: Any) -> None:
     s.add_argument("--reward-model-url", default=None, metavar="URL")
     s.add_argument("--reward-model-backend", default="vllm", choices=["vllm", "lmdeploy", "sglang"])
     s.add_argument("--reward-model-fallback", default=None, choices=["rouge"])
+    m = p.add_argument_group("SAM2 mask rewards (serve segmentation records scored by SAM2 masks)")
+    m.add_argument("--sam2", default=None, metavar="CONFIG",
+                   help="serve the SAM2 scoring service instead (e.g. configs/sam2.1/sam2.1_hiera_t.yaml); "
+                   "needs unireward[sam2,server]")
+    m.add_argument("--checkpoint", default=None, metavar="PATH", help="SAM2 weights")
+    m.add_argument("--device", default="cpu", help="torch device for SAM2 (default cpu; e.g. cuda)")
+    m.add_argument("--allow-random-init", action="store_true",
+                   help="serve a randomly initialised SAM2 when no --checkpoint is given (tests only)")
+    m.add_argument("--media-root", default=None, metavar="DIR",
+                   help="folder that relative image, video and mask paths are read from")
     lim = p.add_argument_group("limits")
     lim.add_argument("--max-body-mb", type=float, default=64.0, metavar="MB",
                      help="largest request body (default 64; 413 beyond)")
@@ -123,6 +133,32 @@ def _raise_open_files_limit(wanted: int = 65536) -> None:
             return
 
 
+class _BearerAuth:
+    """ASGI wrapper: every HTTP request but ``GET /health`` needs ``Authorization: Bearer KEY``."""
+
+    def __init__(self, app: Any, key: str) -> None:
+        self.app, self.key = app, key.encode()
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        import hmac
+
+        if scope["type"] == "http" and scope.get("path") != "/health":
+            token = b""
+            for name, value in scope.get("headers", ()):
+                if name == b"authorization":
+                    scheme, _, token = value.partition(b" ")
+                    token = token.strip() if scheme.lower() == b"bearer" else b""
+            if not hmac.compare_digest(token, self.key):
+                body = b'{"error": "missing or wrong bearer token (Authorization: Bearer KEY)"}'
+                await send({"type": "http.response.start", "status": 401,
+                            "headers": [(b"content-type", b"application/json"),
+                                        (b"www-authenticate", b"Bearer"),
+                                        (b"content-length", str(len(body)).encode())]})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
+
+
 def run_serve(args: argparse.Namespace) -> int:
     try:
         from ..server import EOS_TOKENS, ServerConfig, bind, is_loopback, run
@@ -170,8 +206,26 @@ def run_serve(args: argparse.Namespace) -> int:
         return _fail(f"cannot listen on {args.host}:{args.port}: {why}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     _raise_open_files_limit()
+    app = None
+    if args.sam2 is not None:
+        try:
+            from ..masks.service import build_sam2_app
+
+            app = build_sam2_app(args.sam2, args.checkpoint, device=args.device,
+                                 allow_random_init=args.allow_random_init, media_root=args.media_root,
+                                 max_body_mb=args.max_body_mb)
+            if config.api_key is not None:
+                app = _BearerAuth(app, config.api_key)
+        except Exception as exc:  # missing extra, bad config or checkpoint: one line, exit 2
+            sock.close()
+            return _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in str(host) else host
+    if app is not None:
+        ready = f"unireward serving SAM2 mask rewards on http://{shown}:{port} (GET /health, POST /segmentation, POST /score, POST /get_reward)"
+        print(ready, flush=True)  # the socket is listening: connections wait in its backlog
+        run(config, sock, access_log=args.verbose, app=app)
+        return 0
     ready = (f"unireward serving on http://{shown}:{port} (GET /health, GET /metrics, POST /get_reward, "
              f"POST /score){'' if config.api_key else ' without authentication'}")
     run(config, sock, access_log=args.verbose, on_ready=lambda: print(ready, flush=True))

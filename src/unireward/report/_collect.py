@@ -243,7 +243,7 @@ class ReportData:
         label = "(unreadable)" if raw else self.fields.task_label(row)
         completion = chat_text(self.fields.lookup(row, "completion"), "assistant")
         text = completion if isinstance(completion, str) else _text(row.get("_raw") if raw else completion)
-        if status == "error":
+        if status in ("error", "ground_truth_error"):  # unscorable rows: counted apart from the tasks
             self.errors += 1
             self.errors_by_task[label] += 1
             reason = str(row.get("reason") or "(no reason given)")

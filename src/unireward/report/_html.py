@@ -20,7 +20,8 @@ esc = html.escape
 WRONG_SHOWN = 3  # wrong-but-well-formatted examples per task (other than the best and the worst)
 STATUS_COLORS = {"ok": "#2a9d8f", "format_error": "#e9c46a", "no_tags": "#f4a261",
                  "parse_error": "#e76f51", "malformed_json": "#d62828", "schema_error": "#9d0208",
-                 "fallback": "#8d6cab", "deadline": "#6c757d", "non_finite": "#adb5bd"}
+                 "fallback": "#8d6cab", "deadline": "#6c757d", "non_finite": "#adb5bd",
+                 "ground_truth_error": "#495057"}
 _CSS = """
 body{font-family:system-ui,sans-serif;margin:24px;color:#222;background:#fff;max-width:1400px}
 h1{margin-top:0}table{border-collapse:collapse;margin:12px 0}

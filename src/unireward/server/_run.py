@@ -74,8 +74,9 @@ class _Config(uvicorn.Config):
 
 
 def _uvicorn_server(config: ServerConfig, *, access_log: bool,
-                    on_ready: Callable[[], None] | None = None) -> uvicorn.Server:
-    app = create_app(config, on_ready=on_ready)
+                    on_ready: Callable[[], None] | None = None, app: Any = None) -> uvicorn.Server:
+    if app is None:
+        app = create_app(config, on_ready=on_ready)
     ucfg = _Config(
         app,
         header_timeout=config.header_timeout,
@@ -95,11 +96,12 @@ def _uvicorn_server(config: ServerConfig, *, access_log: bool,
 
 
 def run(config: ServerConfig, sock: socket.socket, *, access_log: bool = False,
-        on_ready: Callable[[], None] | None = None) -> None:
+        on_ready: Callable[[], None] | None = None, app: Any = None) -> None:
     """Serve on a bound socket until SIGTERM or SIGINT, then drain: in-flight requests are
     answered (for up to ``config.grace`` seconds) and the call returns normally.
-    ``on_ready`` is called once the server is ready for requests."""
-    server = _uvicorn_server(config, access_log=access_log, on_ready=on_ready)
+    ``on_ready`` is called once the server is ready for requests; ``app`` replaces the
+    reward app (the SAM2 service) under the same connection limits."""
+    server = _uvicorn_server(config, access_log=access_log, on_ready=on_ready, app=app)
     # uvicorn re-raises the stopping signal once it has drained; with these handlers that
     # is a no-op and the caller decides the exit status (0: drained as asked)
     previous = {sig: signal.signal(sig, lambda *_: None) for sig in (signal.SIGTERM, signal.SIGINT)}

@@ -86,12 +86,13 @@ def test_non_finite_numbers_are_written_as_null(tmp_path: Path) -> None:
     for name in ("out.jsonl", "out.jsonl.gz"):
         out = tmp_path / name
         proc = cli("score", str(src), "-o", str(out), "--quiet")
-        assert proc.returncode == 1, proc.stderr  # a NaN ground truth cannot be scored
+        assert proc.returncode == 0, proc.stderr  # a NaN ground truth is scored as the reference does
         text = gzip.decompress(out.read_bytes()).decode() if name.endswith(".gz") else out.read_text()
         rows = [strict_json(x) for x in text.splitlines()]
         assert rows[0]["score"] is None and rows[0]["a"] == [None, None, None, 2.5]
         assert rows[0]["status"] == "ok" and rows[0]["reward"] > 1
-        assert rows[1]["solution"] is None and rows[1]["status"] == "error"
+        assert rows[1]["solution"] is None and rows[1]["status"] == "ground_truth_error"
+        assert "not a finite number" in rows[1]["reason"]
 
 
 def test_every_line_is_accounted_for(tmp_path: Path) -> None:

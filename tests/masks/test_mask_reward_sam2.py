@@ -156,7 +156,11 @@ def test_truth_forms_agree_and_mix_mode(predictor: Sam2MaskPredictor, tmp_path: 
     assert r.accuracy == pytest.approx(0.7 * accs[0] + 0.3 * plain.accuracy)
     assert r.details["mask_iou"] == accs[0]
     with pytest.raises(GroundTruthError, match="mode='mix' needs"):
-        score(completion(a), {"mask": m, "image": img}, "segmentation", data_type="image", extra={"mask_model": mix})
+        score(completion(a), {"mask": m, "image": img}, "segmentation", data_type="image", extra={"mask_model": mix},
+              errors="raise")
+    recorded = score(completion(a), {"mask": m, "image": img}, "segmentation", data_type="image",
+                     extra={"mask_model": mix})  # the default records it
+    assert recorded.status is Status.GROUND_TRUTH_ERROR and "mode='mix' needs" in recorded.reason
 
 
 def test_bounded_cache_and_bad_media(predictor: Sam2MaskPredictor) -> None:
@@ -175,8 +179,8 @@ def test_bounded_cache_and_bad_media(predictor: Sam2MaskPredictor) -> None:
     rows += image_records({"mask": rect_mask(), "image_id": "nowhere"}, [answer(BOXES[0])])
     rs = score_batch(rows, errors="record", extra={"mask_model": reward})
     assert rs[0].status is Status.OK
-    assert rs[1].status is Status.ERROR and "shape (5, 5)" in rs[1].reason
-    assert rs[2].status is Status.ERROR and "resolver" in rs[2].reason
+    assert rs[1].status is Status.GROUND_TRUTH_ERROR and "shape (5, 5)" in rs[1].reason
+    assert rs[2].status is Status.GROUND_TRUTH_ERROR and "resolver" in rs[2].reason
 
 
 def test_image_as_a_one_frame_video(predictor: Sam2MaskPredictor) -> None:

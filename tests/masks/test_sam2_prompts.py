@@ -125,7 +125,8 @@ def check_video_prompts(rec: Recorder, keyframe: int) -> None:
     props = rec.of("propagate_in_video")
     assert [(p["start_frame_idx"], p["reverse"], p["max_frame_num_to_track"]) for p in props] == [
         (keyframe, False, None), (keyframe, True, None)]
-    assert rec.names() == ["init_state", "add_new_points_or_box", "add_new_points_or_box",
+    # the state is reset before prompting (a state may be reused for several objects) and after
+    assert rec.names() == ["init_state", "reset_state", "add_new_points_or_box", "add_new_points_or_box",
                            "propagate_in_video", "propagate_in_video", "reset_state"]
 
 
@@ -159,16 +160,16 @@ def test_image_predictor_prompts(predictor: Sam2MaskPredictor, monkeypatch: pyte
     assert names[0] == "set_image" and names[-1] == "reset_predictor"
     assert [n for n in names if n != "reset_predictor"] == ["set_image", "predict", "predict"]
     np.testing.assert_array_equal(rec.of("set_image")[0]["image"], image)
-    box_only, with_points = rec.of("predict")
-    assert as_list(box_only["box"]) == BOX
+    box_only, with_points = rec.of("predict")  # batched decoder calls: one prompt set here
+    assert as_list(box_only["box"]) == [BOX]
     assert box_only["point_coords"] is None and box_only["point_labels"] is None
     assert box_only["mask_input"] is None and box_only["multimask_output"] is False
-    assert as_list(with_points["point_coords"]) == POINTS
-    assert as_list(with_points["point_labels"]) == LABELS
-    assert as_list(with_points["box"]) == BOX
+    assert as_list(with_points["point_coords"]) == [POINTS]
+    assert as_list(with_points["point_labels"]) == [LABELS]
+    assert as_list(with_points["box"]) == [BOX]
     assert with_points["multimask_output"] is False
     # the box-only step's low-resolution mask is the mask prompt of the second step
     low_res = next(c[2][2] for c in rec.calls if c[0] == "predict")
-    np.testing.assert_array_equal(with_points["mask_input"], low_res)
+    np.testing.assert_array_equal(with_points["mask_input"], low_res.reshape(1, *low_res.shape))  # (N, 1, h, w)
     for call in (box_only, with_points):
         assert call["normalize_coords"] is True and call["return_logits"] is False

@@ -87,7 +87,7 @@ def test_client_scores_like_the_local_reward_and_the_server_routes(app) -> None:
         # a truth the server cannot use: that item is an error (accuracy and structure 0), the
         # others are scored; locally the same truth fails at preparation (all components 0)
         assert got[8].status is Status.ERROR and "missing.png" in got[8].reason
-        assert (got[8].accuracy, got[8].structure) == (0.0, 0.0) and expected[8].status is Status.ERROR
+        assert (got[8].accuracy, got[8].structure) == (0.0, 0.0) and expected[8].status is Status.GROUND_TRUTH_ERROR
         # the reward server's /score and OpenRLHF's /get_reward
         body = httpx.post(url + "/score", json={"records": rows[:2]}).json()
         assert [r["accuracy"] for r in body["results"]] == [r.accuracy for r in expected[:2]]

@@ -199,7 +199,7 @@ class UniRewardFunction:
         report_unscored(self.__name__, results)
         if self.log_details:
             self._log(results, hooks["log_extra"], hooks["log_metric"])
-        return [None if self.unscored == "none" and r.status.value in UNSCORED_STATUSES
+        return [None if self.unscored == "none" and r.status.value == "error"  # a bad truth: the reference value
                 else float(r.total if self.component == "total" else getattr(r, self.component))
                 for r in results]
 

@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 export PIP_DISABLE_PIP_VERSION_CHECK=1 RAY_AUTH_MODE=disabled HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
-TEST_TOOLS=(pytest pytest-xdist "hypothesis>=6.100" mathruler==0.1.0 tqdm "requests>=2.31" aiohttp pyyaml)
+TEST_TOOLS=(pytest pytest-xdist "hypothesis>=6.100" mathruler==0.1.0 tqdm "requests>=2.31" aiohttp pyyaml "jiwer>=3.0")
 step() { printf '\n==> %s\n' "$*"; }
 
 step "main environment (.venv)"

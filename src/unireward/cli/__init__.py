@@ -11,13 +11,15 @@ unireward ...
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import signal
 import sys
 import threading
 from collections.abc import Sequence
 from types import FrameType
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "entry", "main"]
 
 EPILOG = """examples:
   unireward score examples/rollouts.jsonl -o scored.jsonl
@@ -54,6 +56,26 @@ def build_parser() -> argparse.ArgumentParser:
     add_report_parser(sub)
     add_serve_parser(sub)
     return parser
+
+
+def entry() -> None:
+    """The ``unireward`` program: :func:`main`, then exit with its code.
+
+    When a worker pool had to be abandoned (an unreadable input, an interrupt), the process
+    ends at once after flushing its output, instead of waiting at exit on the pool's threads.
+    """
+    code = main()
+    from . import _engines
+
+    if _engines.POOL_ABANDONED:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        logging.shutdown()
+        os._exit(code)
+    sys.exit(code)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -234,6 +234,13 @@ def _worker_start() -> None:
                      name="unireward-parent-watch").start()
 
 
+#: Set when a worker pool was abandoned after an error or an interrupt (its workers were
+#: terminated mid-task). Its task pipe may then hold a half-written task, and the interpreter's
+#: exit-time join of the pool's threads could wait on it for ever; the command-line entry
+#: points end the process without that join (:func:`unireward.cli.entry`).
+POOL_ABANDONED = False
+
+
 def run_local(chunks: Iterable[Chunk], job: ScoringJob,
               workers: int) -> Iterator[tuple[Chunk, ChunkResult]]:
     """Score chunks in ``workers`` processes (in this process for 1), in input order, with
@@ -264,6 +271,8 @@ def run_local(chunks: Iterable[Chunk], job: ScoringJob,
         if clean:
             pool.shutdown(wait=True)
         else:
+            global POOL_ABANDONED
+            POOL_ABANDONED = True
             pool.shutdown(wait=False, cancel_futures=True)
             mine = [p for p in multiprocessing.active_children() if p not in before]
             for p in mine:

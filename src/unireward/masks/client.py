@@ -42,10 +42,10 @@ from ..errors import (
     RemoteStatusError,
 )
 from ..remote._base import (
-    ClientStats,
     RequestInfo,
     _check_int,
     _check_seconds,
+    _CountedEndpoint,
     _Counters,
     _map_transport_error,
     _normalize_base_url,
@@ -73,7 +73,7 @@ class _RemoteTruth:
         self.points = points
 
 
-class Sam2Client(BatchScorer):
+class Sam2Client(_CountedEndpoint, BatchScorer):
     """Segmentation scored by a SAM2 service (see the module docstring).
 
     Args:
@@ -158,20 +158,6 @@ class Sam2Client(BatchScorer):
     def close(self) -> None:
         """Close the pooled connections."""
         self._http.close()
-
-    @property
-    def url(self) -> str:
-        """The endpoint the items are POSTed to."""
-        return self._url
-
-    @property
-    def stats(self) -> ClientStats:
-        """A snapshot of the counters (``texts_scored``: items scored by the service)."""
-        return self._counters.snapshot()
-
-    def reset_stats(self) -> None:
-        """Set every counter back to 0."""
-        self._counters.reset()
 
     # -- the scorer interface ---------------------------------------------------------
 

@@ -216,7 +216,28 @@ def _retryable(err: RemoteRewardError) -> bool:
     return isinstance(err, RemoteStatusError) and 500 <= err.status_code <= 599
 
 
-class _PolarBase:
+class _CountedEndpoint:
+    """What every HTTP scoring client shows: its endpoint and its counters."""
+
+    _url: str
+    _counters: _Counters
+
+    @property
+    def url(self) -> str:
+        """The endpoint the requests are POSTed to (``/pooling`` or ``/classify`` for POLAR)."""
+        return self._url
+
+    @property
+    def stats(self) -> ClientStats:
+        """A snapshot of this client's counters."""
+        return self._counters.snapshot()
+
+    def reset_stats(self) -> None:
+        """Set every counter back to 0."""
+        self._counters.reset()
+
+
+class _PolarBase(_CountedEndpoint):
     """Options and logic shared by :class:`PolarClient` and :class:`AsyncPolarClient`."""
 
     def __init__(
@@ -266,20 +287,6 @@ class _PolarBase:
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(base_url={self.base_url!r}, backend={self.backend!r}, "
                 f"model={self.model!r}, batch_size={self.batch_size})")
-
-    @property
-    def url(self) -> str:
-        """The endpoint the texts are POSTed to (``/pooling`` or ``/classify``)."""
-        return self._url
-
-    @property
-    def stats(self) -> ClientStats:
-        """A snapshot of this client's counters."""
-        return self._counters.snapshot()
-
-    def reset_stats(self) -> None:
-        """Set every counter back to 0."""
-        self._counters.reset()
 
     def encode_pairs(self, prompts: Sequence[str], references: Sequence[str],
                      outputs: Sequence[str]) -> list[str]:

@@ -31,6 +31,21 @@ def _key(task: str, data_type: str | None) -> str:
     return task
 
 
+def _split(scores, uid, ptype, dtype):  # type: ignore[no-untyped-def]
+    """The usable scores (0 in place of None and non-finite ones), and the positions of the
+    usable ones by prompt group and by EMA task key."""
+    n = len(scores)
+    keep = [i for i in range(n) if scores[i] is not None and math.isfinite(scores[i])]
+    values = [scores[i] if i in keep else 0.0 for i in range(n)]
+    keys = [_key(str(p), None if d is None else str(d)) for p, d in zip(ptype, dtype, strict=True)]
+    groups: dict[str, list[int]] = {}
+    tasks: dict[str, list[int]] = {}
+    for i in keep:
+        groups.setdefault(str(uid[i]), []).append(i)
+        tasks.setdefault(keys[i], []).append(i)
+    return values, groups, tasks
+
+
 class ReferenceOracle:
     """The reference estimator, step by step, in torch float32."""
 
@@ -44,14 +59,8 @@ class ReferenceOracle:
 
     def step(self, scores, uid, ptype, dtype):  # type: ignore[no-untyped-def]
         n = len(scores)
-        keep = [i for i in range(n) if scores[i] is not None and math.isfinite(scores[i])]
-        s = torch.tensor([scores[i] if i in keep else 0.0 for i in range(n)], dtype=torch.float32)
-        keys = [_key(str(p), None if d is None else str(d)) for p, d in zip(ptype, dtype, strict=True)]
-        groups: dict[str, list[int]] = {}
-        tasks: dict[str, list[int]] = {}
-        for i in keep:
-            groups.setdefault(str(uid[i]), []).append(i)
-            tasks.setdefault(keys[i], []).append(i)
+        values, groups, tasks = _split(scores, uid, ptype, dtype)
+        s = torch.tensor(values, dtype=torch.float32)
         centred = s.clone()
         for pos in groups.values():
             centred[pos] = s[pos] - s[pos].mean()
@@ -90,14 +99,8 @@ class Float64Oracle:
 
     def step(self, scores, uid, ptype, dtype):  # type: ignore[no-untyped-def]
         n = len(scores)
-        keep = [i for i in range(n) if scores[i] is not None and math.isfinite(scores[i])]
-        s = np.array([scores[i] if i in keep else 0.0 for i in range(n)], dtype=np.float64)
-        keys = [_key(str(p), None if d is None else str(d)) for p, d in zip(ptype, dtype, strict=True)]
-        groups: dict[str, list[int]] = {}
-        tasks: dict[str, list[int]] = {}
-        for i in keep:
-            groups.setdefault(str(uid[i]), []).append(i)
-            tasks.setdefault(keys[i], []).append(i)
+        values, groups, tasks = _split(scores, uid, ptype, dtype)
+        s = np.array(values, dtype=np.float64)
         centred = s.copy()
         for pos in groups.values():
             centred[pos] = s[pos] - math.fsum(s[pos]) / len(pos)

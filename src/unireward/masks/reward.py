@@ -44,6 +44,7 @@ from ..result import Status, TaskOutcome
 from ..schemas import truth_object
 from ..tasks.base import BatchScorer, ScoreOptions
 from ..tasks.segmentation import SegmentationScorer, SegmentationTruth
+from ._outcomes import complete, error_outcome
 from .prompts import GridAnswer, keyframe_index, parse_segmentation_answer, prompt_from_answer
 from .truth import MaskTruth, load_image, load_video, prepare_mask_truth
 
@@ -264,13 +265,13 @@ class Sam2MaskReward(BatchScorer):
             except (GroundTruthError, InputError, OSError) as exc:
                 logger.warning("mask reward: media %s could not be used: %s", truths[rows[0][0]].key, exc)
                 for i, _ in rows:
-                    out[i] = TaskOutcome(0.0, 0.0, Status.ERROR, f"{type(exc).__name__}: {exc}"[:500])
+                    out[i] = error_outcome(exc)
                 continue
             for i, (value, details) in scored.items():
                 b = base[i]
                 acc = value if self.mode == "mask" else self.mask_weight * value + (1.0 - self.mask_weight) * b.accuracy
                 out[i] = TaskOutcome(acc, b.structure, b.status, b.reason, details)
-        return [o if o is not None else TaskOutcome(0.0, 0.0) for o in out]
+        return complete(out)
 
     # -- SAM2 ---------------------------------------------------------------------------
 

@@ -33,8 +33,9 @@ from typing import Any
 
 from .._version import __version__
 from ..errors import ConfigurationError, UniRewardError, missing_extra
-from ..result import Status, TaskOutcome
+from ..result import TaskOutcome
 from ..tasks.base import ScoreOptions
+from ._outcomes import complete, error_outcome, outcome_to_json
 from .predictor import DEFAULT_CONFIG
 
 __all__ = ["build_sam2_app"]
@@ -49,11 +50,6 @@ class _BadRequest(Exception):
     def __init__(self, message: str, status: int = 400) -> None:
         super().__init__(message)
         self.status = status
-
-
-def _outcome_json(o: TaskOutcome) -> dict[str, Any]:
-    return {"accuracy": float(o.accuracy), "structure": float(o.structure), "status": o.status.value,
-            "reason": o.reason, "details": o.details}
 
 
 def _result_json(r: Any) -> dict[str, Any]:
@@ -78,7 +74,7 @@ def score_items(reward: Any, items: Sequence[Any], options: ScoreOptions) -> lis
         try:
             truths.append(reward.prepare_ground_truth(item["ground_truth"], dt))
         except UniRewardError as exc:
-            outcomes[i] = TaskOutcome(0.0, 0.0, Status.ERROR, f"{type(exc).__name__}: {exc}"[:500])
+            outcomes[i] = error_outcome(exc)
             continue
         keep.append(i)
         answers.append(item["answer"])
@@ -86,7 +82,7 @@ def score_items(reward: Any, items: Sequence[Any], options: ScoreOptions) -> lis
     if keep:
         for i, o in zip(keep, reward.score_many(answers, truths, dts, options), strict=True):
             outcomes[i] = o
-    return [_outcome_json(o) for o in outcomes if o is not None]
+    return [outcome_to_json(o) for o in complete(outcomes)]
 
 
 def build_sam2_app(

@@ -60,9 +60,23 @@ class Counter:
 
 def test_public_surface() -> None:
     assert set(remote.__all__) == {
-        "BACKENDS", "END_TOKEN", "REWARD_TOKEN", "AsyncPolarClient", "Backend", "BatchResult",
-        "ClientConfig", "ClientStats", "PolarClient", "PolarConfig", "PolarEncoder", "RequestInfo", "areward_model_accuracies", "clip_unit",
-        "normalize_by_group", "polar_template", "reward_model_accuracies",
+        "BACKENDS",
+        "END_TOKEN",
+        "REWARD_TOKEN",
+        "AsyncPolarClient",
+        "Backend",
+        "BatchResult",
+        "ClientConfig",
+        "ClientStats",
+        "PolarClient",
+        "PolarConfig",
+        "PolarEncoder",
+        "RequestInfo",
+        "areward_model_accuracies",
+        "clip_unit",
+        "normalize_by_group",
+        "polar_template",
+        "reward_model_accuracies",
         "scores_to_accuracies",
     }
     for name in remote.__all__:
@@ -103,9 +117,11 @@ def test_bad_options_raise_configuration_error(cls: type, kwargs: dict[str, Any]
 
 def test_bad_transport_and_concurrency() -> None:
     with pytest.raises(ConfigurationError):
-        PolarClient(base_url="http://rm.test", transport=httpx.AsyncHTTPTransport())  # type: ignore[arg-type]
+        PolarClient(base_url="http://rm.test",
+                    transport=httpx.AsyncHTTPTransport())  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError):
-        AsyncPolarClient(base_url="http://rm.test", transport=httpx.HTTPTransport())  # type: ignore[arg-type]
+        AsyncPolarClient(base_url="http://rm.test",
+                         transport=httpx.HTTPTransport())  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError):
         AsyncPolarClient(base_url="http://rm.test", max_concurrency=0)
 

@@ -77,7 +77,9 @@ def test_the_configuration_is_normalised_and_frozen() -> None:
     assert cfg.httpx_timeout == httpx.Timeout(5.0)
     assert cfg.headers == (("Authorization", "Bearer t"),)
     assert cfg.header_dict() == {"Authorization": "Bearer t"}
-    assert cfg.concurrency(4) == 4 and dataclasses.replace(cfg, max_concurrency=2).concurrency(4) == 2
+    assert (
+        cfg.concurrency(4) == 4 and dataclasses.replace(cfg, max_concurrency=2).concurrency(4) == 2
+    )
     with pytest.raises(dataclasses.FrozenInstanceError):
         cfg.batch_size = 1  # type: ignore[misc]
     assert isinstance(cfg, ClientConfig)

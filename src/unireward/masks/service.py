@@ -72,8 +72,14 @@ def score_items(reward: Any, items: Sequence[Any], options: ScoreOptions) -> lis
     truths: list[Any] = []
     dts: list[str | None] = []
     for i, item in enumerate(items):
-        if not isinstance(item, dict) or not isinstance(item.get("answer"), str) or "ground_truth" not in item:
-            raise _BadRequest(f"items[{i}] must be an object with 'answer' (a string) and 'ground_truth'")
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("answer"), str)
+            or "ground_truth" not in item
+        ):
+            raise _BadRequest(
+                f"items[{i}] must be an object with 'answer' (a string) and 'ground_truth'"
+            )
         dt = item.get("data_type")
         dt = None if dt is None else str(dt)
         try:

@@ -58,7 +58,8 @@ def polar_template(prompt: str, reference: str, output: str) -> str:
         output: the candidate answer (the extracted ``<answer>`` text, ``""`` if none).
 
     Returns:
-        ``prompt + "\\n" + reference + "<|reward|>" + prompt + "\\n" + output + "[UNUSED_TOKEN_130]"``.
+        ``prompt + "\\n" + reference + "<|reward|>" + prompt + "\\n" + output``, then
+        ``"[UNUSED_TOKEN_130]"``.
 
     >>> polar_template("Q?", "4", "")
     'Q?\\n4<|reward|>Q?\\n[UNUSED_TOKEN_130]'

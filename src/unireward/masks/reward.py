@@ -92,6 +92,35 @@ class MaskRewardStats:
     cached_bytes: int = 0
 
 
+_COUNTERS = ("encoder_passes", "cache_hits", "decoder_calls", "prompts_decoded",
+             "video_states", "video_tracks")
+
+
+def _check_options(predictor: Any, *, mode: str, mask_weight: float, video_metric: str,
+                   media: Any, cache_size: int, max_prompts: int, image_protocol: str,
+                   missing_mask: str) -> None:
+    """Raise a ConfigurationError naming the first invalid option of Sam2MaskReward."""
+    choices = (("mode", mode, MODES), ("video_metric", video_metric, VIDEO_METRICS),
+               ("image_protocol", image_protocol, ("image", "video")),
+               ("missing_mask", missing_mask, ("error", "points")))
+    for label, value, allowed in choices:
+        if value not in allowed:
+            raise ConfigurationError(f"{label} must be one of {allowed}, got {value!r}")
+    if isinstance(mask_weight, bool) or not isinstance(mask_weight, (int, float)) or not (
+            0.0 <= mask_weight <= 1.0):
+        raise ConfigurationError(f"mask_weight must be a number in [0, 1], got {mask_weight!r}")
+    if media is not None and not callable(media):
+        raise ConfigurationError(
+            f"media must be a callable id -> image or video, got {type(media).__name__}")
+    for label, number, low in (("cache_size", cache_size, 0), ("max_prompts", max_prompts, 1)):
+        if isinstance(number, bool) or not isinstance(number, int) or number < low:
+            raise ConfigurationError(f"{label} must be an int >= {low}, got {number!r}")
+    for attr in ("embed_image", "decode", "video_state", "track"):
+        if not callable(getattr(predictor, attr, None)):
+            raise ConfigurationError(
+                f"predictor must be a Sam2MaskPredictor, got {type(predictor).__name__}")
+
+
 class Sam2MaskReward(BatchScorer):
     """The segmentation task scored by SAM2 masks (see the module docstring).
 
@@ -135,38 +164,10 @@ class Sam2MaskReward(BatchScorer):
         missing_mask: str = "error",
         tolerance: float = BOUNDARY_TOLERANCE,
     ) -> None:
-        if mode not in MODES:
-            raise ConfigurationError(f"mode must be one of {MODES}, got {mode!r}")
-        if (
-            isinstance(mask_weight, bool)
-            or not isinstance(mask_weight, (int, float))
-            or not 0.0 <= mask_weight <= 1.0
-        ):
-            raise ConfigurationError(f"mask_weight must be a number in [0, 1], got {mask_weight!r}")
-        if video_metric not in VIDEO_METRICS:
-            raise ConfigurationError(
-                f"video_metric must be one of {VIDEO_METRICS}, got {video_metric!r}"
-            )
-        if media is not None and not callable(media):
-            raise ConfigurationError(
-                f"media must be a callable id -> image or video, got {type(media).__name__}"
-            )
-        for label, value, low in (("cache_size", cache_size, 0), ("max_prompts", max_prompts, 1)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ConfigurationError(f"{label} must be an int >= {low}, got {value!r}")
-        if image_protocol not in ("image", "video"):
-            raise ConfigurationError(
-                f"image_protocol must be 'image' or 'video', got {image_protocol!r}"
-            )
-        if missing_mask not in ("error", "points"):
-            raise ConfigurationError(
-                f"missing_mask must be 'error' or 'points', got {missing_mask!r}"
-            )
-        for attr in ("embed_image", "decode", "video_state", "track"):
-            if not callable(getattr(predictor, attr, None)):
-                raise ConfigurationError(
-                    f"predictor must be a Sam2MaskPredictor, got {type(predictor).__name__}"
-                )
+        _check_options(predictor, mode=mode, mask_weight=mask_weight,
+                       video_metric=video_metric, media=media, cache_size=cache_size,
+                       max_prompts=max_prompts, image_protocol=image_protocol,
+                       missing_mask=missing_mask)
         self.predictor = predictor
         self.mode = mode
         self.mask_weight = float(mask_weight)
@@ -180,17 +181,7 @@ class Sam2MaskReward(BatchScorer):
         self.tolerance = float(tolerance)
         self._points = SegmentationScorer()
         self._cache: OrderedDict[str, Any] = OrderedDict()
-        self._counts = dict.fromkeys(
-            (
-                "encoder_passes",
-                "cache_hits",
-                "decoder_calls",
-                "prompts_decoded",
-                "video_states",
-                "video_tracks",
-            ),
-            0,
-        )
+        self._counts = dict.fromkeys(_COUNTERS, 0)
         self._lock = threading.RLock()
 
     def __repr__(self) -> str:

@@ -19,13 +19,15 @@ non-finite score, bad content encoding
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import itertools
 import json
 import math
 import random
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import httpx
@@ -311,6 +313,22 @@ class _RetryingEndpoint(_CountedEndpoint):
         self._counters.add(retries=1)
         return False
 
+    def _wait_or_raise(self, err: RemoteRewardError, info: RequestInfo, attempt: int) -> float:
+        """The seconds to wait before sending again after ``err``, or ``err`` raised when
+        the retries are over or it is not worth a retry (call inside the ``except``)."""
+        if self._give_up(err, info, attempt):
+            raise err
+        return self._delay(attempt)
+
+    @contextlib.contextmanager
+    def _sending(self, info: RequestInfo) -> Iterator[None]:
+        """Count a request and turn what httpx raises while sending into our error."""
+        self._counters.add(requests=1)
+        try:
+            yield
+        except httpx.HTTPError as exc:
+            raise _map_transport_error(exc, info) from exc
+
     def _received(self, response: httpx.Response, info: RequestInfo,
                   read: Callable[[httpx.Response, RequestInfo], _T]) -> _T:
         result = read(response, info)
@@ -320,40 +338,30 @@ class _RetryingEndpoint(_CountedEndpoint):
     def _post_sync(self, http: httpx.Client, payload: Any, info: RequestInfo,
                    read: Callable[[httpx.Response, RequestInfo], _T]) -> _T:
         """POST ``payload`` until it is read, retrying as the configuration says."""
-        attempt = 0
-        while True:
-            attempt += 1
-            self._counters.add(requests=1)
+        for attempt in itertools.count(1):
             try:
-                try:
+                with self._sending(info):
                     response = http.post(self._url, json=payload)
-                except httpx.HTTPError as exc:
-                    raise _map_transport_error(exc, info) from exc
                 return self._received(response, info, read)
             except RemoteRewardError as err:
-                if self._give_up(err, info, attempt):
-                    raise
-            time.sleep(self._delay(attempt))
+                wait = self._wait_or_raise(err, info, attempt)
+            time.sleep(wait)
+        raise AssertionError("unreachable")
 
     async def _post_async(self, http: httpx.AsyncClient, payload: Any, info: RequestInfo,
                           read: Callable[[httpx.Response, RequestInfo], _T],
                           slots: asyncio.Semaphore) -> _T:
         """The asyncio twin of :meth:`_post_sync` (one of ``slots`` held while sending)."""
-        attempt = 0
-        while True:
-            attempt += 1
-            self._counters.add(requests=1)
+        for attempt in itertools.count(1):
             try:
                 async with slots:
-                    try:
+                    with self._sending(info):
                         response = await http.post(self._url, json=payload)
-                    except httpx.HTTPError as exc:
-                        raise _map_transport_error(exc, info) from exc
                 return self._received(response, info, read)
             except RemoteRewardError as err:
-                if self._give_up(err, info, attempt):
-                    raise
-            await asyncio.sleep(self._delay(attempt))
+                wait = self._wait_or_raise(err, info, attempt)
+            await asyncio.sleep(wait)
+        raise AssertionError("unreachable")
 
 
 def _make_encoder(encoder: object, tokenizer_path: str | None, tokenizer: Any) -> PolarEncoder:

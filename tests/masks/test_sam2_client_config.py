@@ -79,6 +79,18 @@ def test_a_ready_configuration_and_pickling() -> None:
     d.close()
 
 
+def test_a_client_pickled_with_its_keyword_options_still_loads() -> None:
+    # the state earlier versions pickled: the constructor's keyword options
+    old_state = {"base_url": "http://x.test", "batch_size": 5, "max_concurrency": 2,
+                 "timeout": 60.0, "max_retries": 1, "backoff": 0.1, "backoff_max": 1.0,
+                 "fallback": "points", "headers": {}, "trust_env": False}
+    c = Sam2Client.__new__(Sam2Client)
+    c.__setstate__(old_state)
+    assert (c.batch_size, c.max_concurrency, c.fallback, c.max_retries) == (5, 2, "points", 1)
+    assert c.url == "http://x.test/segmentation"
+    c.close()
+
+
 # -- outcome helpers ---------------------------------------------------------------------
 
 INFO = RequestInfo(method="POST", url="http://x.test/segmentation", backend="sam2", n_texts=1)

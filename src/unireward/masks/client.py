@@ -157,6 +157,8 @@ class Sam2Client(_RetryingEndpoint, BatchScorer):
         return {"config": self.config}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        if "config" not in state:  # pickled by an earlier version: its keyword options
+            state = {"config": Sam2ClientConfig(**state)}
         self._build(state["config"], None)
 
     def __enter__(self) -> Sam2Client:

@@ -261,8 +261,8 @@ class _CountedEndpoint:
 
 
 class _RetryingEndpoint(_CountedEndpoint):
-    """A client whose options are a :class:`ClientConfig`: the options as read-only
-    attributes, and the retry loop (sync and async) around one POST."""
+    """A client whose options are a :class:`ClientConfig`: the options as attributes (see
+    :func:`_option`), and the retry loop (sync and async) around one POST."""
 
     config: ClientConfig
     _default_concurrency = 8

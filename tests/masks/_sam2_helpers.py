@@ -24,7 +24,9 @@ def require(module: str) -> Any:
     """Import a test dependency: a failure in CI (or where ``UNIREWARD_REQUIRE_SAM2`` is set
     for SAM2), a skip elsewhere."""
     strict = os.environ.get("CI", "").lower() == "true" and module not in ("sam2", "torch")
-    strict = strict or (module in ("sam2", "torch") and bool(os.environ.get("UNIREWARD_REQUIRE_SAM2")))
+    strict = strict or (
+        module in ("sam2", "torch") and bool(os.environ.get("UNIREWARD_REQUIRE_SAM2"))
+    )
     if strict:
         import importlib
 

@@ -27,7 +27,9 @@ def rect(h: int, w: int, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
 
 def test_box_baseline_mask_by_hand() -> None:
     # 10x20 image: x 100 -> 2, 600 -> 12; y 200 -> 2, 700 -> 7 (inclusive pixel ranges)
-    p = BoxMaskPredictor().predict_image(np.zeros((10, 20, 3), np.uint8), {"boxes": [600, 700, 100, 200], **POINTS})
+    p = BoxMaskPredictor().predict_image(
+        np.zeros((10, 20, 3), np.uint8), {"boxes": [600, 700, 100, 200], **POINTS}
+    )
     assert p.status is Status.OK and p.masks.dtype == bool
     assert np.array_equal(p.masks, rect(10, 20, 2, 8, 2, 13))
 
@@ -40,14 +42,21 @@ def test_image_set_by_hand() -> None:
         {"boxes": [0, 0, 1000, 450], **POINTS},  # rows 0..4 (4.5 -> 4), all columns: 50 / 100
         '{"boxes": [1, 2, 3]}',  # unusable: empty mask, IoU 0 with a 100-px truth
     ]
-    r = evaluate_image_segmentation(answers, [truth_a, truth_b, truth_b], predictor=BoxMaskPredictor())
+    r = evaluate_image_segmentation(
+        answers, [truth_a, truth_b, truth_b], predictor=BoxMaskPredictor()
+    )
     assert r.ious.tolist() == [1.0, 0.5, 0.0]
     assert r.intersections.tolist() == [66, 50, 0] and r.unions.tolist() == [66, 100, 100]
     assert r.giou == pytest.approx(0.5)
     assert r.ciou == pytest.approx(116 / 266)
     assert r.statuses == (Status.OK, Status.OK, Status.SCHEMA_ERROR) and r.n_unusable == 1
     assert r.reasons[2] is not None and "boxes" in r.reasons[2]
-    assert r.as_dict() == {"gIoU": pytest.approx(0.5), "cIoU": pytest.approx(116 / 266), "n": 3, "unusable": 1}
+    assert r.as_dict() == {
+        "gIoU": pytest.approx(0.5),
+        "cIoU": pytest.approx(116 / 266),
+        "n": 3,
+        "unusable": 1,
+    }
 
 
 def test_rle_truths_and_images() -> None:
@@ -65,7 +74,9 @@ def test_ground_truth_problems_raise() -> None:
     pytest.importorskip("pycocotools")
     ans = [{"boxes": [0, 0, 10, 10], **POINTS}]
     with pytest.raises(GroundTruthError, match=r"gt_masks\[0\]"):
-        evaluate_image_segmentation(ans, [{"size": [2, 2], "counts": [9]}], predictor=BoxMaskPredictor())
+        evaluate_image_segmentation(
+            ans, [{"size": [2, 2], "counts": [9]}], predictor=BoxMaskPredictor()
+        )
     with pytest.raises(GroundTruthError, match="its image"):
         evaluate_image_segmentation(ans, [np.ones((4, 4))], predictor=BoxMaskPredictor(),
                                     images=[np.zeros((4, 5, 3), np.uint8)])
@@ -87,9 +98,13 @@ def test_configuration_problems_raise() -> None:
     with pytest.raises(InputError, match="no images"):
         evaluate_image_segmentation([], [], predictor=BoxMaskPredictor())
     with pytest.raises(ConfigurationError, match="2 frame rates"):
-        evaluate_video_segmentation(ans, [np.ones((2, 4, 4))], predictor=BoxMaskPredictor(), fps=[1.0, 2.0])
+        evaluate_video_segmentation(
+            ans, [np.ones((2, 4, 4))], predictor=BoxMaskPredictor(), fps=[1.0, 2.0]
+        )
     with pytest.raises(ConfigurationError, match="fps"):
-        evaluate_video_segmentation([dict(ans[0], time=1)], [np.ones((2, 4, 4))], predictor=BoxMaskPredictor(), fps=0)
+        evaluate_video_segmentation(
+            [dict(ans[0], time=1)], [np.ones((2, 4, 4))], predictor=BoxMaskPredictor(), fps=0
+        )
 
 
 def test_video_set_by_hand() -> None:
@@ -111,4 +126,6 @@ def test_video_set_by_hand() -> None:
 
 def test_video_truth_shape_must_match() -> None:
     with pytest.raises(GroundTruthError, match=r"\(T, H, W\)"):
-        evaluate_video_segmentation([{"time": 0}], [np.ones((4, 4))], predictor=BoxMaskPredictor(), fps=1)
+        evaluate_video_segmentation(
+            [{"time": 0}], [np.ones((4, 4))], predictor=BoxMaskPredictor(), fps=1
+        )

@@ -165,7 +165,9 @@ def test_empty_pairs_in_a_set() -> None:
     full = np.ones((3, 3), bool)
     assert giou([z, z], [z, z]) == 1.0 and ciou([z, z], [z, z]) == 1.0
     # an empty pair scores 1 in gIoU and adds nothing to cIoU
-    assert giou([z, full], [z, full]) == 1.0 and ciou([z, np.eye(3)], [z, full]) == pytest.approx(3 / 9)
+    assert giou([z, full], [z, full]) == 1.0 and ciou([z, np.eye(3)], [z, full]) == pytest.approx(
+        3 / 9
+    )
 
 
 @given(st.lists(st.tuples(MASKS, MASKS), min_size=1, max_size=5))
@@ -209,7 +211,12 @@ def test_boundary_map_hand_cases() -> None:
         [0, 0, 0, 0, 0, 0, 0],
     ]
     # one pixel: itself and the three pixels above / left of it that see it
-    assert np.argwhere(boundary_map(square(3, 3, 1, 2, 1, 2))).tolist() == [[0, 0], [0, 1], [1, 0], [1, 1]]
+    assert np.argwhere(boundary_map(square(3, 3, 1, 2, 1, 2))).tolist() == [
+        [0, 0],
+        [0, 1],
+        [1, 0],
+        [1, 1],
+    ]
     # the image border is not a boundary: left half -> only its last column
     left = square(5, 6, 0, 5, 0, 3)
     assert np.argwhere(boundary_map(left)).tolist() == [[y, 2] for y in range(5)]
@@ -284,7 +291,12 @@ def test_boundary_f_matches_a_disk_dilation_at_video_size(seed: int) -> None:
     rng = np.random.default_rng(seed)
     a = np.zeros((480, 854), bool)
     for _ in range(4):
-        y, x, hh, ww = rng.integers(0, 400), rng.integers(0, 780), rng.integers(5, 80), rng.integers(5, 80)
+        y, x, hh, ww = (
+            rng.integers(0, 400),
+            rng.integers(0, 780),
+            rng.integers(5, 80),
+            rng.integers(5, 80),
+        )
         a[y : y + hh, x : x + ww] = True
     b = np.roll(a, (int(rng.integers(-12, 12)), int(rng.integers(-12, 12))), axis=(0, 1))
     b[rng.random(b.shape) > 0.999] = True  # specks: boundary pixels far from any other
@@ -296,7 +308,9 @@ def test_boundary_f_over_leading_axes() -> None:
     a, b = rng.random((2, 3, 10, 10)) > 0.5, rng.random((2, 3, 10, 10)) > 0.5
     got = boundary_f(a, b)
     assert got.shape == (2, 3)
-    assert np.allclose(got, [[loop_boundary_f(a[i, j], b[i, j]) for j in range(3)] for i in range(2)])
+    assert np.allclose(
+        got, [[loop_boundary_f(a[i, j], b[i, j]) for j in range(3)] for i in range(2)]
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -313,7 +327,12 @@ def test_video_scores_by_hand() -> None:
     # found; missed; both empty (1 by convention); predicted where nothing is
     assert s.j.tolist() == [1.0, 0.0, 1.0, 0.0]
     assert s.f.tolist() == [1.0, 0.0, 1.0, 0.0]
-    assert s.precision.tolist() == [1.0, 1.0, 1.0, 0.0] and s.recall.tolist() == [1.0, 0.0, 1.0, 1.0]
+    assert s.precision.tolist() == [1.0, 1.0, 1.0, 0.0] and s.recall.tolist() == [
+        1.0,
+        0.0,
+        1.0,
+        1.0,
+    ]
     assert j_and_f(pred, truth) == {"J": 0.5, "F": 0.5, "J&F": 0.5}
 
 
@@ -369,7 +388,10 @@ def test_rle_iou_agrees_with_pycocotools() -> None:
 def test_uncompressed_rle() -> None:
     pytest.importorskip("pycocotools")
     # column-major runs: 1 off, 2 on, 3 off over a 2x3 image -> (1,0) (0,1) on
-    assert decode_rle({"size": [2, 3], "counts": [1, 2, 3]}).astype(int).tolist() == [[0, 1, 0], [1, 0, 0]]
+    assert decode_rle({"size": [2, 3], "counts": [1, 2, 3]}).astype(int).tolist() == [
+        [0, 1, 0],
+        [1, 0, 0],
+    ]
 
 
 @pytest.mark.parametrize(

@@ -56,11 +56,21 @@ def test_prompt_by_hand() -> None:
 coord = st.floats(-200, 1200, allow_nan=False)
 
 
-@given(st.lists(coord, min_size=4, max_size=4), st.lists(st.tuples(coord, coord), min_size=6, max_size=6),
-       st.integers(1, 2000), st.integers(1, 2000))
+@given(
+    st.lists(coord, min_size=4, max_size=4),
+    st.lists(st.tuples(coord, coord), min_size=6, max_size=6),
+    st.integers(1, 2000),
+    st.integers(1, 2000),
+)
 @settings(max_examples=150, deadline=None)
-def test_prompt_mapping_property(box: list[float], pts: list[tuple[float, float]], w: int, h: int) -> None:
-    a = {"boxes": box, "positive_points": [list(p) for p in pts[:3]], "negative_points": [list(p) for p in pts[3:]]}
+def test_prompt_mapping_property(
+    box: list[float], pts: list[tuple[float, float]], w: int, h: int
+) -> None:
+    a = {
+        "boxes": box,
+        "positive_points": [list(p) for p in pts[:3]],
+        "negative_points": [list(p) for p in pts[3:]],
+    }
     p = prompt_from_answer(a, w, h)
 
     def px(v: float, size: int) -> int:  # the spec's formula, one value at a time
@@ -91,22 +101,52 @@ def test_keyframe_index_by_hand() -> None:
 @pytest.mark.parametrize(
     ("answer", "video", "status", "reason"),
     [
-        pytest.param("{'boxes': 1}", False, Status.MALFORMED_JSON, "not valid JSON", id="single-quotes"),
+        pytest.param(
+            "{'boxes': 1}", False, Status.MALFORMED_JSON, "not valid JSON", id="single-quotes"
+        ),
         pytest.param("[1, 2]", False, Status.SCHEMA_ERROR, "not a JSON object", id="list"),
         pytest.param(42, False, Status.SCHEMA_ERROR, "dict or JSON text", id="int"),
-        pytest.param({"boxes": [[1, 2, 3, 4]]}, False, Status.SCHEMA_ERROR, "boxes", id="nested-box"),
-        pytest.param(dict(ANSWER, positive_points=[[1, 2]] * 2), False, Status.SCHEMA_ERROR,
-                     "positive_points must be 3", id="two-points"),
-        pytest.param(dict(ANSWER, negative_points=None), False, Status.SCHEMA_ERROR,
-                     "negative_points", id="null-points"),
-        pytest.param('{"boxes": [NaN, 1, 2, 3], "positive_points": [[1, 1], [1, 1], [1, 1]], '
-                     '"negative_points": [[1, 1], [1, 1], [1, 1]]}', False, Status.NON_FINITE, "NaN", id="nan"),
-        pytest.param(ANSWER, True, Status.SCHEMA_ERROR, "time must be a JSON number, got missing", id="no-time"),
+        pytest.param(
+            {"boxes": [[1, 2, 3, 4]]}, False, Status.SCHEMA_ERROR, "boxes", id="nested-box"
+        ),
+        pytest.param(
+            dict(ANSWER, positive_points=[[1, 2]] * 2),
+            False,
+            Status.SCHEMA_ERROR,
+            "positive_points must be 3",
+            id="two-points",
+        ),
+        pytest.param(
+            dict(ANSWER, negative_points=None),
+            False,
+            Status.SCHEMA_ERROR,
+            "negative_points",
+            id="null-points",
+        ),
+        pytest.param(
+            '{"boxes": [NaN, 1, 2, 3], "positive_points": [[1, 1], [1, 1], [1, 1]], '
+            '"negative_points": [[1, 1], [1, 1], [1, 1]]}',
+            False,
+            Status.NON_FINITE,
+            "NaN",
+            id="nan",
+        ),
+        pytest.param(
+            ANSWER,
+            True,
+            Status.SCHEMA_ERROR,
+            "time must be a JSON number, got missing",
+            id="no-time",
+        ),
         pytest.param(dict(ANSWER, time=[1]), True, Status.SCHEMA_ERROR, "time", id="time-list"),
-        pytest.param(dict(ANSWER, time=float("inf")), True, Status.NON_FINITE, "time", id="time-inf"),
+        pytest.param(
+            dict(ANSWER, time=float("inf")), True, Status.NON_FINITE, "time", id="time-inf"
+        ),
     ],
 )
-def test_unusable_answers_get_a_status(answer: object, video: bool, status: Status, reason: str) -> None:
+def test_unusable_answers_get_a_status(
+    answer: object, video: bool, status: Status, reason: str
+) -> None:
     g, s, r = parse_segmentation_answer(answer, video=video)
     assert g is None and s is status and r is not None and reason in r
 
@@ -115,8 +155,12 @@ def test_usable_answers() -> None:
     text = "<think>x</think><answer>" + json.dumps(dict(ANSWER, time=2)) + "</answer>"
     g, s, r = parse_segmentation_answer(text, video=True)
     assert s is Status.OK and r is None
-    assert g == GridAnswer((900.0, 800.0, 100.0, 200.0), ((0.0, 0.0), (1000.0, 1000.0), (500.0, 250.0)),
-                           ((10.0, 10.0), (999.0, 1.0), (-50.0, 2000.0)), 2.0)
+    assert g == GridAnswer(
+        (900.0, 800.0, 100.0, 200.0),
+        ((0.0, 0.0), (1000.0, 1000.0), (500.0, 250.0)),
+        ((10.0, 10.0), (999.0, 1.0), (-50.0, 2000.0)),
+        2.0,
+    )
     # numeric strings are numbers for the box and points (as in scoring); time is ignored for images
     g2, s2, _ = parse_segmentation_answer(dict(ANSWER, boxes=["1", "2", "3", "4"], time="x"))
     assert s2 is Status.OK and g2 is not None and g2.box == (1.0, 2.0, 3.0, 4.0) and g2.time is None
@@ -139,6 +183,9 @@ def test_checkpoint_is_checked_before_anything_is_imported() -> None:
 
 
 def test_package_imports_without_torch_or_sam2() -> None:
-    code = "import sys, unireward.masks; print(sorted(m for m in ('torch', 'sam2', 'pycocotools') if m in sys.modules))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    code = ("import sys, unireward.masks; "
+            "print(sorted(m for m in ('torch', 'sam2', 'pycocotools') if m in sys.modules))")
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert out.strip() == "[]"

@@ -67,11 +67,23 @@ def make_app(b: Behaviour) -> Starlette:
             if step == "short":
                 n -= 1
             if step == "nan":
-                return Response('{"outcomes": [{"accuracy": NaN, "structure": 0.5, "status": "ok"}]}',
-                                media_type="application/json")
+                return Response(
+                    '{"outcomes": [{"accuracy": NaN, "structure": 0.5, "status": "ok"}]}',
+                    media_type="application/json",
+                )
             if step == "status":
-                return JSONResponse({"outcomes": [{"accuracy": 1, "structure": 0.5, "status": "great"}] * n})
-            rows = [{"accuracy": 0.25, "structure": 0.5, "status": "ok", "reason": None, "details": {"mask_iou": 0.25}}] * n
+                return JSONResponse(
+                    {"outcomes": [{"accuracy": 1, "structure": 0.5, "status": "great"}] * n}
+                )
+            rows = [
+                {
+                    "accuracy": 0.25,
+                    "structure": 0.5,
+                    "status": "ok",
+                    "reason": None,
+                    "details": {"mask_iou": 0.25},
+                }
+            ] * n
             return JSONResponse({"outcomes": rows})
         finally:
             with b.lock:
@@ -104,12 +116,18 @@ def test_items_sent_and_outcomes_composed(service) -> None:
     b.bodies.clear()
     with client(url, batch_size=2) as c:
         rs = score_batch(rows(3), extra={"mask_model": c}, profile="strict")
-    assert [r.accuracy for r in rs] == [0.25] * 3 and rs[0].total == pytest.approx(0.9 * 0.25 + 0.1 + 0.5)
+    assert [r.accuracy for r in rs] == [0.25] * 3 and rs[0].total == pytest.approx(
+        0.9 * 0.25 + 0.1 + 0.5
+    )
     assert rs[0].details == {"mask_iou": 0.25}
     assert sorted(len(x["items"]) for x in b.bodies) == [1, 2]  # two batches, sent concurrently
     item = b.bodies[-1]["items"][0]
-    assert item["answer"] == json.dumps(answer([200, 150, 750, 800])) and item["ground_truth"] == TRUTH
-    assert item["data_type"] == "image" and all(x["options"] == {"profile": "strict"} for x in b.bodies)
+    assert (
+        item["answer"] == json.dumps(answer([200, 150, 750, 800])) and item["ground_truth"] == TRUTH
+    )
+    assert item["data_type"] == "image" and all(
+        x["options"] == {"profile": "strict"} for x in b.bodies
+    )
 
 
 def test_retries_then_success_and_no_retry_on_4xx(service) -> None:
@@ -166,7 +184,12 @@ def test_unreachable_service_and_concurrency(service) -> None:
 def test_pickles_and_checks_its_input() -> None:
     c = Sam2Client(base_url="127.0.0.1:9", batch_size=3, fallback="points")
     d = pickle.loads(pickle.dumps(c))
-    assert (d.base_url, d.batch_size, d.fallback, d.stats.requests) == ("http://127.0.0.1:9", 3, "points", 0)
+    assert (d.base_url, d.batch_size, d.fallback, d.stats.requests) == (
+        "http://127.0.0.1:9",
+        3,
+        "points",
+        0,
+    )
     with pytest.raises(ConfigurationError, match="fallback"):
         Sam2Client(base_url="http://x", fallback="rouge")
     with pytest.raises(ConfigurationError, match="batch_size"):

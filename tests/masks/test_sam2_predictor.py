@@ -82,7 +82,9 @@ def test_video_two_way_propagation(predictor: Sam2MaskPredictor) -> None:
 
 @pytest.mark.integration
 @pytest.mark.slow
-def test_image_as_one_frame_video_and_evaluation(predictor: Sam2MaskPredictor, tmp_path: Path) -> None:
+def test_image_as_one_frame_video_and_evaluation(
+    predictor: Sam2MaskPredictor, tmp_path: Path
+) -> None:
     image = frames(1, seed=1)[0]
     truth = np.zeros((H, W), bool)
     truth[10:35, 15:45] = True
@@ -96,11 +98,19 @@ def test_image_as_one_frame_video_and_evaluation(predictor: Sam2MaskPredictor, t
     assert p.masks.shape == (H, W) and p.keyframe == 0 and p.frames_done == (0,)
     assert float(mask_iou(p.masks, truth)) == pytest.approx(r.ious[0])  # deterministic
     # a video answer without a usable time: no SAM2 run, empty masks of the video's shape
-    bad = predictor.predict_video(frames(2), {k: v for k, v in ANSWER.items() if k != "time"}, fps=1.0)
-    assert bad.status is Status.SCHEMA_ERROR and bad.masks.shape == (2, H, W) and not bad.masks.any()
+    bad = predictor.predict_video(
+        frames(2), {k: v for k, v in ANSWER.items() if k != "time"}, fps=1.0
+    )
+    assert (
+        bad.status is Status.SCHEMA_ERROR and bad.masks.shape == (2, H, W) and not bad.masks.any()
+    )
     with pytest.raises(InputError, match="unusable segmentation answer: time"):
-        predictor.predict_video(frames(2), {k: v for k, v in ANSWER.items() if k != "time"}, fps=1.0,
-                                raise_on_error=True)
+        predictor.predict_video(
+            frames(2),
+            {k: v for k, v in ANSWER.items() if k != "time"},
+            fps=1.0,
+            raise_on_error=True,
+        )
     with pytest.raises(InputError, match=r"\(H, W, 3\)"):
         predictor.predict_image(np.zeros((H, W), np.uint8), ANSWER)
 

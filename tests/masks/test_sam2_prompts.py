@@ -126,8 +126,15 @@ def check_video_prompts(rec: Recorder, keyframe: int) -> None:
     assert [(p["start_frame_idx"], p["reverse"], p["max_frame_num_to_track"]) for p in props] == [
         (keyframe, False, None), (keyframe, True, None)]
     # the state is reset before prompting (a state may be reused for several objects) and after
-    assert rec.names() == ["init_state", "reset_state", "add_new_points_or_box", "add_new_points_or_box",
-                           "propagate_in_video", "propagate_in_video", "reset_state"]
+    assert rec.names() == [
+        "init_state",
+        "reset_state",
+        "add_new_points_or_box",
+        "add_new_points_or_box",
+        "propagate_in_video",
+        "propagate_in_video",
+        "reset_state",
+    ]
 
 
 VIDEO_METHODS = ["init_state", "add_new_points_or_box", "propagate_in_video", "reset_state"]
@@ -142,17 +149,23 @@ def test_video_prompts(predictor: Sam2MaskPredictor, monkeypatch: pytest.MonkeyP
     assert rec.of("init_state")[0]["offload_video_to_cpu"] is False
 
 
-def test_image_as_a_one_frame_video(predictor: Sam2MaskPredictor, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_image_as_a_one_frame_video(
+    predictor: Sam2MaskPredictor, monkeypatch: pytest.MonkeyPatch
+) -> None:
     rec = Recorder(predictor.video_predictor, VIDEO_METHODS, monkeypatch)
     p = predictor.predict_image(frames(1)[0], ANSWER_SWAPPED_BOX)
     check_video_prompts(rec, keyframe=0)
     assert p.frames_done == (0,)
 
 
-def test_image_predictor_prompts(predictor: Sam2MaskPredictor, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_image_predictor_prompts(
+    predictor: Sam2MaskPredictor, monkeypatch: pytest.MonkeyPatch
+) -> None:
     image = frames(1)[0]
     plain = predictor.predict_image(image, ANSWER, use_video_predictor=False).masks
-    rec = Recorder(predictor.image_predictor, ["set_image", "predict", "reset_predictor"], monkeypatch)
+    rec = Recorder(
+        predictor.image_predictor, ["set_image", "predict", "reset_predictor"], monkeypatch
+    )
     spied = predictor.predict_image(image, ANSWER_SWAPPED_BOX, use_video_predictor=False).masks
     # the recorder keeps SAM2's behaviour (and the corner-swapped box is the same prompt)
     np.testing.assert_array_equal(plain, spied)
@@ -170,6 +183,8 @@ def test_image_predictor_prompts(predictor: Sam2MaskPredictor, monkeypatch: pyte
     assert with_points["multimask_output"] is False
     # the box-only step's low-resolution mask is the mask prompt of the second step
     low_res = next(c[2][2] for c in rec.calls if c[0] == "predict")
-    np.testing.assert_array_equal(with_points["mask_input"], low_res.reshape(1, *low_res.shape))  # (N, 1, h, w)
+    np.testing.assert_array_equal(
+        with_points["mask_input"], low_res.reshape(1, *low_res.shape)
+    )  # (N, 1, h, w)
     for call in (box_only, with_points):
         assert call["normalize_coords"] is True and call["return_logits"] is False

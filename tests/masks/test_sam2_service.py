@@ -65,13 +65,25 @@ def test_client_scores_like_the_local_reward_and_the_server_routes(app) -> None:
     from unireward.masks import Sam2MaskReward
 
     local = Sam2MaskReward(app.state.predictor, media_root=app.state.reward.media_root)
-    rows = records(6) + [{"completion": completion("oops"), "ground_truth": {"mask": "mask.png", "image": "img0.png"},
-                          "task": "segmentation", "data_type": "image"},
-                         {"completion": "<think>t</think><answer>B</answer>", "ground_truth": "B",
-                          "task": "multiple choice"},
-                         {"completion": completion(answer([0, 0, 500, 500])),
-                          "ground_truth": {"mask": "mask.png", "image": "missing.png"},
-                          "task": "segmentation", "data_type": "image"}]
+    rows = records(6) + [
+        {
+            "completion": completion("oops"),
+            "ground_truth": {"mask": "mask.png", "image": "img0.png"},
+            "task": "segmentation",
+            "data_type": "image",
+        },
+        {
+            "completion": "<think>t</think><answer>B</answer>",
+            "ground_truth": "B",
+            "task": "multiple choice",
+        },
+        {
+            "completion": completion(answer([0, 0, 500, 500])),
+            "ground_truth": {"mask": "mask.png", "image": "missing.png"},
+            "task": "segmentation",
+            "data_type": "image",
+        },
+    ]
     expected = score_batch(rows, extra={"mask_model": local}, errors="record")
     with serve(app) as url:
         assert httpx.get(url + "/health").json()["status"] == "ok"
@@ -82,21 +94,33 @@ def test_client_scores_like_the_local_reward_and_the_server_routes(app) -> None:
             assert (client.stats.requests, client.stats.texts_scored) == (2, 8)
         assert len(enc.calls) == 1  # img0 embedded once on the server, then cached
         for e, g in zip(expected[:8], got[:8], strict=True):
-            assert (g.total, g.accuracy, g.structure, g.status, g.details) == (e.total, e.accuracy, e.structure, e.status, e.details)
+            assert (g.total, g.accuracy, g.structure, g.status, g.details) == (
+                e.total,
+                e.accuracy,
+                e.structure,
+                e.status,
+                e.details,
+            )
         assert got[6].status is Status.MALFORMED_JSON and got[7].total == 1.5
         # a truth the server cannot use: that item is an error (accuracy and structure 0), the
         # others are scored; locally the same truth fails at preparation (all components 0)
         assert got[8].status is Status.ERROR and "missing.png" in got[8].reason
-        assert (got[8].accuracy, got[8].structure) == (0.0, 0.0) and expected[8].status is Status.GROUND_TRUTH_ERROR
+        assert (got[8].accuracy, got[8].structure) == (0.0, 0.0) and expected[
+            8
+        ].status is Status.GROUND_TRUTH_ERROR
         # the reward server's /score and OpenRLHF's /get_reward
         body = httpx.post(url + "/score", json={"records": rows[:2]}).json()
         assert [r["accuracy"] for r in body["results"]] == [r.accuracy for r in expected[:2]]
         assert body["results"][0]["task"] == "segmentation"
         import json
 
-        label = json.dumps({"ground_truth": {"mask": "mask.png", "image": "img0.png"}, "data_type": "image"})
-        rw = httpx.post(url + "/get_reward", json={"query": ["Q:" + rows[0]["completion"]], "prompts": ["Q:"],
-                                                    "labels": [label]}).json()
+        label = json.dumps(
+            {"ground_truth": {"mask": "mask.png", "image": "img0.png"}, "data_type": "image"}
+        )
+        rw = httpx.post(
+            url + "/get_reward",
+            json={"query": ["Q:" + rows[0]["completion"]], "prompts": ["Q:"], "labels": [label]},
+        ).json()
         assert rw["rewards"] == [expected[0].total] and rw["scores"] == [expected[0].accuracy]
         # bad requests: 400 with a reason, bodies over the limit 413
         r = httpx.post(url + "/segmentation", content=b"{not json")

@@ -22,8 +22,15 @@ def test_serve_sam2_starts_the_sam2_service_and_scores() -> None:
     require("sam2")
     require("uvicorn")
     port = free_port()
-    proc = _serve("--port", str(port), "--sam2", "configs/sam2.1/sam2.1_hiera_t.yaml", "--allow-random-init",
-                  "--api-key", "sesame")
+    proc = _serve(
+        "--port",
+        str(port),
+        "--sam2",
+        "configs/sam2.1/sam2.1_hiera_t.yaml",
+        "--allow-random-init",
+        "--api-key",
+        "sesame",
+    )
     try:
         deadline = time.monotonic() + 240
         while True:
@@ -37,7 +44,9 @@ def test_serve_sam2_starts_the_sam2_service_and_scores() -> None:
         assert r.status_code == 200
         # the SAM2 service's own request checking answers, not the rule-based reward server's
         url = f"http://127.0.0.1:{port}/segmentation"
-        assert httpx.post(url, json={"items": []}, timeout=30).status_code == 401  # the key is required
+        assert (
+            httpx.post(url, json={"items": []}, timeout=30).status_code == 401
+        )  # the key is required
         bad = httpx.post(url, json={"items": [{"answer": 1}]}, timeout=30,
                          headers={"Authorization": "Bearer sesame"})
         assert bad.status_code == 400 and "items[0]" in bad.json()["error"]

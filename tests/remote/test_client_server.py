@@ -94,7 +94,10 @@ def test_4xx_is_not_retried(server: PolarServer, status: str) -> None:
 
 def test_slow_answer_times_out_and_is_retried(server: PolarServer) -> None:
     server.queue(["slow:1.0", "slow:1.0"])
-    with client(server, timeout=0.2, max_retries=1) as rm, pytest.raises(RemoteTimeoutError) as info:
+    with (
+        client(server, timeout=0.2, max_retries=1) as rm,
+        pytest.raises(RemoteTimeoutError) as info,
+    ):
         rm.score_texts(["a"])
     assert info.value.request.attempts == 2
     assert isinstance(info.value, TimeoutError)

@@ -60,9 +60,23 @@ class Counter:
 
 def test_public_surface() -> None:
     assert set(remote.__all__) == {
-        "BACKENDS", "END_TOKEN", "REWARD_TOKEN", "AsyncPolarClient", "Backend", "ClientStats",
-        "PolarClient", "PolarEncoder", "RequestInfo", "areward_model_accuracies", "clip_unit",
-        "normalize_by_group", "polar_template", "reward_model_accuracies",
+        "BACKENDS",
+        "END_TOKEN",
+        "REWARD_TOKEN",
+        "AsyncPolarClient",
+        "Backend",
+        "BatchResult",
+        "ClientConfig",
+        "ClientStats",
+        "PolarClient",
+        "PolarConfig",
+        "PolarEncoder",
+        "RequestInfo",
+        "areward_model_accuracies",
+        "clip_unit",
+        "normalize_by_group",
+        "polar_template",
+        "reward_model_accuracies",
         "scores_to_accuracies",
     }
     for name in remote.__all__:
@@ -103,9 +117,11 @@ def test_bad_options_raise_configuration_error(cls: type, kwargs: dict[str, Any]
 
 def test_bad_transport_and_concurrency() -> None:
     with pytest.raises(ConfigurationError):
-        PolarClient(base_url="http://rm.test", transport=httpx.AsyncHTTPTransport())  # type: ignore[arg-type]
+        PolarClient(base_url="http://rm.test",
+                    transport=httpx.AsyncHTTPTransport())  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError):
-        AsyncPolarClient(base_url="http://rm.test", transport=httpx.HTTPTransport())  # type: ignore[arg-type]
+        AsyncPolarClient(base_url="http://rm.test",
+                         transport=httpx.HTTPTransport())  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError):
         AsyncPolarClient(base_url="http://rm.test", max_concurrency=0)
 
@@ -326,10 +342,10 @@ def test_zero_retries_means_one_attempt() -> None:
 
 
 def test_backoff_is_exponential_capped_and_jittered(monkeypatch: pytest.MonkeyPatch) -> None:
-    import unireward.remote._client as client_module
+    import unireward.remote._base as base_module
 
     slept: list[float] = []
-    monkeypatch.setattr(client_module.time, "sleep", slept.append)
+    monkeypatch.setattr(base_module.time, "sleep", slept.append)
     counter = Counter(*[500] * 7)
     with make(counter, max_retries=6, backoff=0.1, backoff_max=1.0) as rm:
         with pytest.raises(RemoteStatusError):

@@ -179,3 +179,51 @@ def test_bad_tokenizer_folder_raises(tmp_path: Path) -> None:
         PolarEncoder(tokenizer_path=str(tmp_path / "missing"))
     with pytest.raises(ConfigurationError, match="cannot load a tokenizer"):
         PolarEncoder(tokenizer_path=str(tmp_path))  # an empty folder
+
+
+# -- an already loaded tokenizer (what a trainer hands over) ------------------------------------
+
+def test_a_loaded_tokenizer_counts_like_its_folder(tiny_tokenizer_dir: Path) -> None:
+    from transformers import AutoTokenizer
+
+    loaded = AutoTokenizer.from_pretrained(str(tiny_tokenizer_dir), local_files_only=True)
+    enc = PolarEncoder(tokenizer=loaded, max_length=30, max_response_length=6)
+    assert enc.token_exact and enc.tokenizer is loaded and enc.tokenizer_path is None
+    # the same cut as test_token_exact_truncation_by_hand (left side)
+    got = enc.encode(words(0, 30), words(40, 45), words(50, 60))
+    assert got == spec_string(words(23, 30), words(40, 45), words(54, 60))
+    # with_tokenizer keeps the limits and swaps the unit
+    chars = PolarEncoder(max_length=30, max_response_length=6, chars_per_token=1)
+    swapped = chars.with_tokenizer(loaded)
+    assert swapped.encode(words(0, 30), words(40, 45), words(50, 60)) == got
+    assert not chars.token_exact  # the original is unchanged
+    assert not swapped.with_tokenizer(None).token_exact
+    assert "tokenizer=" in repr(enc)
+    legacy = PolarEncoder(max_length=30, max_response_length=6)
+    legacy._tokenizer = loaded  # the former way, kept working
+    assert legacy.encode(words(0, 30), words(40, 45), words(50, 60)) == got
+
+
+def test_a_loaded_tokenizer_reaches_the_client(tiny_tokenizer_dir: Path) -> None:
+    from transformers import AutoTokenizer
+
+    from unireward.remote import PolarClient
+
+    loaded = AutoTokenizer.from_pretrained(str(tiny_tokenizer_dir), local_files_only=True)
+    with PolarClient(base_url="http://rm.test", tokenizer=loaded) as rm:
+        assert rm.encoder.tokenizer is loaded
+    with pytest.raises(ConfigurationError, match="not"):
+        PolarClient(base_url="http://rm.test", tokenizer=loaded, encoder=PolarEncoder())
+
+
+@pytest.mark.parametrize("bad", ["a string", 3, object()])
+def test_an_object_that_is_not_a_tokenizer_is_refused(bad: object) -> None:
+    with pytest.raises(ConfigurationError, match="tokenizer must be a tokenizer"):
+        PolarEncoder(tokenizer=bad)
+    with pytest.raises(ConfigurationError, match="tokenizer must be a tokenizer"):
+        PolarEncoder().with_tokenizer(bad)
+
+
+def test_tokenizer_and_its_folder_are_exclusive(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="not both"):
+        PolarEncoder(tokenizer_path=str(tmp_path), tokenizer=object())

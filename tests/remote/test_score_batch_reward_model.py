@@ -45,15 +45,26 @@ def test_reference_batches_through_score_batch(server: PolarServer, polar_rows: 
                 assert res.accuracy == pytest.approx(r["components"]["accuracy"], abs=1e-6)
                 assert res.format == r["components"]["format"]
     sent = server.texts_received
-    expected = [polar_template(**r["payload_sent_to_rm"]) for rows in batches.values() for r in rows]
+    expected = [
+        polar_template(**r["payload_sent_to_rm"]) for rows in batches.values() for r in rows
+    ]
     assert sorted(sent) == sorted(expected)
 
 
 def test_rule_based_tasks_are_not_sent(server: PolarServer) -> None:
     records = [
-        {"completion": "<think>t</think><answer>A cat.</answer>", "ground_truth": "A cat sleeps.",
-         "task": "captioning", "problem_id": "q", "prompt": "Describe."},
-        {"completion": "<think>t</think><answer>3</answer>", "ground_truth": "3", "task": "numerical"},
+        {
+            "completion": "<think>t</think><answer>A cat.</answer>",
+            "ground_truth": "A cat sleeps.",
+            "task": "captioning",
+            "problem_id": "q",
+            "prompt": "Describe.",
+        },
+        {
+            "completion": "<think>t</think><answer>3</answer>",
+            "ground_truth": "3",
+            "task": "numerical",
+        },
     ]
     with PolarClient(base_url=server.url) as client:
         res = unireward.score_batch(records, reward_model=client)
@@ -91,7 +102,9 @@ def _polar_records(rows: list[dict]) -> list[dict[str, Any]]:
     ]
 
 
-def test_ascore_batch_matches_the_reference_and_score_batch(server: PolarServer, polar_rows: list[dict]) -> None:
+def test_ascore_batch_matches_the_reference_and_score_batch(
+    server: PolarServer, polar_rows: list[dict]
+) -> None:
     """The async path with an AsyncPolarClient gives the reference rewards and exactly what
     score_batch gives with a PolarClient, rule-based rows mixed in."""
     import asyncio
@@ -102,9 +115,16 @@ def test_ascore_batch_matches_the_reference_and_score_batch(server: PolarServer,
     for row in polar_rows:
         batches[row["batch_name"]].append(row)
     extra = [
-        {"completion": "<think>t</think><answer>3</answer>", "ground_truth": "3", "task": "numerical"},
-        {"completion": '<think>t</think><answer>{"time": [1, 3]}</answer>',
-         "ground_truth": '{"time": [2, 4]}', "task": "temporal grounding"},
+        {
+            "completion": "<think>t</think><answer>3</answer>",
+            "ground_truth": "3",
+            "task": "numerical",
+        },
+        {
+            "completion": '<think>t</think><answer>{"time": [1, 3]}</answer>',
+            "ground_truth": '{"time": [2, 4]}',
+            "task": "temporal grounding",
+        },
     ]
     for rows in batches.values():
         rows.sort(key=lambda r: r["index_in_batch"])
@@ -112,9 +132,13 @@ def test_ascore_batch_matches_the_reference_and_score_batch(server: PolarServer,
         records = _polar_records(rows) + extra
         norm = rows[0]["normalize_model_reward_by_problem_id"]
 
-        async def main(records: list[dict] = records, norm: bool = norm) -> list[unireward.RewardResult]:
+        async def main(
+            records: list[dict] = records, norm: bool = norm
+        ) -> list[unireward.RewardResult]:
             async with AsyncPolarClient(base_url=server.url, batch_size=2) as client:
-                return await unireward.ascore_batch(records, reward_model=client, normalize_by_problem_id=norm)
+                return await unireward.ascore_batch(
+                    records, reward_model=client, normalize_by_problem_id=norm
+                )
 
         got = asyncio.run(main())
         for r, res in zip(rows, got, strict=False):
@@ -122,9 +146,15 @@ def test_ascore_batch_matches_the_reference_and_score_batch(server: PolarServer,
             assert res.accuracy == pytest.approx(r["components"]["accuracy"], abs=1e-6)
         assert [r.total for r in got[-2:]] == [1.5, 0.9 / 3 + 0.1 + 0.5]
         with PolarClient(base_url=server.url) as sync_client:
-            assert got == unireward.score_batch(records, reward_model=sync_client, normalize_by_problem_id=norm)
+            assert got == unireward.score_batch(
+                records, reward_model=sync_client, normalize_by_problem_id=norm
+            )
             # a sync client works in ascore_batch too (called in a worker thread)
-            assert got == asyncio.run(unireward.ascore_batch(records, reward_model=sync_client, normalize_by_problem_id=norm))
+            assert got == asyncio.run(
+                unireward.ascore_batch(
+                    records, reward_model=sync_client, normalize_by_problem_id=norm
+                )
+            )
 
 
 def test_ascore_batch_keeps_the_event_loop_free(slow_server: PolarServer) -> None:
@@ -150,7 +180,9 @@ def test_ascore_batch_keeps_the_event_loop_free(slow_server: PolarServer) -> Non
                 await asyncio.sleep(0.01)
                 ticks += 1
 
-        async with AsyncPolarClient(base_url=slow_server.url, batch_size=2, max_concurrency=8) as client:
+        async with AsyncPolarClient(
+            base_url=slow_server.url, batch_size=2, max_concurrency=8
+        ) as client:
             await unireward.ascore_batch(records[:1], reward_model=client)  # imports, connection
             slow_server.max_in_flight = 0
             sent_before = len(slow_server.texts_received)
@@ -198,7 +230,9 @@ def test_ascore_batch_falls_back_or_raises(server: PolarServer) -> None:
 
     async def run(fallback: str | None) -> tuple[list[unireward.RewardResult], int]:
         async with AsyncPolarClient(base_url=server.url, max_retries=1, backoff=0.01) as client:
-            res = await unireward.ascore_batch(records, reward_model=client, reward_model_fallback=fallback)
+            res = await unireward.ascore_batch(
+                records, reward_model=client, reward_model_fallback=fallback
+            )
             return res, client.stats.fallback_samples
 
     server.queue(["500"] * 20)

@@ -176,8 +176,10 @@ def test_bad_arguments_raise(kwargs: dict[str, Any]) -> None:
 def test_client_kind_must_match() -> None:
     args: dict[str, Any] = dict(prompts=[], references=[], outputs=[], problem_ids=[])
     with pytest.raises(ConfigurationError, match="PolarClient"):
-        reward_model_accuracies(AsyncPolarClient(base_url="http://127.0.0.1:9"),  # type: ignore[arg-type]
-                                **args)
+        reward_model_accuracies(
+            AsyncPolarClient(base_url="http://127.0.0.1:9"),  # type: ignore[arg-type]
+            **args,
+        )
     with PolarClient(base_url="http://127.0.0.1:9") as rm, pytest.raises(ConfigurationError):
         asyncio.run(areward_model_accuracies(rm, **args))  # type: ignore[arg-type]
 

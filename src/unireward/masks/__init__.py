@@ -32,7 +32,7 @@ from ..geometry.masks import (
     mask_set_scores,
     video_mask_scores,
 )
-from .client import Sam2Client
+from .client import Sam2Client, Sam2ClientConfig
 from .evaluate import (
     BoxMaskPredictor,
     ImageSegmentationReport,
@@ -69,6 +69,7 @@ __all__ = [
     "MaskRewardStats",
     "MaskSetScores",
     "Sam2Client",
+    "Sam2ClientConfig",
     "Sam2MaskPredictor",
     "Sam2MaskReward",
     "SamPrompt",

@@ -24,10 +24,8 @@ a TRL reward function's options.
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import math
-import random
-import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -39,28 +37,43 @@ from ..errors import (
     GroundTruthError,
     RemoteProtocolError,
     RemoteRewardError,
-    RemoteStatusError,
 )
-from ..remote._base import (
-    RequestInfo,
-    _check_int,
-    _check_seconds,
-    _CountedEndpoint,
-    _Counters,
-    _map_transport_error,
-    _normalize_base_url,
-    _PolarBase,
-)
-from ..result import Status, TaskOutcome
+from ..remote._base import RequestInfo, _RetryingEndpoint, json_body
+from ..remote._config import ClientConfig, resolve_config
+from ..result import TaskOutcome
 from ..schemas import truth_object
 from ..tasks.base import BatchScorer, ScoreOptions
 from ..tasks.segmentation import SegmentationScorer
+from ._outcomes import failure_reason, fallback_outcome, outcome_from_json
 
-__all__ = ["Sam2Client"]
+__all__ = ["Sam2Client", "Sam2ClientConfig"]
 
 _FALLBACKS = (None, "points")
 _POINT_FIELDS = ("boxes", "positive_points", "negative_points")
-_STATUSES = {s.value: s for s in Status}
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Sam2ClientConfig(ClientConfig):
+    """The options of :class:`Sam2Client` (frozen; checked when made): those of
+    :class:`~unireward.remote.ClientConfig` with the SAM2 service's defaults, and:
+
+    Attributes:
+        fallback: ``None`` (a failed batch raises) or ``"points"`` (its items get the
+            point-kernel reward, status ``fallback``).
+    """
+
+    timeout: float | httpx.Timeout = 120.0
+    max_retries: int = 3
+    backoff: float = 0.5
+    backoff_max: float = 4.0
+    max_concurrency: int | None = 4
+    fallback: str | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.fallback not in _FALLBACKS:
+            raise ConfigurationError(
+                f"fallback must be None or 'points', got {self.fallback!r}")
 
 
 class _RemoteTruth:
@@ -73,7 +86,7 @@ class _RemoteTruth:
         self.points = points
 
 
-class Sam2Client(_CountedEndpoint, BatchScorer):
+class Sam2Client(_RetryingEndpoint, BatchScorer):
     """Segmentation scored by a SAM2 service (see the module docstring).
 
     Args:
@@ -88,6 +101,11 @@ class Sam2Client(_CountedEndpoint, BatchScorer):
         headers: extra HTTP headers.
         trust_env: read proxy settings from the environment (off by default).
         transport: an ``httpx.BaseTransport`` (tests, custom I/O; not pickled).
+        config: a :class:`Sam2ClientConfig` holding the options above but ``transport``
+            (the keywords are then left out).
+
+    The options are checked by :class:`Sam2ClientConfig`, with the same checks and messages
+    as the POLAR clients' (:class:`~unireward.remote.ClientConfig`).
 
     Raises:
         unireward.errors.ConfigurationError: an invalid option.
@@ -95,16 +113,16 @@ class Sam2Client(_CountedEndpoint, BatchScorer):
 
     name = "segmentation"
     structured = True
+    _default_concurrency = 4
 
-    _delay = _PolarBase._delay  # the POLAR client's backoff and retry decision
-    _give_up = _PolarBase._give_up
+    config: Sam2ClientConfig
 
     def __init__(
         self,
         *,
-        base_url: str,
+        base_url: str | None = None,
         batch_size: int = 64,
-        max_concurrency: int = 4,
+        max_concurrency: int | None = 4,
         timeout: float | httpx.Timeout = 120.0,
         max_retries: int = 3,
         backoff: float = 0.5,
@@ -113,41 +131,35 @@ class Sam2Client(_CountedEndpoint, BatchScorer):
         headers: Mapping[str, str] | None = None,
         trust_env: bool = False,
         transport: httpx.BaseTransport | None = None,
+        config: Sam2ClientConfig | None = None,
     ) -> None:
-        if fallback not in _FALLBACKS:
-            raise ConfigurationError(f"fallback must be None or 'points', got {fallback!r}")
+        self._build(resolve_config(Sam2ClientConfig, config, locals()), transport)
+
+    def _build(self, config: Sam2ClientConfig, transport: httpx.BaseTransport | None) -> None:
         if transport is not None and not isinstance(transport, httpx.BaseTransport):
             raise ConfigurationError("transport must be an httpx.BaseTransport")
-        self._config = {
-            "base_url": base_url, "batch_size": batch_size, "max_concurrency": max_concurrency,
-            "timeout": timeout, "max_retries": max_retries, "backoff": backoff,
-            "backoff_max": backoff_max, "fallback": fallback, "headers": dict(headers or {}),
-            "trust_env": trust_env,
-        }
-        self.base_url = _normalize_base_url(base_url)
-        self.batch_size = _check_int("batch_size", batch_size, 1)
-        self.max_concurrency = _check_int("max_concurrency", max_concurrency, 1)
-        self.max_retries = _check_int("max_retries", max_retries, 0)
-        self.backoff = _check_seconds("backoff", backoff)
-        self.backoff_max = _check_seconds("backoff_max", backoff_max)
-        self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(_check_seconds("timeout", timeout))
-        self.fallback = fallback
-        self._url = self.base_url + "/segmentation"
-        self._counters = _Counters()
-        self._rng = random.Random()
+        self._start(config, "/segmentation")
         self._points = SegmentationScorer()
-        limits = httpx.Limits(max_connections=self.max_concurrency, max_keepalive_connections=self.max_concurrency)
-        self._http = httpx.Client(timeout=self.timeout, headers=dict(headers or {}), trust_env=bool(trust_env),
-                                  limits=limits, transport=transport, follow_redirects=False)
+        self._http = httpx.Client(timeout=self.timeout, headers=config.header_dict(),
+                                  trust_env=self.trust_env, limits=self._limits(),
+                                  transport=transport, follow_redirects=False)
+
+    @property
+    def fallback(self) -> str | None:
+        """``None`` or ``"points"`` (see the module docstring)."""
+        return self.config.fallback
 
     def __repr__(self) -> str:
-        return f"Sam2Client(base_url={self.base_url!r}, batch_size={self.batch_size}, fallback={self.fallback!r})"
+        return (f"Sam2Client(base_url={self.base_url!r}, batch_size={self.batch_size}, "
+                f"fallback={self.fallback!r})")
 
     def __getstate__(self) -> dict[str, Any]:
-        return dict(self._config)
+        return {"config": self.config}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(**state)  # type: ignore[misc]
+        if "config" not in state:  # pickled by an earlier version: its keyword options
+            state = {"config": Sam2ClientConfig(**state)}
+        self._build(state["config"], None)
 
     def __enter__(self) -> Sam2Client:
         return self
@@ -172,7 +184,8 @@ class Sam2Client(_CountedEndpoint, BatchScorer):
                 f"(give images, frames and masks as paths, ids or RLE): {exc}"
             ) from exc
         points = None
-        if (data_type or "").lower() in ("image", "video") and any(k in obj for k in _POINT_FIELDS):
+        if (data_type or "").lower() in ("image", "video") and any(
+                k in obj for k in _POINT_FIELDS):
             points = self._points.prepare_ground_truth(obj, data_type)
         return _RemoteTruth(obj, points)
 
@@ -185,8 +198,10 @@ class Sam2Client(_CountedEndpoint, BatchScorer):
     ) -> list[TaskOutcome]:
         items = [{"answer": a, "ground_truth": t.obj, "data_type": d}
                  for a, t, d in zip(answers, truths, data_types, strict=True)]
-        chunks = [list(range(i, min(i + self.batch_size, len(items)))) for i in range(0, len(items), self.batch_size)]
-        payloads = [{"items": [items[i] for i in c], "options": {"profile": options.profile}} for c in chunks]
+        b = self.batch_size
+        chunks = [list(range(i, min(i + b, len(items)))) for i in range(0, len(items), b)]
+        payloads = [{"items": [items[i] for i in c], "options": {"profile": options.profile}}
+                    for c in chunks]
         if len(payloads) <= 1 or self.max_concurrency == 1:
             results = [self._try(p) for p in payloads]
         else:
@@ -204,18 +219,17 @@ class Sam2Client(_CountedEndpoint, BatchScorer):
 
     # -- HTTP ---------------------------------------------------------------------------
 
-    def _fallback(self, idx: list[int], err: RemoteRewardError, answers: Sequence[str], truths: Sequence[Any],
-                  data_types: Sequence[str | None], options: ScoreOptions) -> list[TaskOutcome]:
-        reason = f"SAM2 service failed ({type(err).__name__}: {err}); point-kernel reward used instead"[:500]
-        self._counters.add(fallback_samples=len(idx))
+    def _fallback(self, idx: list[int], err: RemoteRewardError, answers: Sequence[str],
+                  truths: Sequence[Any], data_types: Sequence[str | None],
+                  options: ScoreOptions) -> list[TaskOutcome]:
+        reason = failure_reason(err, "SAM2 service failed ({}); point-kernel reward used instead")
+        self.count_fallback(len(idx))
         out = []
         for i in idx:
-            t = truths[i]
-            if t.points is None:
-                out.append(TaskOutcome(0.0, 0.0, Status.FALLBACK, reason))
-                continue
-            o = self._points.score(answers[i], t.points, data_type=data_types[i], options=options)
-            out.append(TaskOutcome(o.accuracy, o.structure, Status.FALLBACK, reason, o.details))
+            points = truths[i].points
+            base = None if points is None else self._points.score(
+                answers[i], points, data_type=data_types[i], options=options)
+            out.append(fallback_outcome(base, reason))
         return out
 
     def _try(self, payload: dict[str, Any]) -> list[TaskOutcome] | RemoteRewardError:
@@ -225,59 +239,15 @@ class Sam2Client(_CountedEndpoint, BatchScorer):
             return err
 
     def _post(self, payload: dict[str, Any]) -> list[TaskOutcome]:
-        n = len(payload["items"])
-        info = RequestInfo(method="POST", url=self._url, backend="sam2", n_texts=n)
-        attempt = 0
-        while True:
-            attempt += 1
-            self._counters.add(requests=1)
-            cause: BaseException
-            try:
-                response = self._http.post(self._url, json=payload)
-            except httpx.HTTPError as exc:
-                err = _map_transport_error(exc, info)
-                cause = exc
-            else:
-                try:
-                    outcomes = self._read(response, n, info)
-                except RemoteRewardError as exc:
-                    err, cause = exc, exc
-                else:
-                    self._counters.add(texts_scored=n)
-                    return outcomes
-            if self._give_up(err, info, attempt):  # type: ignore[misc]
-                if err is not cause:
-                    raise err from cause
-                raise err
-            time.sleep(self._delay(attempt))  # type: ignore[misc]
+        info = self._info(len(payload["items"]), "sam2")
+        return self._post_sync(self._http, payload, info, self._read)
 
     @staticmethod
-    def _read(response: httpx.Response, n: int, info: RequestInfo) -> list[TaskOutcome]:
-        status = response.status_code
-        if not 200 <= status <= 299:
-            snippet = response.text[:200] if response.content else ""
-            raise RemoteStatusError(f"POST {info.url} answered HTTP {status}" + (f": {snippet}" if snippet else ""),
-                                    status_code=status, request=info)
-        try:
-            body = json.loads(response.content)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise RemoteProtocolError(f"POST {info.url} answered with invalid JSON: {exc}", request=info) from exc
+    def _read(response: httpx.Response, info: RequestInfo) -> list[TaskOutcome]:
+        body = json_body(response, info)
+        n = info.n_texts
         rows = body.get("outcomes") if isinstance(body, dict) else None
         if not isinstance(rows, list) or len(rows) != n:
             got = len(rows) if isinstance(rows, list) else "no 'outcomes' list"
             raise RemoteProtocolError(f"sent {n} items but got {got}", request=info)
-        out = []
-        for i, row in enumerate(rows):
-            if not isinstance(row, dict):
-                raise RemoteProtocolError(f"outcome {i} is not an object", request=info)
-            acc, st = row.get("accuracy"), row.get("structure")
-            for label, v in (("accuracy", acc), ("structure", st)):
-                if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-                    raise RemoteProtocolError(f"outcome {i}: {label} must be a finite number, got {v!r}", request=info)
-            status_value = _STATUSES.get(row.get("status"))  # type: ignore[arg-type]
-            reason, details = row.get("reason"), row.get("details")
-            if status_value is None or not (reason is None or isinstance(reason, str)) or not (
-                    details is None or isinstance(details, dict)):
-                raise RemoteProtocolError(f"outcome {i}: bad status, reason or details", request=info)
-            out.append(TaskOutcome(float(acc), float(st), status_value, reason, details))  # type: ignore[arg-type]
-        return out
+        return [outcome_from_json(row, i, info) for i, row in enumerate(rows)]

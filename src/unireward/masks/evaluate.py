@@ -67,8 +67,9 @@ class BoxMaskPredictor:
     covers the pixels ``x1..x2`` and ``y1..y2`` inclusive; the points are ignored. In a
     video every frame gets the box (the key frame is still reported).
 
-    >>> p = BoxMaskPredictor().predict_image(np.zeros((4, 10, 3), np.uint8),
-    ...     {"boxes": [100, 250, 300, 500], "positive_points": [[0, 0]] * 3, "negative_points": [[0, 0]] * 3})
+    >>> answer = {"boxes": [100, 250, 300, 500], "positive_points": [[0, 0]] * 3,
+    ...           "negative_points": [[0, 0]] * 3}
+    >>> p = BoxMaskPredictor().predict_image(np.zeros((4, 10, 3), np.uint8), answer)
     >>> p.masks.astype(int)
     array([[0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
            [0, 1, 1, 1, 0, 0, 0, 0, 0, 0],
@@ -172,7 +173,12 @@ class ImageSegmentationReport:
 
     def as_dict(self) -> dict[str, float | int]:
         """``{"gIoU", "cIoU", "n", "unusable"}``."""
-        return {"gIoU": self.giou, "cIoU": self.ciou, "n": len(self.statuses), "unusable": self.n_unusable}
+        return {
+            "gIoU": self.giou,
+            "cIoU": self.ciou,
+            "n": len(self.statuses),
+            "unusable": self.n_unusable,
+        }
 
 
 @dataclass(frozen=True)
@@ -247,7 +253,9 @@ def evaluate_image_segmentation(
             raise GroundTruthError(f"gt_masks[{i}] must be one (H, W) mask, got shape {t.shape}")
         image = images[i] if images is not None else np.empty((*t.shape, 0), dtype=np.uint8)
         if np.shape(image)[:2] != t.shape:
-            raise GroundTruthError(f"gt_masks[{i}] has shape {t.shape} but its image is {np.shape(image)[:2]}")
+            raise GroundTruthError(
+                f"gt_masks[{i}] has shape {t.shape} but its image is {np.shape(image)[:2]}"
+            )
         pred = predictor.predict_image(image, answer)
         s = mask_set_scores([pred.masks], [t])
         inters.append(int(s.intersections[0]))
@@ -284,7 +292,11 @@ def evaluate_video_segmentation(
             shape differs from the predicted masks'.
     """
     _inputs(answers, gt_masks, videos, predictor, "video")
-    rates = [float(x) for x in fps] if isinstance(fps, (Sequence, np.ndarray)) else [float(fps)] * len(answers)
+    rates = (
+        [float(x) for x in fps]
+        if isinstance(fps, (Sequence, np.ndarray))
+        else [float(fps)] * len(answers)
+    )
     if len(rates) != len(answers):
         raise ConfigurationError(f"{len(rates)} frame rates for {len(answers)} videos")
     js, fs, keys, statuses, reasons = [], [], [], [], []
@@ -295,11 +307,15 @@ def evaluate_video_segmentation(
         video = videos[i] if videos is not None else np.empty((*t.shape, 0), dtype=np.uint8)
         pred = predictor.predict_video(video, answer, fps=rates[i])
         if pred.masks.shape != t.shape:
-            raise GroundTruthError(f"gt_masks[{i}] has shape {t.shape} but the video gives {pred.masks.shape}")
+            raise GroundTruthError(
+                f"gt_masks[{i}] has shape {t.shape} but the video gives {pred.masks.shape}"
+            )
         v = video_mask_scores(pred.masks, t, tolerance)
         js.append(v.j_mean)
         fs.append(v.f_mean)
         keys.append(pred.keyframe)
         statuses.append(pred.status)
         reasons.append(pred.reason)
-    return VideoSegmentationReport(np.array(js), np.array(fs), tuple(keys), tuple(statuses), tuple(reasons))
+    return VideoSegmentationReport(
+        np.array(js), np.array(fs), tuple(keys), tuple(statuses), tuple(reasons)
+    )

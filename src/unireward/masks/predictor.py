@@ -200,7 +200,14 @@ class Sam2MaskPredictor:
             )
         except HydraException as exc:
             raise ConfigurationError(f"cannot build SAM2 from config {config!r}: {exc}") from exc
-        except (pickle.UnpicklingError, EOFError, RuntimeError, KeyError, OSError, ValueError) as exc:
+        except (
+            pickle.UnpicklingError,
+            EOFError,
+            RuntimeError,
+            KeyError,
+            OSError,
+            ValueError,
+        ) as exc:
             if ckpt is None:
                 raise
             raise ConfigurationError(f"cannot load SAM2 checkpoint {ckpt!r}: {exc!r}") from exc
@@ -214,10 +221,15 @@ class Sam2MaskPredictor:
         self.image_predictor = SAM2ImagePredictor(model)  # same weights, SAM2's image path
         # the image predictor assumes the 1024-pixel input; follow the config's size
         size = int(model.image_size)
-        self.image_predictor._bb_feat_sizes = [(size // 4, size // 4), (size // 8, size // 8), (size // 16, size // 16)]
+        self.image_predictor._bb_feat_sizes = [
+            (size // 4, size // 4),
+            (size // 8, size // 8),
+            (size // 16, size // 16),
+        ]
 
     def __repr__(self) -> str:
-        return f"Sam2MaskPredictor(config={self.config!r}, checkpoint={self.checkpoint!r}, device={self.device!r})"
+        return (f"Sam2MaskPredictor(config={self.config!r}, checkpoint={self.checkpoint!r}, "
+                f"device={self.device!r})")
 
     def _context(self) -> contextlib.ExitStack:
         torch = _torch()
@@ -258,7 +270,12 @@ class Sam2MaskPredictor:
         labels = np.stack([q.labels for q in prompts])
         with self._context():
             # the predictor's own state, as set_image leaves it, from the cached embedding
-            p._features, p._orig_hw, p._is_image_set, p._is_batch = embedding.features, [embedding.hw], True, False
+            p._features, p._orig_hw, p._is_image_set, p._is_batch = (
+                embedding.features,
+                [embedding.hw],
+                True,
+                False,
+            )
             try:
                 _, _, low = p.predict(box=boxes, multimask_output=False)
                 low = low.reshape(n, 1, *low.shape[-2:])
@@ -330,7 +347,9 @@ class Sam2MaskPredictor:
                     labels=prompt.labels, box=prompt.box,
                 )
             for reverse in (False, True):
-                for idx, _ids, logits in v.propagate_in_video(state, start_frame_idx=keyframe, reverse=reverse):
+                for idx, _ids, logits in v.propagate_in_video(
+                    state, start_frame_idx=keyframe, reverse=reverse
+                ):
                     out[:, idx] = (logits[:, 0] > 0).cpu().numpy()
                     done.append(int(idx))
         return out, tuple(done)

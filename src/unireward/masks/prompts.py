@@ -128,7 +128,11 @@ def _as_object(answer: Any) -> tuple[Any, Status, str | None]:
         if not isinstance(value, dict):
             return None, Status.SCHEMA_ERROR, f"answer is not a JSON object: {short_repr(value)}"
         return value, Status.OK, None
-    return None, Status.SCHEMA_ERROR, f"answer must be a dict or JSON text, got {type(answer).__name__}"
+    return (
+        None,
+        Status.SCHEMA_ERROR,
+        f"answer must be a dict or JSON text, got {type(answer).__name__}",
+    )
 
 
 def parse_segmentation_answer(
@@ -149,7 +153,8 @@ def parse_segmentation_answer(
 
     >>> parse_segmentation_answer('{"boxes": [1, 2, 3, 4]}')[1:]
     (<Status.SCHEMA_ERROR: 'schema_error'>, 'positive_points must be 3 [x, y] points, got missing')
-    >>> ok = {"boxes": [1, 2, 3, 4], "positive_points": [[1, 1]] * 3, "negative_points": [[0, 0]] * 3}
+    >>> ok = {"boxes": [1, 2, 3, 4], "positive_points": [[1, 1]] * 3,
+    ...       "negative_points": [[0, 0]] * 3}
     >>> parse_segmentation_answer(dict(ok, time="2"), video=True)[2]
     'time must be a JSON number, got "2"'
     >>> parse_segmentation_answer(dict(ok, time=2), video=True)[0].time
@@ -160,7 +165,11 @@ def parse_segmentation_answer(
         return None, status, reason
     box = as_floats(obj.get("boxes"), 4)
     if box is None:
-        return None, Status.SCHEMA_ERROR, f"boxes must be [x1, y1, x2, y2], got {short_repr(obj.get('boxes', 'missing'))}"
+        return (
+            None,
+            Status.SCHEMA_ERROR,
+            f"boxes must be [x1, y1, x2, y2], got {short_repr(obj.get('boxes', 'missing'))}",
+        )
     pts = {}
     for key in ("positive_points", "negative_points"):
         p = as_points(obj.get(key), 3)
@@ -184,7 +193,9 @@ def parse_segmentation_answer(
     return GridAnswer(b, pts["positive_points"], pts["negative_points"], time), Status.OK, None
 
 
-def prompt_from_answer(answer: GridAnswer | Mapping[str, Any] | str, width: int, height: int) -> SamPrompt:
+def prompt_from_answer(
+    answer: GridAnswer | Mapping[str, Any] | str, width: int, height: int
+) -> SamPrompt:
     """Pixel prompts of an answer on a ``width x height`` frame.
 
     Raises:

@@ -44,6 +44,7 @@ from ..result import Status, TaskOutcome
 from ..schemas import truth_object
 from ..tasks.base import BatchScorer, ScoreOptions
 from ..tasks.segmentation import SegmentationScorer, SegmentationTruth
+from ._outcomes import complete, error_outcome
 from .prompts import GridAnswer, keyframe_index, parse_segmentation_answer, prompt_from_answer
 from .truth import MaskTruth, load_image, load_video, prepare_mask_truth
 
@@ -91,6 +92,35 @@ class MaskRewardStats:
     cached_bytes: int = 0
 
 
+_COUNTERS = ("encoder_passes", "cache_hits", "decoder_calls", "prompts_decoded",
+             "video_states", "video_tracks")
+
+
+def _check_options(predictor: Any, *, mode: str, mask_weight: float, video_metric: str,
+                   media: Any, cache_size: int, max_prompts: int, image_protocol: str,
+                   missing_mask: str) -> None:
+    """Raise a ConfigurationError naming the first invalid option of Sam2MaskReward."""
+    choices = (("mode", mode, MODES), ("video_metric", video_metric, VIDEO_METRICS),
+               ("image_protocol", image_protocol, ("image", "video")),
+               ("missing_mask", missing_mask, ("error", "points")))
+    for label, value, allowed in choices:
+        if value not in allowed:
+            raise ConfigurationError(f"{label} must be one of {allowed}, got {value!r}")
+    if isinstance(mask_weight, bool) or not isinstance(mask_weight, (int, float)) or not (
+            0.0 <= mask_weight <= 1.0):
+        raise ConfigurationError(f"mask_weight must be a number in [0, 1], got {mask_weight!r}")
+    if media is not None and not callable(media):
+        raise ConfigurationError(
+            f"media must be a callable id -> image or video, got {type(media).__name__}")
+    for label, number, low in (("cache_size", cache_size, 0), ("max_prompts", max_prompts, 1)):
+        if isinstance(number, bool) or not isinstance(number, int) or number < low:
+            raise ConfigurationError(f"{label} must be an int >= {low}, got {number!r}")
+    for attr in ("embed_image", "decode", "video_state", "track"):
+        if not callable(getattr(predictor, attr, None)):
+            raise ConfigurationError(
+                f"predictor must be a Sam2MaskPredictor, got {type(predictor).__name__}")
+
+
 class Sam2MaskReward(BatchScorer):
     """The segmentation task scored by SAM2 masks (see the module docstring).
 
@@ -134,24 +164,10 @@ class Sam2MaskReward(BatchScorer):
         missing_mask: str = "error",
         tolerance: float = BOUNDARY_TOLERANCE,
     ) -> None:
-        if mode not in MODES:
-            raise ConfigurationError(f"mode must be one of {MODES}, got {mode!r}")
-        if isinstance(mask_weight, bool) or not isinstance(mask_weight, (int, float)) or not 0.0 <= mask_weight <= 1.0:
-            raise ConfigurationError(f"mask_weight must be a number in [0, 1], got {mask_weight!r}")
-        if video_metric not in VIDEO_METRICS:
-            raise ConfigurationError(f"video_metric must be one of {VIDEO_METRICS}, got {video_metric!r}")
-        if media is not None and not callable(media):
-            raise ConfigurationError(f"media must be a callable id -> image or video, got {type(media).__name__}")
-        for label, value, low in (("cache_size", cache_size, 0), ("max_prompts", max_prompts, 1)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ConfigurationError(f"{label} must be an int >= {low}, got {value!r}")
-        if image_protocol not in ("image", "video"):
-            raise ConfigurationError(f"image_protocol must be 'image' or 'video', got {image_protocol!r}")
-        if missing_mask not in ("error", "points"):
-            raise ConfigurationError(f"missing_mask must be 'error' or 'points', got {missing_mask!r}")
-        for attr in ("embed_image", "decode", "video_state", "track"):
-            if not callable(getattr(predictor, attr, None)):
-                raise ConfigurationError(f"predictor must be a Sam2MaskPredictor, got {type(predictor).__name__}")
+        _check_options(predictor, mode=mode, mask_weight=mask_weight,
+                       video_metric=video_metric, media=media, cache_size=cache_size,
+                       max_prompts=max_prompts, image_protocol=image_protocol,
+                       missing_mask=missing_mask)
         self.predictor = predictor
         self.mode = mode
         self.mask_weight = float(mask_weight)
@@ -165,14 +181,12 @@ class Sam2MaskReward(BatchScorer):
         self.tolerance = float(tolerance)
         self._points = SegmentationScorer()
         self._cache: OrderedDict[str, Any] = OrderedDict()
-        self._counts = dict.fromkeys(
-            ("encoder_passes", "cache_hits", "decoder_calls", "prompts_decoded", "video_states", "video_tracks"), 0
-        )
+        self._counts = dict.fromkeys(_COUNTERS, 0)
         self._lock = threading.RLock()
 
     def __repr__(self) -> str:
-        return (f"Sam2MaskReward({self.predictor!r}, mode={self.mode!r}, video_metric={self.video_metric!r}, "
-                f"cache_size={self.cache_size})")
+        return (f"Sam2MaskReward({self.predictor!r}, mode={self.mode!r}, "
+                f"video_metric={self.video_metric!r}, cache_size={self.cache_size})")
 
     # -- cache and counters -----------------------------------------------------------
 
@@ -225,12 +239,15 @@ class Sam2MaskReward(BatchScorer):
         if ("masks" if video else "mask") not in obj:
             if self.missing_mask == "points" and points is not None:
                 return points
-            hint = "" if self.missing_mask == "points" else " (missing_mask='points' scores such truths by the point kernels)"
+            hint = "" if self.missing_mask == "points" else (
+                " (missing_mask='points' scores such truths by the point kernels)")
             raise GroundTruthError(
-                f"segmentation ground truth has no {'masks' if video else 'mask'} for the mask reward{hint}"
-            )
+                f"segmentation ground truth has no {'masks' if video else 'mask'} "
+                f"for the mask reward{hint}")
         if self.mode == "mix" and points is None:
-            raise GroundTruthError("mode='mix' needs the ground truth's boxes, positive_points and negative_points")
+            raise GroundTruthError(
+                "mode='mix' needs the ground truth's boxes, positive_points and negative_points"
+            )
         return prepare_mask_truth(obj, video, points, self.media_root, self.media)
 
     def score_many(
@@ -253,8 +270,13 @@ class Sam2MaskReward(BatchScorer):
             if g is None:
                 b = base[i]
                 mix = (1.0 - self.mask_weight) * b.accuracy if self.mode == "mix" else 0.0
-                out[i] = TaskOutcome(mix, b.structure, b.status if b.status is not Status.OK else status,
-                                     b.reason or reason, _no_mask_details(truth))
+                out[i] = TaskOutcome(
+                    mix,
+                    b.structure,
+                    b.status if b.status is not Status.OK else status,
+                    b.reason or reason,
+                    _no_mask_details(truth),
+                )
                 continue
             usable.setdefault(truth.key, []).append((i, g))
         for rows in usable.values():
@@ -262,19 +284,27 @@ class Sam2MaskReward(BatchScorer):
                 with self._lock:
                     scored = self._score_group(rows, truths)
             except (GroundTruthError, InputError, OSError) as exc:
-                logger.warning("mask reward: media %s could not be used: %s", truths[rows[0][0]].key, exc)
+                logger.warning(
+                    "mask reward: media %s could not be used: %s", truths[rows[0][0]].key, exc
+                )
                 for i, _ in rows:
-                    out[i] = TaskOutcome(0.0, 0.0, Status.ERROR, f"{type(exc).__name__}: {exc}"[:500])
+                    out[i] = error_outcome(exc)
                 continue
             for i, (value, details) in scored.items():
                 b = base[i]
-                acc = value if self.mode == "mask" else self.mask_weight * value + (1.0 - self.mask_weight) * b.accuracy
+                acc = (
+                    value
+                    if self.mode == "mask"
+                    else self.mask_weight * value + (1.0 - self.mask_weight) * b.accuracy
+                )
                 out[i] = TaskOutcome(acc, b.structure, b.status, b.reason, details)
-        return [o if o is not None else TaskOutcome(0.0, 0.0) for o in out]
+        return complete(out)
 
     # -- SAM2 ---------------------------------------------------------------------------
 
-    def _score_group(self, rows: list[tuple[int, GridAnswer]], truths: Sequence[Any]) -> dict[int, tuple[float, dict[str, Any]]]:
+    def _score_group(
+        self, rows: list[tuple[int, GridAnswer]], truths: Sequence[Any]
+    ) -> dict[int, tuple[float, dict[str, Any]]]:
         """The mask measure of the usable answers on one image or video."""
         first: MaskTruth = truths[rows[0][0]]
         if first.video:
@@ -295,8 +325,13 @@ class Sam2MaskReward(BatchScorer):
                 result[i] = (iou, {"mask_iou": iou})
         return result
 
-    def _score_video(self, rows: list[tuple[int, GridAnswer]], truths: Sequence[Any], first: MaskTruth,
-                     frames: Any = None) -> dict[int, tuple[float, dict[str, Any]]]:
+    def _score_video(
+        self,
+        rows: list[tuple[int, GridAnswer]],
+        truths: Sequence[Any],
+        first: MaskTruth,
+        frames: Any = None,
+    ) -> dict[int, tuple[float, dict[str, Any]]]:
         video = frames if frames is not None else load_video(first.media, self.media_root)
         result: dict[int, tuple[float, dict[str, Any]]] = {}
         with self.predictor.video_state(video) as state:
@@ -310,14 +345,19 @@ class Sam2MaskReward(BatchScorer):
             for k, group in sorted(by_key.items()):
                 for start in range(0, len(group), self.max_prompts):
                     chunk = group[start:start + self.max_prompts]
-                    masks, _ = self.predictor.track(state, k, [prompt_from_answer(g, w, h) for _, g in chunk])
+                    masks, _ = self.predictor.track(
+                        state, k, [prompt_from_answer(g, w, h) for _, g in chunk]
+                    )
                     self._counts["video_tracks"] += 1
                     for (i, _), m in zip(chunk, masks, strict=True):
                         truth = truths[i]
                         if truth.video:
                             s = video_mask_scores(m, truth.mask, self.tolerance)
                             value = s.j_and_f if self.video_metric == "j&f" else s.j_mean
-                            result[i] = (value, {"J": s.j_mean, "F": s.f_mean, "J&F": s.j_and_f, "keyframe": k})
+                            result[i] = (
+                                value,
+                                {"J": s.j_mean, "F": s.f_mean, "J&F": s.j_and_f, "keyframe": k},
+                            )
                         else:  # an image run as a one-frame video
                             iou = float(mask_iou(m[0], truth.mask))
                             result[i] = (iou, {"mask_iou": iou})

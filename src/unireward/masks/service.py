@@ -24,18 +24,24 @@ event loop keeps answering ``/health``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
 import os
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
 from ..errors import ConfigurationError, UniRewardError, missing_extra
-from ..result import Status, TaskOutcome
+from ..result import TaskOutcome
 from ..tasks.base import ScoreOptions
+from ._outcomes import complete, error_outcome, outcome_to_json
 from .predictor import DEFAULT_CONFIG
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
 
 __all__ = ["build_sam2_app"]
 
@@ -49,11 +55,6 @@ class _BadRequest(Exception):
     def __init__(self, message: str, status: int = 400) -> None:
         super().__init__(message)
         self.status = status
-
-
-def _outcome_json(o: TaskOutcome) -> dict[str, Any]:
-    return {"accuracy": float(o.accuracy), "structure": float(o.structure), "status": o.status.value,
-            "reason": o.reason, "details": o.details}
 
 
 def _result_json(r: Any) -> dict[str, Any]:
@@ -71,14 +72,20 @@ def score_items(reward: Any, items: Sequence[Any], options: ScoreOptions) -> lis
     truths: list[Any] = []
     dts: list[str | None] = []
     for i, item in enumerate(items):
-        if not isinstance(item, dict) or not isinstance(item.get("answer"), str) or "ground_truth" not in item:
-            raise _BadRequest(f"items[{i}] must be an object with 'answer' (a string) and 'ground_truth'")
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("answer"), str)
+            or "ground_truth" not in item
+        ):
+            raise _BadRequest(
+                f"items[{i}] must be an object with 'answer' (a string) and 'ground_truth'"
+            )
         dt = item.get("data_type")
         dt = None if dt is None else str(dt)
         try:
             truths.append(reward.prepare_ground_truth(item["ground_truth"], dt))
         except UniRewardError as exc:
-            outcomes[i] = TaskOutcome(0.0, 0.0, Status.ERROR, f"{type(exc).__name__}: {exc}"[:500])
+            outcomes[i] = error_outcome(exc)
             continue
         keep.append(i)
         answers.append(item["answer"])
@@ -86,7 +93,7 @@ def score_items(reward: Any, items: Sequence[Any], options: ScoreOptions) -> lis
     if keep:
         for i, o in zip(keep, reward.score_many(answers, truths, dts, options), strict=True):
             outcomes[i] = o
-    return [_outcome_json(o) for o in outcomes if o is not None]
+    return [outcome_to_json(o) for o in complete(outcomes)]
 
 
 def build_sam2_app(
@@ -132,14 +139,7 @@ def build_sam2_app(
                              checkpoint="/models/sam2.1_hiera_tiny.pt", device="cuda")
         uvicorn.run(app, host="0.0.0.0", port=8010)
     """
-    try:
-        from starlette.applications import Starlette
-        from starlette.concurrency import run_in_threadpool
-        from starlette.requests import Request
-        from starlette.responses import JSONResponse
-        from starlette.routing import Route
-    except ImportError as exc:
-        raise missing_extra("starlette", "server") from exc
+    _require_starlette()
     if isinstance(max_body_mb, bool) or not isinstance(max_body_mb, (int, float)) or not (
             math.isfinite(max_body_mb) and max_body_mb > 0):
         raise ConfigurationError(f"max_body_mb must be a number > 0, got {max_body_mb!r}")
@@ -147,120 +147,182 @@ def build_sam2_app(
     from .reward import Sam2MaskReward
 
     if predictor is None:
-        predictor = Sam2MaskPredictor(config, checkpoint, device=device, allow_random_init=allow_random_init,
-                                      bf16=bf16, hydra_overrides=hydra_overrides)
-    reward = Sam2MaskReward(predictor, mode=mode, mask_weight=mask_weight, video_metric=video_metric,
-                            media=media, media_root=media_root, cache_size=cache_size,
-                            max_prompts=max_prompts, image_protocol=image_protocol,
-                            missing_mask=missing_mask)
+        predictor = Sam2MaskPredictor(config, checkpoint, device=device,
+                                      allow_random_init=allow_random_init, bf16=bf16,
+                                      hydra_overrides=hydra_overrides)
+    reward = Sam2MaskReward(predictor, mode=mode, mask_weight=mask_weight,
+                            video_metric=video_metric, media=media, media_root=media_root,
+                            cache_size=cache_size, max_prompts=max_prompts,
+                            image_protocol=image_protocol, missing_mask=missing_mask)
+    return _Sam2Service(reward, predictor, max_body_mb).app()
+
+
+def _require_starlette() -> None:
+    try:
+        import starlette  # noqa: F401
+    except ImportError as exc:
+        raise missing_extra("starlette", "server") from exc
+
+
+# -- request pieces -------------------------------------------------------------------------
+
+
+async def _read_json(request: Request, max_body_mb: float) -> dict[str, Any]:
+    """The request's JSON object, read up to ``max_body_mb`` (413 beyond, 400 if not JSON)."""
     limit = int(max_body_mb * 1024 * 1024)
+    too_big = _BadRequest(f"request body over {max_body_mb} MB", 413)
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise too_big
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_big
+        chunks.append(chunk)
+    try:
+        data = json.loads(b"".join(chunks))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _BadRequest(f"the body is not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise _BadRequest("the body must be a JSON object")
+    return data
 
-    async def body(request: Request) -> dict[str, Any]:
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            raise _BadRequest(f"request body over {max_body_mb} MB", 413)
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise _BadRequest(f"request body over {max_body_mb} MB", 413)
-            chunks.append(chunk)
-        try:
-            data = json.loads(b"".join(chunks))
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise _BadRequest(f"the body is not valid JSON: {exc}") from exc
-        if not isinstance(data, dict):
-            raise _BadRequest("the body must be a JSON object")
-        return data
 
-    def options_of(data: dict[str, Any], allowed: Sequence[str] | None) -> dict[str, Any]:
-        opts = data.get("options") or {}
-        if not isinstance(opts, dict):
-            raise _BadRequest("'options' must be an object")
-        if allowed is not None:
-            unknown = sorted(set(opts) - set(allowed))
-            if unknown:
-                raise _BadRequest(f"unknown option(s) {unknown}; this endpoint takes {list(allowed)}")
-        if "extra" in opts:
-            raise _BadRequest("'extra' cannot be sent to the server")
-        return opts
+def _options_of(data: dict[str, Any], allowed: Sequence[str] | None) -> dict[str, Any]:
+    """The body's ``options``, limited to ``allowed`` (``extra`` never travels)."""
+    opts = data.get("options") or {}
+    if not isinstance(opts, dict):
+        raise _BadRequest("'options' must be an object")
+    if allowed is not None:
+        unknown = sorted(set(opts) - set(allowed))
+        if unknown:
+            raise _BadRequest(f"unknown option(s) {unknown}; this endpoint takes {list(allowed)}")
+    if "extra" in opts:
+        raise _BadRequest("'extra' cannot be sent to the server")
+    return opts
 
-    def failure(exc: Exception) -> JSONResponse:
-        if isinstance(exc, _BadRequest):
-            return JSONResponse({"error": str(exc)}, status_code=exc.status)
-        if isinstance(exc, UniRewardError):
-            return JSONResponse({"error": f"{type(exc).__name__}: {exc}"}, status_code=400)
-        logger.exception("SAM2 service: request failed")
-        return JSONResponse({"error": f"{type(exc).__name__}: {exc}"[:1000]}, status_code=500)
 
-    async def health(request: Request) -> JSONResponse:
-        import dataclasses
+def _list_field(data: dict[str, Any], key: str) -> list[Any]:
+    value = data.get(key)
+    if not isinstance(value, list):
+        raise _BadRequest(f"'{key}' must be a list")
+    return value
 
-        return JSONResponse({"status": "ok", "version": __version__, "config": predictor.config,
-                             "device": predictor.device, "stats": dataclasses.asdict(reward.stats)})
 
-    async def segmentation(request: Request) -> JSONResponse:
-        try:
-            data = await body(request)
-            items = data.get("items")
-            if not isinstance(items, list):
-                raise _BadRequest("'items' must be a list")
-            opts = ScoreOptions(**options_of(data, _TASK_OPTIONS))
-            outcomes = await run_in_threadpool(score_items, reward, items, opts)
-        except Exception as exc:
-            return failure(exc)
-        return JSONResponse({"outcomes": outcomes})
+def _openrlhf_records(data: dict[str, Any]) -> list[Any]:
+    """The segmentation records of an OpenRLHF ``/get_reward`` body."""
+    from ..server._labels import RowError, labels_to_records
 
-    def score_records(records: list[Any], opts: dict[str, Any]) -> list[dict[str, Any]]:
+    query, prompts, labels = data.get("query"), data.get("prompts") or [], data.get("labels")
+    if not (isinstance(query, list) and isinstance(labels, list) and isinstance(prompts, list)):
+        raise _BadRequest("'query' and 'labels' must be lists ('prompts' too, when given)")
+    if len(query) != len(labels) or (prompts and len(prompts) != len(query)):
+        raise _BadRequest(
+            "'query', 'labels' (and 'prompts', when given) need one entry per sample")
+    records = labels_to_records(query, prompts, labels, "segmentation")
+    bad = [r for r in records if isinstance(r, RowError)]
+    if bad:
+        raise _BadRequest(str(bad[0]))
+    return records
+
+
+def _openrlhf_answer(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """The ``/get_reward`` answer for scored records (``_result_json`` rows)."""
+    logs = {k: [float(r[k]) for r in results] for k in ("accuracy", "format", "structure")}
+    logs["error"] = [float(r["status"] == "error") for r in results]
+    return {
+        "rewards": [r["reward"] for r in results],
+        "scores": [r["accuracy"] for r in results],
+        "extra_logs": logs,
+        "status": [r["status"] for r in results],
+        "reason": [r["reason"] for r in results],
+    }
+
+
+def _failure(exc: Exception) -> JSONResponse:
+    """The JSON error answer for what a handler raised (400 for our errors, else 500)."""
+    from starlette.responses import JSONResponse
+
+    if isinstance(exc, _BadRequest):
+        return JSONResponse({"error": str(exc)}, status_code=exc.status)
+    if isinstance(exc, UniRewardError):
+        return JSONResponse({"error": f"{type(exc).__name__}: {exc}"}, status_code=400)
+    logger.exception("SAM2 service: request failed")
+    return JSONResponse({"error": f"{type(exc).__name__}: {exc}"[:1000]}, status_code=500)
+
+
+# -- the app --------------------------------------------------------------------------------
+
+
+class _Sam2Service:
+    """The endpoints over one :class:`~unireward.masks.Sam2MaskReward` and its predictor."""
+
+    def __init__(self, reward: Any, predictor: Any, max_body_mb: float) -> None:
+        self.reward = reward
+        self.predictor = predictor
+        self.max_body_mb = max_body_mb
+
+    def app(self) -> Any:
+        from starlette.applications import Starlette
+        from starlette.routing import Route
+
+        app = Starlette(routes=[
+            Route("/health", self.health, methods=["GET"]),
+            Route("/segmentation", self._json_endpoint(self.segmentation), methods=["POST"]),
+            Route("/score", self._json_endpoint(self.score), methods=["POST"]),
+            Route("/get_reward", self._json_endpoint(self.get_reward), methods=["POST"]),
+        ])
+        app.state.reward = self.reward
+        app.state.predictor = self.predictor
+        return app
+
+    def _json_endpoint(self, handle: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+                       ) -> Callable[[Request], Awaitable[JSONResponse]]:
+        """An endpoint that reads the JSON body, answers ``handle``'s result as JSON, and
+        any failure as a JSON error."""
+        from starlette.responses import JSONResponse
+
+        async def endpoint(request: Request) -> JSONResponse:
+            try:
+                answer = await handle(await _read_json(request, self.max_body_mb))
+            except Exception as exc:
+                return _failure(exc)
+            return JSONResponse(answer)
+
+        return endpoint
+
+    async def health(self, request: Request) -> JSONResponse:
+        from starlette.responses import JSONResponse
+
+        return JSONResponse({"status": "ok", "version": __version__,
+                             "config": self.predictor.config, "device": self.predictor.device,
+                             "stats": dataclasses.asdict(self.reward.stats)})
+
+    async def segmentation(self, data: dict[str, Any]) -> dict[str, Any]:
+        from starlette.concurrency import run_in_threadpool
+
+        items = _list_field(data, "items")
+        opts = ScoreOptions(**_options_of(data, _TASK_OPTIONS))
+        return {"outcomes": await run_in_threadpool(score_items, self.reward, items, opts)}
+
+    async def score(self, data: dict[str, Any]) -> dict[str, Any]:
+        from starlette.concurrency import run_in_threadpool
+
+        records = _list_field(data, "records")
+        opts = _options_of(data, _RECORD_OPTIONS)
+        return {"results": await run_in_threadpool(self.score_records, records, opts)}
+
+    async def get_reward(self, data: dict[str, Any]) -> dict[str, Any]:
+        from starlette.concurrency import run_in_threadpool
+
+        records = _openrlhf_records(data)
+        return _openrlhf_answer(await run_in_threadpool(self.score_records, records, {}))
+
+    def score_records(self, records: list[Any], opts: dict[str, Any]) -> list[dict[str, Any]]:
         from ..api import score_batch
 
-        results = score_batch(records, errors="record", extra={"mask_model": reward}, **opts)
+        results = score_batch(records, errors="record", extra={"mask_model": self.reward},
+                              **opts)
         return [_result_json(r) for r in results]
-
-    async def score(request: Request) -> JSONResponse:
-        try:
-            data = await body(request)
-            records = data.get("records")
-            if not isinstance(records, list):
-                raise _BadRequest("'records' must be a list")
-            results = await run_in_threadpool(score_records, records, options_of(data, _RECORD_OPTIONS))
-        except Exception as exc:
-            return failure(exc)
-        return JSONResponse({"results": results})
-
-    async def get_reward(request: Request) -> JSONResponse:
-        try:
-            data = await body(request)
-            query, prompts, labels = data.get("query"), data.get("prompts") or [], data.get("labels")
-            if not isinstance(query, list) or not isinstance(labels, list) or not isinstance(prompts, list):
-                raise _BadRequest("'query' and 'labels' must be lists ('prompts' too, when given)")
-            from ..server._labels import RowError, labels_to_records
-
-            if len(query) != len(labels) or (prompts and len(prompts) != len(query)):
-                raise _BadRequest("'query', 'labels' (and 'prompts', when given) need one entry per sample")
-            records = labels_to_records(query, prompts, labels, "segmentation")
-            bad = [r for r in records if isinstance(r, RowError)]
-            if bad:
-                raise _BadRequest(str(bad[0]))
-            results = await run_in_threadpool(score_records, records, {})
-        except Exception as exc:
-            return failure(exc)
-        return JSONResponse({
-            "rewards": [r["reward"] for r in results],
-            "scores": [r["accuracy"] for r in results],
-            "extra_logs": {k: [float(r[k]) for r in results] for k in ("accuracy", "format", "structure")}
-            | {"error": [float(r["status"] == "error") for r in results]},
-            "status": [r["status"] for r in results],
-            "reason": [r["reason"] for r in results],
-        })
-
-    app = Starlette(routes=[
-        Route("/health", health, methods=["GET"]),
-        Route("/segmentation", segmentation, methods=["POST"]),
-        Route("/score", score, methods=["POST"]),
-        Route("/get_reward", get_reward, methods=["POST"]),
-    ])
-    app.state.reward = reward
-    app.state.predictor = predictor
-    return app

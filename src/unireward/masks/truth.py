@@ -69,11 +69,15 @@ def _png(path: Path, object_id: int | None, what: str) -> np.ndarray:
             mode = im.mode
             a = np.asarray(im)
     except (OSError, UnidentifiedImageError, ValueError) as exc:
-        raise GroundTruthError(f"{what}: cannot read mask image {os.fspath(path)!r}: {exc}") from exc
+        raise GroundTruthError(
+            f"{what}: cannot read mask image {os.fspath(path)!r}: {exc}"
+        ) from exc
     if a.ndim == 3:  # RGB(A): the object is where any colour channel is set (alpha ignored)
         a = np.asarray(a[..., :3].any(axis=-1) if object_id is None else a[..., 0])
         if object_id is not None and mode not in ("P", "L", "I", "I;16"):
-            raise GroundTruthError(f"{what}: object_id needs a palette or grey-level PNG, got mode {mode}")
+            raise GroundTruthError(
+                f"{what}: object_id needs a palette or grey-level PNG, got mode {mode}"
+            )
     if object_id is None:
         return np.asarray(a) != 0
     return np.asarray(a) == object_id
@@ -81,7 +85,9 @@ def _png(path: Path, object_id: int | None, what: str) -> np.ndarray:
 
 def _polygons(value: Sequence[Any], size: tuple[int, int] | None, what: str) -> np.ndarray:
     if size is None:
-        raise GroundTruthError(f"{what}: polygons need the image size (give 'size': [h, w] or the image)")
+        raise GroundTruthError(
+            f"{what}: polygons need the image size (give 'size': [h, w] or the image)"
+        )
     h, w = size
     polys: list[list[float]] = []
     for k, poly in enumerate(value):
@@ -92,7 +98,9 @@ def _polygons(value: Sequence[Any], size: tuple[int, int] | None, what: str) -> 
         coords = []
         for v in poly:
             if type(v) not in (int, float) or not math.isfinite(v):
-                raise GroundTruthError(f"{what}: polygon {k} has a coordinate that is not a finite number: {v!r}")
+                raise GroundTruthError(
+                    f"{what}: polygon {k} has a coordinate that is not a finite number: {v!r}"
+                )
             coords.append(float(v))
         polys.append(coords)
     if not polys:
@@ -184,7 +192,9 @@ def _read_rgb(path: Path, what: str) -> np.ndarray:
         raise GroundTruthError(f"{what}: cannot read image {os.fspath(path)!r}: {exc}") from exc
 
 
-def load_image(value: Any, root: str | os.PathLike[str] | None = None, what: str = "image") -> np.ndarray:
+def load_image(
+    value: Any, root: str | os.PathLike[str] | None = None, what: str = "image"
+) -> np.ndarray:
     """An ``(H, W, 3)`` uint8 RGB image from an array or an image file.
 
     >>> load_image(np.zeros((2, 3, 3), np.uint8)).shape
@@ -200,7 +210,9 @@ def _frame_files(folder: Path, what: str) -> list[Path]:
     try:
         frames.sort(key=lambda p: int(p.stem))
     except ValueError as exc:
-        raise GroundTruthError(f"{what}: frames in {folder} must be named <frame number>.jpg") from exc
+        raise GroundTruthError(
+            f"{what}: frames in {folder} must be named <frame number>.jpg"
+        ) from exc
     if not frames:
         raise GroundTruthError(f"{what}: no JPEG frames in {folder}")
     return frames
@@ -217,7 +229,11 @@ def load_video(value: Any, root: str | os.PathLike[str] | None = None, what: str
             raise GroundTruthError(f"{what}: not a folder of JPEG frames: {os.fspath(p)!r}")
         _frame_files(p, what)
         return p
-    if isinstance(value, (list, tuple)) and value and all(isinstance(v, (str, os.PathLike)) for v in value):
+    if (
+        isinstance(value, (list, tuple))
+        and value
+        and all(isinstance(v, (str, os.PathLike)) for v in value)
+    ):
         frames = [_read_rgb(_path(v, root), f"{what} frame {i}") for i, v in enumerate(value)]
         if len({f.shape for f in frames}) != 1:
             raise GroundTruthError(f"{what}: frames of different sizes")
@@ -267,7 +283,9 @@ class MediaRef:
         try:
             value = resolver(str(self.by_id))
         except Exception as exc:
-            raise GroundTruthError(f"the resolver failed for {kind} {self.by_id!r}: {exc!r}") from exc
+            raise GroundTruthError(
+                f"the resolver failed for {kind} {self.by_id!r}: {exc!r}"
+            ) from exc
         if value is None:
             raise GroundTruthError(f"the resolver found no {kind} for id {self.by_id!r}")
         return value
@@ -298,7 +316,11 @@ def media_shape(value: Any, video: bool, root: str | os.PathLike[str] | None) ->
             raise GroundTruthError(f"{kind}: not a folder of JPEG frames: {os.fspath(p)!r}")
         frames = _frame_files(p, kind)
         return (len(frames), *header(frames[0], kind))
-    if isinstance(value, (list, tuple)) and value and all(isinstance(v, (str, os.PathLike)) for v in value):
+    if (
+        isinstance(value, (list, tuple))
+        and value
+        and all(isinstance(v, (str, os.PathLike)) for v in value)
+    ):
         sizes = {header(_path(v, root), f"{kind} frame {i}") for i, v in enumerate(value)}
         if len(sizes) != 1:
             raise GroundTruthError(f"{kind}: frames of different sizes: {sorted(sizes)}")
@@ -344,11 +366,15 @@ def media_ref(obj: Mapping[str, Any], video: bool, root: str | os.PathLike[str] 
     value = obj.get(kind)
     given_id = obj.get(f"{kind}_id")
     if given_id is not None and not isinstance(given_id, (str, int)):
-        raise GroundTruthError(f"field '{kind}_id' must be a string or an integer, got {type(given_id).__name__}")
+        raise GroundTruthError(
+            f"field '{kind}_id' must be a string or an integer, got {type(given_id).__name__}"
+        )
     if value is None and given_id is None:
         raise GroundTruthError(f"a mask ground truth needs '{kind}' or '{kind}_id'")
     if value is not None and not isinstance(value, (str, os.PathLike, np.ndarray, list, tuple)):
-        raise GroundTruthError(f"field '{kind}' must be a path or an array, got {type(value).__name__}")
+        raise GroundTruthError(
+            f"field '{kind}' must be a path or an array, got {type(value).__name__}"
+        )
     if given_id is not None:
         return MediaRef(f"id:{given_id}", value, str(given_id))
     return MediaRef(media_key(value, root), value, None)
@@ -372,15 +398,23 @@ def prepare_mask_truth(
     """
     key = "masks" if video else "mask"
     if key not in obj or obj[key] is None:
-        raise GroundTruthError(f"a {'video' if video else 'image'} mask ground truth needs field {key!r}")
+        raise GroundTruthError(
+            f"a {'video' if video else 'image'} mask ground truth needs field {key!r}"
+        )
     spec = obj[key]
     fps = None
     if video:
         if not isinstance(spec, (list, tuple, np.ndarray)):
             raise GroundTruthError("field 'masks' must list one mask per frame")
         raw = obj.get("fps")
-        if not isinstance(raw, (int, float)) or isinstance(raw, bool) or not (math.isfinite(raw) and raw > 0):
-            raise GroundTruthError(f"a video mask ground truth needs 'fps' (a number > 0), got {raw!r}")
+        if (
+            not isinstance(raw, (int, float))
+            or isinstance(raw, bool)
+            or not (math.isfinite(raw) and raw > 0)
+        ):
+            raise GroundTruthError(
+                f"a video mask ground truth needs 'fps' (a number > 0), got {raw!r}"
+            )
         fps = float(raw)
     oid = obj.get("object_id")
     if oid is not None and type(oid) is not int:
@@ -396,7 +430,9 @@ def prepare_mask_truth(
     if video:
         specs = list(spec)
         if len(specs) != shape[0]:
-            raise GroundTruthError(f"masks: {len(specs)} frame masks for a video of {shape[0]} frames")
+            raise GroundTruthError(
+                f"masks: {len(specs)} frame masks for a video of {shape[0]} frames"
+            )
         mask = np.stack([decode_true_mask(s, size=hw, root=root, object_id=oid, what=f"masks[{i}]")
                          for i, s in enumerate(specs)])
     else:

@@ -13,8 +13,9 @@ The public surface:
 Errors are those of :mod:`unireward.errors` (``RemoteRewardError`` and its subclasses).
 """
 
-from ._base import BACKENDS, Backend, ClientStats, RequestInfo
-from ._client import AsyncPolarClient, PolarClient
+from ._base import ClientStats, RequestInfo
+from ._client import AsyncPolarClient, BatchResult, PolarClient
+from ._config import BACKENDS, Backend, ClientConfig, PolarConfig
 from ._encoding import END_TOKEN, REWARD_TOKEN, PolarEncoder, polar_template
 from ._normalize import clip_unit, normalize_by_group, scores_to_accuracies
 from ._scoring import areward_model_accuracies, reward_model_accuracies
@@ -25,8 +26,11 @@ __all__ = [
     "REWARD_TOKEN",
     "AsyncPolarClient",
     "Backend",
+    "BatchResult",
+    "ClientConfig",
     "ClientStats",
     "PolarClient",
+    "PolarConfig",
     "PolarEncoder",
     "RequestInfo",
     "areward_model_accuracies",

@@ -18,13 +18,17 @@ non-finite score, bad content encoding
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
+import itertools
 import json
 import math
 import random
 import threading
-from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
 
 import httpx
 
@@ -36,12 +40,20 @@ from ..errors import (
     RemoteStatusError,
     RemoteTimeoutError,
 )
+from ._config import (  # noqa: F401 (the checks, kept importable from here)
+    BACKENDS,
+    Backend,
+    ClientConfig,
+    PolarConfig,
+    _check_int,
+    _check_seconds,
+    _normalize_base_url,
+)
 from ._encoding import PolarEncoder
 
 __all__ = ["BACKENDS", "Backend", "ClientStats", "RequestInfo"]
 
-Backend = Literal["vllm", "lmdeploy", "sglang"]
-BACKENDS: tuple[str, ...] = ("vllm", "lmdeploy", "sglang")
+_T = TypeVar("_T")
 
 _ENDPOINT = {"vllm": "/pooling", "lmdeploy": "/pooling", "sglang": "/classify"}
 _INPUT_KEY = {"vllm": "input", "lmdeploy": "input", "sglang": "text"}
@@ -105,34 +117,6 @@ class _Counters:
     def snapshot(self) -> ClientStats:
         with self._lock:
             return ClientStats(**self._values)
-
-
-def _check_int(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigurationError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return value
-
-
-def _check_seconds(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
-            math.isfinite(value) and value >= 0):
-        raise ConfigurationError(f"{name} must be a finite number of seconds >= 0, got {value!r}")
-    return float(value)
-
-
-def _normalize_base_url(base_url: str) -> str:
-    if not isinstance(base_url, str) or not base_url.strip():
-        raise ConfigurationError(f"base_url must be a non-empty str, got {base_url!r}")
-    url = base_url.strip()
-    if "://" not in url:  # "127.0.0.1:8000", as the reference client takes it
-        url = "http://" + url
-    try:
-        parsed = httpx.URL(url)
-    except Exception as exc:  # httpx.InvalidURL and friends
-        raise ConfigurationError(f"base_url {base_url!r} is not a valid URL: {exc}") from exc
-    if parsed.scheme not in ("http", "https") or not parsed.host:
-        raise ConfigurationError(f"base_url must be an http(s) URL with a host, got {base_url!r}")
-    return url.rstrip("/")
 
 
 def _number(value: Any, where: str, info: RequestInfo) -> float:
@@ -216,6 +200,40 @@ def _retryable(err: RemoteRewardError) -> bool:
     return isinstance(err, RemoteStatusError) and 500 <= err.status_code <= 599
 
 
+
+def json_body(response: httpx.Response, info: RequestInfo) -> Any:
+    """The decoded JSON of a 2xx response, or the error the response amounts to."""
+    status = response.status_code
+    if not 200 <= status <= 299:
+        snippet = response.text[:200] if response.content else ""
+        raise RemoteStatusError(
+            f"{info.method} {info.url} answered HTTP {status}"
+            + (f": {snippet}" if snippet else ""),
+            status_code=status, request=info)
+    try:
+        return json.loads(response.content)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise RemoteProtocolError(
+            f"{info.method} {info.url} answered with invalid JSON: {exc}", request=info
+        ) from exc
+
+
+def _option(name: str, doc: str, *, settable: bool = False) -> Any:
+    """A client attribute that reads ``client.config.<name>``; a settable one replaces the
+    client's configuration by a copy with the new value (checked like the original).
+
+    Only options read per request are settable; those fixed in the connection pool when the
+    client was made (the URL, timeouts, headers, proxies, pool size) are read-only."""
+
+    def get(self: Any) -> Any:
+        return getattr(self.config, name)
+
+    def set_(self: Any, value: Any) -> None:
+        self.config = dataclasses.replace(self.config, **{name: value})
+
+    return property(get, set_ if settable else None, doc=doc)
+
+
 class _CountedEndpoint:
     """What every HTTP scoring client shows: its endpoint and its counters."""
 
@@ -236,53 +254,141 @@ class _CountedEndpoint:
         """Set every counter back to 0."""
         self._counters.reset()
 
+    def count_fallback(self, n: int) -> None:
+        """Add ``n`` to ``stats.fallback_samples``: for a caller that gave ``n`` samples a
+        fallback score because this client's batch failed."""
+        self._counters.add(fallback_samples=_check_int("n", n, 0))
 
-class _PolarBase(_CountedEndpoint):
-    """Options and logic shared by :class:`PolarClient` and :class:`AsyncPolarClient`."""
 
-    def __init__(
-        self,
-        *,
-        base_url: str,
-        backend: Backend = "vllm",
-        model: str = "internlm/POLAR-7B",
-        batch_size: int = 64,
-        timeout: float | httpx.Timeout = 30.0,
-        max_retries: int = 7,
-        backoff: float = 0.2,
-        backoff_max: float = 1.0,
-        encoder: PolarEncoder | None = None,
-        tokenizer_path: str | None = None,
-        headers: Mapping[str, str] | None = None,
-        trust_env: bool = False,
-    ) -> None:
-        if backend not in BACKENDS:
-            raise ConfigurationError(f"backend must be one of {BACKENDS}, got {backend!r}")
-        if not isinstance(model, str):
-            raise ConfigurationError(f"model must be a str, got {type(model).__name__}")
-        if encoder is not None and tokenizer_path is not None:
-            raise ConfigurationError("give either encoder or tokenizer_path, not both")
-        if encoder is not None and not isinstance(encoder, PolarEncoder):
-            raise ConfigurationError(
-                f"encoder must be a PolarEncoder, got {type(encoder).__name__}")
-        if not isinstance(timeout, httpx.Timeout):
-            timeout = httpx.Timeout(_check_seconds("timeout", timeout))
-        self.base_url = _normalize_base_url(base_url)
-        self.backend: str = backend
-        self.model = model
-        self.batch_size = _check_int("batch_size", batch_size, 1)
-        self.timeout = timeout
-        self.max_retries = _check_int("max_retries", max_retries, 0)
-        self.backoff = _check_seconds("backoff", backoff)
-        self.backoff_max = _check_seconds("backoff_max", backoff_max)
-        self.encoder = encoder if encoder is not None else PolarEncoder(
-            tokenizer_path=tokenizer_path)
-        self.trust_env = bool(trust_env)
-        self._headers = dict(headers or {})
-        self._url = self.base_url + _ENDPOINT[backend]
-        self._input_key = _INPUT_KEY[backend]
+class _RetryingEndpoint(_CountedEndpoint):
+    """A client whose options are a :class:`ClientConfig`: the options as attributes (see
+    :func:`_option`), and the retry loop (sync and async) around one POST."""
+
+    config: ClientConfig
+    _default_concurrency = 8
+
+    def _start(self, config: ClientConfig, path: str) -> None:
+        self.config = config
+        self._url = config.base_url + path
         self._counters = _Counters()
         self._rng = random.Random()
+
+    base_url = _option("base_url", "The server, normalised.")
+    batch_size = _option("batch_size", "Items per request.", settable=True)
+    max_retries = _option("max_retries", "Extra attempts after the first.", settable=True)
+    backoff = _option("backoff", "The first retry delay in seconds.", settable=True)
+    backoff_max = _option("backoff_max", "The longest retry delay in seconds.", settable=True)
+    trust_env = _option("trust_env", "Whether proxies are read from the environment.")
+
+    @property
+    def timeout(self) -> httpx.Timeout:
+        """The timeout of each request phase."""
+        return self.config.httpx_timeout
+
+    @property
+    def max_concurrency(self) -> int:
+        """The most requests in flight at once (also the connection pool's size)."""
+        return self.config.concurrency(self._default_concurrency)
+
+    def _limits(self) -> httpx.Limits:
+        n = self.max_concurrency
+        return httpx.Limits(max_connections=n, max_keepalive_connections=n)
+
+    def _info(self, n: int, backend: str) -> RequestInfo:
+        return RequestInfo(method="POST", url=self._url, backend=backend, n_texts=n)
+
+    def _delay(self, attempt: int) -> float:
+        """Seconds to wait before retry number ``attempt`` (1-based): exponential, capped,
+        with jitter (a uniform factor in [0.5, 1])."""
+        cfg = self.config
+        base = min(cfg.backoff_max, cfg.backoff * (2.0 ** (attempt - 1)))
+        return base * (0.5 + 0.5 * self._rng.random())
+
+    def _give_up(self, err: RemoteRewardError, info: RequestInfo, attempt: int) -> bool:
+        """Stamp the attempt count on ``err`` and say whether to stop retrying."""
+        err.request = dataclasses.replace(info, attempts=attempt)
+        if attempt > self.config.max_retries or not _retryable(err):
+            self._counters.add(failed_batches=1)
+            return True
+        self._counters.add(retries=1)
+        return False
+
+    def _wait_or_raise(self, err: RemoteRewardError, info: RequestInfo, attempt: int) -> float:
+        """The seconds to wait before sending again after ``err``, or ``err`` raised when
+        the retries are over or it is not worth a retry (call inside the ``except``)."""
+        if self._give_up(err, info, attempt):
+            raise err
+        return self._delay(attempt)
+
+    @contextlib.contextmanager
+    def _sending(self, info: RequestInfo) -> Iterator[None]:
+        """Count a request and turn what httpx raises while sending into our error."""
+        self._counters.add(requests=1)
+        try:
+            yield
+        except httpx.HTTPError as exc:
+            raise _map_transport_error(exc, info) from exc
+
+    def _received(self, response: httpx.Response, info: RequestInfo,
+                  read: Callable[[httpx.Response, RequestInfo], _T]) -> _T:
+        result = read(response, info)
+        self._counters.add(texts_scored=info.n_texts)
+        return result
+
+    def _post_sync(self, http: httpx.Client, payload: Any, info: RequestInfo,
+                   read: Callable[[httpx.Response, RequestInfo], _T]) -> _T:
+        """POST ``payload`` until it is read, retrying as the configuration says."""
+        for attempt in itertools.count(1):
+            try:
+                with self._sending(info):
+                    response = http.post(self._url, json=payload)
+                return self._received(response, info, read)
+            except RemoteRewardError as err:
+                wait = self._wait_or_raise(err, info, attempt)
+            time.sleep(wait)
+        raise AssertionError("unreachable")
+
+    async def _post_async(self, http: httpx.AsyncClient, payload: Any, info: RequestInfo,
+                          read: Callable[[httpx.Response, RequestInfo], _T],
+                          slots: asyncio.Semaphore) -> _T:
+        """The asyncio twin of :meth:`_post_sync` (one of ``slots`` held while sending)."""
+        for attempt in itertools.count(1):
+            try:
+                async with slots:
+                    with self._sending(info):
+                        response = await http.post(self._url, json=payload)
+                return self._received(response, info, read)
+            except RemoteRewardError as err:
+                wait = self._wait_or_raise(err, info, attempt)
+            await asyncio.sleep(wait)
+        raise AssertionError("unreachable")
+
+
+def _make_encoder(encoder: object, tokenizer_path: str | None, tokenizer: Any) -> PolarEncoder:
+    given = [name for name, value in (("encoder", encoder), ("tokenizer_path", tokenizer_path),
+                                      ("tokenizer", tokenizer)) if value is not None]
+    if len(given) > 1:
+        raise ConfigurationError(f"give one of encoder, tokenizer_path and tokenizer, not {given}")
+    if encoder is None:
+        return PolarEncoder(tokenizer_path=tokenizer_path, tokenizer=tokenizer)
+    if not isinstance(encoder, PolarEncoder):
+        raise ConfigurationError(f"encoder must be a PolarEncoder, got {type(encoder).__name__}")
+    return encoder
+
+
+class _PolarBase(_RetryingEndpoint):
+    """Options and logic shared by :class:`PolarClient` and :class:`AsyncPolarClient`."""
+
+    config: PolarConfig
+
+    def __init__(self, config: PolarConfig, *, encoder: PolarEncoder | None = None,
+                 tokenizer_path: str | None = None, tokenizer: Any = None) -> None:
+        self.encoder = _make_encoder(encoder, tokenizer_path, tokenizer)
+        self._start(config, _ENDPOINT[config.backend])
+        self._input_key = _INPUT_KEY[config.backend]
+
+    backend = _option("backend", "The server kind.")
+    model = _option("model", "The served model's name.", settable=True)
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(base_url={self.base_url!r}, backend={self.backend!r}, "
@@ -311,37 +417,6 @@ class _PolarBase(_CountedEndpoint):
     def _payload(self, texts: list[str]) -> dict[str, Any]:
         return {"model": self.model, self._input_key: texts}
 
-    def _info(self, n: int) -> RequestInfo:
-        return RequestInfo(method="POST", url=self._url, backend=self.backend, n_texts=n)
-
-    def _read(self, response: httpx.Response, n: int, info: RequestInfo) -> list[float]:
+    def _read(self, response: httpx.Response, info: RequestInfo) -> list[float]:
         """Scores from a received response, or the error it amounts to."""
-        status = response.status_code
-        if not 200 <= status <= 299:
-            snippet = response.text[:200] if response.content else ""
-            raise RemoteStatusError(
-                f"{info.method} {info.url} answered HTTP {status}"
-                + (f": {snippet}" if snippet else ""),
-                status_code=status, request=info)
-        try:
-            body = json.loads(response.content)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise RemoteProtocolError(
-                f"{info.method} {info.url} answered with invalid JSON: {exc}", request=info
-            ) from exc
-        return _parse_scores(self.backend, body, n, info)
-
-    def _delay(self, attempt: int) -> float:
-        """Seconds to wait before retry number ``attempt`` (1-based): exponential, capped,
-        with jitter (a uniform factor in [0.5, 1])."""
-        base = min(self.backoff_max, self.backoff * (2.0 ** (attempt - 1)))
-        return base * (0.5 + 0.5 * self._rng.random())
-
-    def _give_up(self, err: RemoteRewardError, info: RequestInfo, attempt: int) -> bool:
-        """Stamp the attempt count on ``err`` and say whether to stop retrying."""
-        err.request = dataclasses.replace(info, attempts=attempt)
-        if attempt > self.max_retries or not _retryable(err):
-            self._counters.add(failed_batches=1)
-            return True
-        self._counters.add(retries=1)
-        return False
+        return _parse_scores(self.backend, json_body(response, info), info.n_texts, info)

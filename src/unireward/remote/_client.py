@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Mapping, Sequence
 from types import TracebackType
+from typing import Any
 
 import httpx
 
 from ..errors import ConfigurationError, RemoteRewardError
-from ._base import Backend, _map_transport_error, _PolarBase
+from ._base import _PolarBase
+from ._config import Backend, PolarConfig, resolve_config
 from ._encoding import PolarEncoder
 
 __all__ = ["AsyncPolarClient", "PolarClient"]
 
 _ChunkResult = list[float] | RemoteRewardError
+BatchResult = list[float] | RemoteRewardError
+"""The scores of one batch, or the error that batch ended with."""
 
 
 def _first_error(results: Sequence[_ChunkResult]) -> RemoteRewardError | None:
@@ -58,11 +61,21 @@ class PolarClient(_PolarBase):
         headers: extra HTTP headers (e.g. an ``Authorization`` for a gateway).
         trust_env: read proxy settings and certificates from the environment (off by
             default: a training node's ``HTTP_PROXY`` usually must not carry these calls).
-        max_connections: the size of the connection pool.
+        max_connections: the size of the connection pool (4 when not given; stored as
+            ``config.max_concurrency``).
         transport: an ``httpx.BaseTransport`` to send requests through (tests, custom I/O).
+        config: a :class:`~unireward.remote.PolarConfig` holding the options above from
+            ``base_url`` to ``max_connections`` (except the encoder's); the keywords are then
+            left out.
+        tokenizer: shortcut for ``encoder=PolarEncoder(tokenizer=...)`` (an already loaded
+            tokenizer).
+
+    The options are read back as attributes (``client.batch_size``, ...) and as
+    ``client.config``; they cannot be changed on a client.
 
     Raises:
-        ConfigurationError: an invalid option.
+        ConfigurationError: an invalid option (the same checks for both clients), or options
+            given both in ``config`` and as keywords.
 
     Example (``transport`` stands in for a server here):
 
@@ -76,10 +89,12 @@ class PolarClient(_PolarBase):
     ([0.3, 0.6], 1)
     """
 
+    _default_concurrency = 4
+
     def __init__(
         self,
         *,
-        base_url: str,
+        base_url: str | None = None,
         backend: Backend = "vllm",
         model: str = "internlm/POLAR-7B",
         batch_size: int = 64,
@@ -91,20 +106,24 @@ class PolarClient(_PolarBase):
         tokenizer_path: str | None = None,
         headers: Mapping[str, str] | None = None,
         trust_env: bool = False,
-        max_connections: int = 4,
+        max_connections: int | None = None,
         transport: httpx.BaseTransport | None = None,
+        config: PolarConfig | None = None,
+        tokenizer: Any = None,
     ) -> None:
-        super().__init__(base_url=base_url, backend=backend, model=model,
-                         batch_size=batch_size, timeout=timeout, max_retries=max_retries,
-                         backoff=backoff, backoff_max=backoff_max, encoder=encoder,
-                         tokenizer_path=tokenizer_path, headers=headers, trust_env=trust_env)
+        options = dict(locals(), max_concurrency=max_connections)
+        super().__init__(resolve_config(PolarConfig, config, options), encoder=encoder,
+                         tokenizer_path=tokenizer_path, tokenizer=tokenizer)
         if transport is not None and not isinstance(transport, httpx.BaseTransport):
             raise ConfigurationError("transport must be an httpx.BaseTransport")
-        limits = httpx.Limits(max_connections=max_connections,
-                              max_keepalive_connections=max_connections)
-        self._http = httpx.Client(timeout=self.timeout, headers=self._headers,
-                                  trust_env=self.trust_env, limits=limits,
+        self._http = httpx.Client(timeout=self.timeout, headers=self.config.header_dict(),
+                                  trust_env=self.trust_env, limits=self._limits(),
                                   transport=transport, follow_redirects=False)
+
+    @property
+    def max_connections(self) -> int:
+        """The size of the connection pool (``config.max_concurrency``, 4 by default)."""
+        return self.max_concurrency
 
     def __enter__(self) -> PolarClient:
         return self
@@ -123,7 +142,7 @@ class PolarClient(_PolarBase):
         Raises:
             RemoteRewardError: a batch still failed after the retries (the first failure).
         """
-        return _flatten(self._score_chunks(self._check_texts(texts), stop_on_error=True))
+        return _flatten(self.score_batches(texts, stop_on_error=True))
 
     def score_pairs(self, prompts: Sequence[str], references: Sequence[str],
                     outputs: Sequence[str]) -> list[float]:
@@ -135,10 +154,18 @@ class PolarClient(_PolarBase):
         """
         return self.score_texts(self.encode_pairs(prompts, references, outputs))
 
-    def _score_chunks(self, texts: list[str], *, stop_on_error: bool) -> list[_ChunkResult]:
-        """Score each batch; a failed batch yields its error instead of scores."""
-        results: list[_ChunkResult] = []
-        for chunk in self._chunks(texts):
+    def score_batches(self, texts: Sequence[str], *,
+                      stop_on_error: bool = False) -> list[BatchResult]:
+        """Score already encoded texts batch by batch, keeping each batch's failure.
+
+        Returns:
+            One entry per batch of ``batch_size`` texts, in order: its scores, or the
+            :class:`~unireward.errors.RemoteRewardError` it still failed with after the
+            retries (``error.request.n_texts`` is its size). With ``stop_on_error`` the
+            batches after the first failed one are not sent (and not listed).
+        """
+        results: list[BatchResult] = []
+        for chunk in self._chunks(self._check_texts(texts)):
             try:
                 results.append(self._post(chunk))
             except RemoteRewardError as err:
@@ -147,38 +174,21 @@ class PolarClient(_PolarBase):
                     break
         return results
 
+    def _score_chunks(self, texts: list[str], *, stop_on_error: bool) -> list[_ChunkResult]:
+        """The former name of :meth:`score_batches`."""
+        return self.score_batches(texts, stop_on_error=stop_on_error)
+
     def _post(self, texts: list[str]) -> list[float]:
-        info = self._info(len(texts))
-        payload = self._payload(texts)
-        attempt = 0
-        while True:
-            attempt += 1
-            self._counters.add(requests=1)
-            try:
-                response = self._http.post(self._url, json=payload)
-            except httpx.HTTPError as exc:
-                err = _map_transport_error(exc, info)
-                cause: BaseException = exc
-            else:
-                try:
-                    scores = self._read(response, len(texts), info)
-                except RemoteRewardError as exc:
-                    err, cause = exc, exc
-                else:
-                    self._counters.add(texts_scored=len(scores))
-                    return scores
-            if self._give_up(err, info, attempt):
-                if err is not cause:
-                    raise err from cause
-                raise err
-            time.sleep(self._delay(attempt))
+        info = self._info(len(texts), self.backend)
+        return self._post_sync(self._http, self._payload(texts), info, self._read)
 
 
 class AsyncPolarClient(_PolarBase):
     """The asyncio twin of :class:`PolarClient`; batches of one call run concurrently.
 
-    Takes the same options as :class:`PolarClient`, plus ``max_concurrency`` (the most
-    requests this client keeps in flight at once, 8 by default; also the pool size), and an
+    Takes the same options as :class:`PolarClient` (``config`` included), with
+    ``max_concurrency`` (the most requests this client keeps in flight at once, 8 when not
+    given; also the pool size) instead of ``max_connections``, and an
     ``httpx.AsyncBaseTransport`` as ``transport``. Use one client per event loop.
 
     >>> import asyncio, json, httpx
@@ -197,7 +207,7 @@ class AsyncPolarClient(_PolarBase):
     def __init__(
         self,
         *,
-        base_url: str,
+        base_url: str | None = None,
         backend: Backend = "vllm",
         model: str = "internlm/POLAR-7B",
         batch_size: int = 64,
@@ -209,25 +219,18 @@ class AsyncPolarClient(_PolarBase):
         tokenizer_path: str | None = None,
         headers: Mapping[str, str] | None = None,
         trust_env: bool = False,
-        max_concurrency: int = 8,
+        max_concurrency: int | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        config: PolarConfig | None = None,
+        tokenizer: Any = None,
     ) -> None:
-        super().__init__(base_url=base_url, backend=backend, model=model,
-                         batch_size=batch_size, timeout=timeout, max_retries=max_retries,
-                         backoff=backoff, backoff_max=backoff_max, encoder=encoder,
-                         tokenizer_path=tokenizer_path, headers=headers, trust_env=trust_env)
-        if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int) or (
-                max_concurrency < 1):
-            raise ConfigurationError(
-                f"max_concurrency must be an int >= 1, got {max_concurrency!r}")
+        super().__init__(resolve_config(PolarConfig, config, locals()), encoder=encoder,
+                         tokenizer_path=tokenizer_path, tokenizer=tokenizer)
         if transport is not None and not isinstance(transport, httpx.AsyncBaseTransport):
             raise ConfigurationError("transport must be an httpx.AsyncBaseTransport")
-        self.max_concurrency = max_concurrency
-        self._slots = asyncio.Semaphore(max_concurrency)
-        limits = httpx.Limits(max_connections=max_concurrency,
-                              max_keepalive_connections=max_concurrency)
-        self._http = httpx.AsyncClient(timeout=self.timeout, headers=self._headers,
-                                       trust_env=self.trust_env, limits=limits,
+        self._slots = asyncio.Semaphore(self.max_concurrency)
+        self._http = httpx.AsyncClient(timeout=self.timeout, headers=self.config.header_dict(),
+                                       trust_env=self.trust_env, limits=self._limits(),
                                        transport=transport, follow_redirects=False)
 
     async def __aenter__(self) -> AsyncPolarClient:
@@ -247,47 +250,32 @@ class AsyncPolarClient(_PolarBase):
         Raises:
             RemoteRewardError: a batch still failed after the retries (the first in order).
         """
-        return _flatten(await self._score_chunks(self._check_texts(texts)))
+        return _flatten(await self.score_batches(texts))
 
     async def score_pairs(self, prompts: Sequence[str], references: Sequence[str],
                           outputs: Sequence[str]) -> list[float]:
         """Raw scores for (prompt, reference, output) triples, encoded as POLAR pairs."""
         return await self.score_texts(self.encode_pairs(prompts, references, outputs))
 
-    async def _score_chunks(self, texts: list[str]) -> list[_ChunkResult]:
-        """Score every batch concurrently; a failed batch yields its error."""
-        outcomes = await asyncio.gather(*(self._post(c) for c in self._chunks(texts)),
-                                        return_exceptions=True)
-        results: list[_ChunkResult] = []
+    async def score_batches(self, texts: Sequence[str]) -> list[BatchResult]:
+        """Score already encoded texts, all batches concurrently, keeping each batch's
+        failure: one entry per batch, in order, its scores or its
+        :class:`~unireward.errors.RemoteRewardError` (as :meth:`PolarClient.score_batches`)."""
+        outcomes = await asyncio.gather(
+            *(self._post(c) for c in self._chunks(self._check_texts(texts))),
+            return_exceptions=True)
+        results: list[BatchResult] = []
         for outcome in outcomes:
             if isinstance(outcome, BaseException) and not isinstance(outcome, RemoteRewardError):
                 raise outcome
             results.append(outcome)
         return results
 
+    async def _score_chunks(self, texts: list[str]) -> list[_ChunkResult]:
+        """The former name of :meth:`score_batches`."""
+        return await self.score_batches(texts)
+
     async def _post(self, texts: list[str]) -> list[float]:
-        info = self._info(len(texts))
-        payload = self._payload(texts)
-        attempt = 0
-        while True:
-            attempt += 1
-            self._counters.add(requests=1)
-            async with self._slots:
-                try:
-                    response = await self._http.post(self._url, json=payload)
-                except httpx.HTTPError as exc:
-                    err = _map_transport_error(exc, info)
-                    cause: BaseException = exc
-                else:
-                    try:
-                        scores = self._read(response, len(texts), info)
-                    except RemoteRewardError as exc:
-                        err, cause = exc, exc
-                    else:
-                        self._counters.add(texts_scored=len(scores))
-                        return scores
-            if self._give_up(err, info, attempt):
-                if err is not cause:
-                    raise err from cause
-                raise err
-            await asyncio.sleep(self._delay(attempt))
+        info = self._info(len(texts), self.backend)
+        return await self._post_async(self._http, self._payload(texts), info, self._read,
+                                      self._slots)

@@ -58,7 +58,8 @@ def polar_template(prompt: str, reference: str, output: str) -> str:
         output: the candidate answer (the extracted ``<answer>`` text, ``""`` if none).
 
     Returns:
-        ``prompt + "\\n" + reference + "<|reward|>" + prompt + "\\n" + output + "[UNUSED_TOKEN_130]"``.
+        ``prompt + "\\n" + reference + "<|reward|>" + prompt + "\\n" + output``, then
+        ``"[UNUSED_TOKEN_130]"``.
 
     >>> polar_template("Q?", "4", "")
     'Q?\\n4<|reward|>Q?\\n[UNUSED_TOKEN_130]'
@@ -97,9 +98,13 @@ class PolarEncoder:
         max_response_length: the most units kept of the reference and of the output.
         response_cut_side: ``"left"`` keeps the end of a long answer, ``"right"`` its start.
         chars_per_token: without a tokenizer, how many characters count as one token.
+        tokenizer: an already loaded tokenizer (a ``transformers`` tokenizer, e.g. the one a
+            trainer hands over) to count in instead of loading one from ``tokenizer_path``;
+            it must be callable on a list of texts and have ``batch_decode``.
 
     Raises:
-        ConfigurationError: a limit that leaves no room for the prompt, an unknown cut side, or
+        ConfigurationError: a limit that leaves no room for the prompt, an unknown cut side,
+            both ``tokenizer_path`` and ``tokenizer``, an object that is not a tokenizer, or
             a tokenizer folder that cannot be loaded.
         MissingExtraError: ``tokenizer_path`` was given but ``transformers`` is not installed.
 
@@ -119,6 +124,7 @@ class PolarEncoder:
         max_response_length: int = 4096,
         response_cut_side: Literal["left", "right"] = "left",
         chars_per_token: int = 4,
+        tokenizer: Any = None,
     ) -> None:
         for name, value in (("max_length", max_length),
                             ("max_response_length", max_response_length),
@@ -139,10 +145,29 @@ class PolarEncoder:
         self.max_response_length = max_response_length
         self.response_cut_side = response_cut_side
         self.chars_per_token = chars_per_token
+        if tokenizer is not None and tokenizer_path is not None:
+            raise ConfigurationError("give either tokenizer_path or tokenizer, not both")
         self.tokenizer_path = None if tokenizer_path is None else os.fspath(tokenizer_path)
-        self._tokenizer: Any = None
+        self._tokenizer: Any = _check_tokenizer(tokenizer)
         if self.tokenizer_path is not None:
             self._tokenizer = _load_tokenizer(self.tokenizer_path, trust_remote_code)
+
+    @property
+    def tokenizer(self) -> Any:
+        """The tokenizer limits are counted with, or ``None`` (characters)."""
+        return self._tokenizer
+
+    def with_tokenizer(self, tokenizer: Any) -> PolarEncoder:
+        """A copy of this encoder (same limits) that counts with ``tokenizer`` (an already
+        loaded one; ``None`` counts characters).
+
+        Raises:
+            ConfigurationError: ``tokenizer`` is not callable or has no ``batch_decode``.
+        """
+        return PolarEncoder(max_length=self.max_length,
+                            max_response_length=self.max_response_length,
+                            response_cut_side=self.response_cut_side,
+                            chars_per_token=self.chars_per_token, tokenizer=tokenizer)
 
     @property
     def token_exact(self) -> bool:
@@ -150,8 +175,12 @@ class PolarEncoder:
         return self._tokenizer is not None
 
     def __repr__(self) -> str:
-        unit = f"tokenizer_path={self.tokenizer_path!r}" if self.token_exact else (
-            f"chars_per_token={self.chars_per_token}")
+        if self.tokenizer_path is not None:
+            unit = f"tokenizer_path={self.tokenizer_path!r}"
+        elif self.token_exact:
+            unit = f"tokenizer={type(self._tokenizer).__name__}"
+        else:
+            unit = f"chars_per_token={self.chars_per_token}"
         return (f"PolarEncoder({unit}, max_length={self.max_length}, "
                 f"max_response_length={self.max_response_length}, "
                 f"response_cut_side={self.response_cut_side!r})")
@@ -215,6 +244,15 @@ class PolarEncoder:
             p_text, r_text, o_text = tok.batch_decode([p, r, o], skip_special_tokens=True)
             out.append(polar_template(p_text, r_text, o_text))
         return out
+
+
+def _check_tokenizer(tokenizer: Any) -> Any:
+    if tokenizer is not None and not (
+            callable(tokenizer) and callable(getattr(tokenizer, "batch_decode", None))):
+        raise ConfigurationError(
+            f"tokenizer must be a tokenizer (callable, with batch_decode), "
+            f"got {type(tokenizer).__name__}")
+    return tokenizer
 
 
 def _load_tokenizer(path: str, trust_remote_code: bool) -> Any:

@@ -1,4 +1,19 @@
-"""Open-ended accuracies from a POLAR reward model, with the reference's mapping and fallback."""
+"""Open-ended accuracies from a POLAR reward model, with the reference's mapping and fallback.
+
+>>> import json, httpx
+>>> from unireward.remote import PolarClient
+>>> def server(request):  # scores 1.5, 3.0, -2.0, 0.5 for the four outputs
+...     texts = json.loads(request.content)["input"]
+...     table = {"a": 1.5, "b": 3.0, "c": -2.0, "": 0.5}
+...     return httpx.Response(200, json={"data": [
+...         {"data": [[table[t.split("\\n")[-1].removesuffix("[UNUSED_TOKEN_130]")]]]}
+...         for t in texts]})
+>>> with PolarClient(base_url="http://rm", transport=httpx.MockTransport(server)) as rm:
+...     rows = reward_model_accuracies(rm, prompts=["Q"] * 4, references=["R"] * 4,
+...                                    outputs=["a", "b", "c", ""], problem_ids=["p1"] * 4)
+>>> [round(a, 6) for a, _, _ in rows], rows[0][1]
+([0.7, 1.0, 0.0, 0.5], <Status.OK: 'ok'>)
+"""
 
 from __future__ import annotations
 
@@ -7,7 +22,7 @@ from collections.abc import Hashable, Sequence
 
 from ..errors import ConfigurationError, RemoteRewardError
 from ..result import Status
-from ._client import AsyncPolarClient, PolarClient, _ChunkResult
+from ._client import AsyncPolarClient, BatchResult, PolarClient
 from ._normalize import scores_to_accuracies
 
 __all__ = ["areward_model_accuracies", "reward_model_accuracies"]
@@ -39,7 +54,7 @@ def _check(client: object, expected: type, prompts: Sequence[str], references: S
     return n
 
 
-def _assemble(client: PolarClient | AsyncPolarClient, chunks: list[_ChunkResult],
+def _assemble(client: PolarClient | AsyncPolarClient, chunks: list[BatchResult],
               *, n: int, problem_ids: Sequence[Hashable], normalize_by_problem_id: bool,
               fallback: str | None, fallback_scores: Sequence[float] | None
               ) -> list[Accuracy]:
@@ -70,10 +85,11 @@ def _assemble(client: PolarClient | AsyncPolarClient, chunks: list[_ChunkResult]
     if len(raw) != n:  # a bug here, never the server's fault
         raise AssertionError(f"assembled {len(raw)} scores for {n} samples")
     if failed_batches:
-        client._counters.add(fallback_samples=statuses.count(Status.FALLBACK))
+        client.count_fallback(statuses.count(Status.FALLBACK))
     accuracies = scores_to_accuracies(raw, problem_ids,
                                       normalize_by_problem_id=normalize_by_problem_id)
-    return [(float(a), s, r) for a, s, r in zip(accuracies.tolist(), statuses, reasons, strict=True)]
+    return [(float(a), s, r)
+            for a, s, r in zip(accuracies.tolist(), statuses, reasons, strict=True)]
 
 
 def reward_model_accuracies(
@@ -122,26 +138,14 @@ def reward_model_accuracies(
         ConfigurationError: sequences of different lengths, an unknown ``fallback``, or
             ``fallback="rouge"`` without ``fallback_scores``.
 
-    >>> import json, httpx
-    >>> from unireward.remote import PolarClient
-    >>> def server(request):  # scores 1.5, 3.0, -2.0, 0.5 for the four outputs
-    ...     texts = json.loads(request.content)["input"]
-    ...     table = {"a": 1.5, "b": 3.0, "c": -2.0, "": 0.5}
-    ...     return httpx.Response(200, json={"data": [
-    ...         {"data": [[table[t.split("\\n")[-1].removesuffix("[UNUSED_TOKEN_130]")]]]}
-    ...         for t in texts]})
-    >>> with PolarClient(base_url="http://rm", transport=httpx.MockTransport(server)) as rm:
-    ...     rows = reward_model_accuracies(rm, prompts=["Q"] * 4, references=["R"] * 4,
-    ...                                    outputs=["a", "b", "c", ""], problem_ids=["p1"] * 4)
-    >>> [round(a, 6) for a, _, _ in rows], rows[0][1]
-    ([0.7, 1.0, 0.0, 0.5], <Status.OK: 'ok'>)
+    The example in this module's docstring shows a call.
     """
     n = _check(client, PolarClient, prompts, references, outputs, problem_ids,
                fallback, fallback_scores)
     if n == 0:
         return []
     texts = client.encode_pairs(prompts, references, outputs)
-    chunks = client._score_chunks(texts, stop_on_error=fallback is None)
+    chunks = client.score_batches(texts, stop_on_error=fallback is None)
     return _assemble(client, chunks, n=n, problem_ids=problem_ids,
                      normalize_by_problem_id=normalize_by_problem_id,
                      fallback=fallback, fallback_scores=fallback_scores)
@@ -168,7 +172,7 @@ async def areward_model_accuracies(
     if n == 0:
         return []
     texts = client.encode_pairs(prompts, references, outputs)
-    chunks = await client._score_chunks(texts)
+    chunks = await client.score_batches(texts)
     return _assemble(client, chunks, n=n, problem_ids=problem_ids,
                      normalize_by_problem_id=normalize_by_problem_id,
                      fallback=fallback, fallback_scores=fallback_scores)

@@ -14,6 +14,8 @@ from unireward.masks import (
 )
 from unireward.result import Status
 
+from ._sam2_helpers import require
+
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 
 POINTS = {"positive_points": [[1, 1]] * 3, "negative_points": [[2, 2]] * 3}
@@ -60,7 +62,7 @@ def test_image_set_by_hand() -> None:
 
 
 def test_rle_truths_and_images() -> None:
-    mask_utils = pytest.importorskip("pycocotools.mask")
+    mask_utils = require("pycocotools.mask")
     truth = rect(10, 20, 2, 8, 2, 13)
     rle = mask_utils.encode(np.asfortranarray(truth.astype(np.uint8)))
     rle = {"size": rle["size"], "counts": rle["counts"].decode()}
@@ -71,7 +73,7 @@ def test_rle_truths_and_images() -> None:
 
 
 def test_ground_truth_problems_raise() -> None:
-    pytest.importorskip("pycocotools")
+    require("pycocotools")
     ans = [{"boxes": [0, 0, 10, 10], **POINTS}]
     with pytest.raises(GroundTruthError, match=r"gt_masks\[0\]"):
         evaluate_image_segmentation(

@@ -26,6 +26,8 @@ from unireward.geometry.masks import (
     video_mask_scores,
 )
 
+from ._sam2_helpers import require
+
 # --------------------------------------------------------------------------------------
 # Independent references, written from the definitions with plain Python loops
 # --------------------------------------------------------------------------------------
@@ -362,7 +364,7 @@ def test_video_shape_errors() -> None:
 
 
 def _encode(m: np.ndarray) -> dict:
-    mask_utils = pytest.importorskip("pycocotools.mask")
+    mask_utils = require("pycocotools.mask")
     return mask_utils.encode(np.asfortranarray(m.astype(np.uint8)))
 
 
@@ -376,7 +378,7 @@ def test_rle_round_trip_bytes_and_json_text(m: np.ndarray) -> None:
 
 
 def test_rle_iou_agrees_with_pycocotools() -> None:
-    mask_utils = pytest.importorskip("pycocotools.mask")
+    mask_utils = require("pycocotools.mask")
     rng = np.random.default_rng(0)
     ms = [rng.random((30, 40)) > p for p in (0.3, 0.5, 0.8)]
     rles = [_encode(m) for m in ms]
@@ -386,7 +388,7 @@ def test_rle_iou_agrees_with_pycocotools() -> None:
 
 
 def test_uncompressed_rle() -> None:
-    pytest.importorskip("pycocotools")
+    require("pycocotools")
     # column-major runs: 1 off, 2 on, 3 off over a 2x3 image -> (1,0) (0,1) on
     assert decode_rle({"size": [2, 3], "counts": [1, 2, 3]}).astype(int).tolist() == [
         [0, 1, 0],
@@ -410,7 +412,7 @@ def test_uncompressed_rle() -> None:
     ],
 )
 def test_bad_rle_raises_value_error(rle: dict) -> None:
-    pytest.importorskip("pycocotools")
+    require("pycocotools")
     with pytest.raises(ValueError):
         decode_rle(rle)
 
@@ -419,7 +421,7 @@ def test_bad_rle_raises_value_error(rle: dict) -> None:
        st.integers(0, 6), st.integers(0, 6))
 @settings(max_examples=300, deadline=None)
 def test_arbitrary_compressed_counts_decode_or_raise(counts: str, h: int, w: int) -> None:
-    pytest.importorskip("pycocotools")
+    require("pycocotools")
     try:
         m = decode_rle({"size": [h, w], "counts": counts})
     except ValueError:

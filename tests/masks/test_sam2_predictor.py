@@ -9,8 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytest.importorskip("sam2")
-torch = pytest.importorskip("torch")
+from ._sam2_helpers import require  # noqa: E402
+
+require("sam2")
+torch = require("torch")
 
 from unireward.errors import ConfigurationError, InputError  # noqa: E402
 from unireward.masks import (  # noqa: E402

@@ -19,8 +19,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-pytest.importorskip("sam2")
-torch = pytest.importorskip("torch")
+from ._sam2_helpers import require  # noqa: E402
+
+require("sam2")
+torch = require("torch")
 
 from unireward.masks import Sam2MaskPredictor  # noqa: E402
 

@@ -230,12 +230,12 @@ def compute_score(
 ) -> dict[str, Any]:
     """verl's reward function: one sample in, a dict with ``score`` and what verl logs.
 
-    Name it in verl's config (``reward.custom_reward_function.path=pkg://unireward.integrations.verl``,
-    ``.name=compute_score``); ``reward.custom_reward_function.reward_kwargs`` become keywords.
+    Name it in verl's config: ``reward.custom_reward_function.name=compute_score``, with the
+    ``path`` the module docstring gives; the function's ``reward_kwargs`` become keywords.
 
-    The task is ``extra_info[task_key]``, else ``default_task``, else ``data_source`` when
-    it names a task (otherwise the sample is recorded as missing its task); the
-    data type ``extra_info[data_type_key]``; the prompt (for a reward model)
+    The task is ``extra_info[task_key]``, else ``default_task``, else ``data_source`` when it
+    names a task (otherwise the sample is recorded as missing its task); the data type
+    ``extra_info[data_type_key]``; the prompt (for a reward model)
     ``extra_info["problem_reserved_text"]`` / ``["problem"]`` / ``["question"]`` / ``["prompt"]``.
 
     A sample that cannot be scored (no task, an unknown task, an unusable ground truth) does
@@ -243,24 +243,18 @@ def compute_score(
     warning is logged. Every result has the keys :data:`RESULT_KEYS`.
 
     Args:
-        reward_router_address: verl's reward-model router (``host:port``), passed by the
-            reward-loop managers when a reward model is enabled: open-ended answers are then
-            scored by POLAR at that address.
-        reward_model_tokenizer: the reward model's tokenizer, passed with the address: the
-            POLAR pairs are then truncated in its tokens.
+        reward_router_address: verl's reward-model router (``host:port``), passed with
+            ``reward_model_tokenizer`` by the reward-loop managers when a reward model is on:
+            open-ended answers are then scored by POLAR there, truncated in its tokens.
         task_key / data_type_key: the ``extra_info`` keys of the task and the data type.
         default_task: the task of samples whose ``extra_info`` names none.
         reward_model_url: a POLAR server to use instead of verl's router.
         reward_model_backend: ``"vllm"`` / ``"lmdeploy"`` (``POST /pooling``) or
-            ``"sglang"`` (``POST /classify``).
-        reward_model_name: the served model name sent with each request.
+            ``"sglang"`` (``POST /classify``); ``reward_model_name``: the served model name.
         reward_model_fallback: ``"rouge"`` (default: a failing reward model gives the ROUGE
             score with status ``fallback``) or ``None`` (it raises).
-        **kwargs: scoring options (``profile``, ``format_weight``, ``math_timeout``); any
-            other keyword is ignored with a one-time warning.
-
-    Raises:
-        ConfigurationError: a bad scoring option (a bad profile or weight).
+        **kwargs: scoring options (``profile``, ``format_weight``, ``math_timeout``: a bad
+            one raises ConfigurationError); any other keyword is ignored with a warning, once.
 
     >>> compute_score("onethinker", "<think>t</think><answer>B</answer>", "B",
     ...               {"problem_type": "multiple choice"})["score"]
@@ -270,14 +264,13 @@ def compute_score(
     (0.0, 'error')
     """
     options = _split_options(kwargs, "unireward.integrations.verl.compute_score")
-    [out] = _score_samples(
+    return _score_samples(
         [data_source], [solution_str], [ground_truth], [extra_info], where="verl compute_score",
         task_key=task_key, data_type_key=data_type_key, default_task=default_task,
         reward_model_url=reward_model_url, reward_router_address=reward_router_address,
         reward_model_tokenizer=reward_model_tokenizer, reward_model_backend=reward_model_backend,
         reward_model_name=reward_model_name, reward_model_fallback=reward_model_fallback,
-        normalize_by_problem_id=False, options=options)
-    return out
+        normalize_by_problem_id=False, options=options)[0]
 
 
 def compute_score_batch(

@@ -22,7 +22,16 @@ from typing import Any, NamedTuple
 from ._io import dump_row, encode_chunk, parse_row, visible
 from ._presets import FieldMap
 
-__all__ = ["Chunk", "ChunkResult", "RewardModelSpec", "ScoringJob", "chunked", "run_local", "run_ray", "score_lines"]
+__all__ = [
+    "Chunk",
+    "ChunkResult",
+    "RewardModelSpec",
+    "ScoringJob",
+    "chunked",
+    "run_local",
+    "run_ray",
+    "score_lines",
+]
 
 #: one summary entry per row: task, reward, accuracy, format, structure, status
 RowSummary = tuple[str, float, float, float, float, str]
@@ -130,7 +139,9 @@ def score_lines(lines: list[str], job: ScoringJob, keep_lines: bool = False) -> 
         summary.append((task, added["reward"], added["accuracy"], added["format"],
                         added["structure"], added["status"]))
     data = b"" if keep_lines else encode_chunk(out, job.out_kind)
-    return ChunkResult(data, out if keep_lines else None, summary, parsed.input_errors, None, errors)
+    return ChunkResult(
+        data, out if keep_lines else None, summary, parsed.input_errors, None, errors
+    )
 
 
 class _ParsedChunk(NamedTuple):
@@ -385,8 +396,9 @@ def run_ray(paths: list[str], parquet: bool, job: ScoringJob, *, workers: int, b
     """Score the input on Ray Data (joining ``address``, else ``RAY_ADDRESS``, else starting a
     local instance with ``workers`` CPUs); yields chunks in input order like :func:`run_local`.
 
-    ``fmt`` (``--format``) names the format of files whose names do not. The first ``skip`` rows (already committed by an interrupted run) are scored again and
-    dropped: Ray Data has no row offset to start from.
+    ``fmt`` (``--format``) names the format of files whose names do not. The first ``skip``
+    rows (already committed by an interrupted run) are scored again and dropped: Ray Data has
+    no row offset to start from.
     """
     try:
         import ray

@@ -108,10 +108,15 @@ def add_field_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--preset", choices=list(PRESETS), default="auto",
                    help="where the fields live: auto (unireward and OneThinker names), onethinker, "
                    "easyr1, verl, trl (default: auto)")
-    p.add_argument("--field", action="append", default=[], metavar="NAME=COLUMN",
-                   help="read a field (completion, ground_truth, task, data_type, problem_id, "
-                   "prompt) from COLUMN; dotted paths reach nested fields (reward_model.ground_truth), "
-                   "commas list fallbacks; repeatable")
+    p.add_argument(
+        "--field",
+        action="append",
+        default=[],
+        metavar="NAME=COLUMN",
+        help="read a field (completion, ground_truth, task, data_type, problem_id, "
+        "prompt) from COLUMN; dotted paths reach nested fields (reward_model.ground_truth), "
+        "commas list fallbacks; repeatable",
+    )
     p.add_argument("--task", default=None, metavar="TASK",
                    help="task for rows that name none (checked at start-up)")
     p.add_argument("--format", default=None, choices=list(FORMATS), dest="format",
@@ -129,15 +134,21 @@ def add_score_parser(sub: Any) -> None:
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("input", help="a JSONL / JSONL.gz / Parquet file, or a folder of shards")
-    p.add_argument("-o", "--output", required=True, help="the scored dump (.jsonl, .jsonl.gz, .parquet)")
+    p.add_argument(
+        "-o", "--output", required=True, help="the scored dump (.jsonl, .jsonl.gz, .parquet)"
+    )
     add_field_arguments(p)
     g = p.add_argument_group("scoring")
     g.add_argument("--profile", default="onethinker", choices=["onethinker", "strict"])
     g.add_argument("--format-weight", type=FloatRange(0, 1), default=0.1, metavar="W",
                    help="weight of the format reward, in [0, 1] (default 0.1)")
-    g.add_argument("--math-timeout", type=FloatRange(0, MAX_MATH_TIMEOUT, open_lo=True), default=5.0,
-                   metavar="SECONDS",
-                   help=f"deadline per math item, in (0, {MAX_MATH_TIMEOUT:g}] seconds (default 5)")
+    g.add_argument(
+        "--math-timeout",
+        type=FloatRange(0, MAX_MATH_TIMEOUT, open_lo=True),
+        default=5.0,
+        metavar="SECONDS",
+        help=f"deadline per math item, in (0, {MAX_MATH_TIMEOUT:g}] seconds (default 5)",
+    )
     r = p.add_argument_group("reward model (open-ended and captioning answers)")
     r.add_argument("--reward-model-url", default=None, metavar="URL",
                    help="a POLAR reward model server (default: rule-based ROUGE scoring)")
@@ -146,8 +157,12 @@ def add_score_parser(sub: Any) -> None:
                    help="score rows by ROUGE (status 'fallback') when the server fails; "
                    "without it a failing server stops the run (resumable)")
     r.add_argument("--reward-model-retries", type=IntRange(0), default=7, metavar="N")
-    r.add_argument("--no-normalize-by-problem-id", dest="normalize_by_problem_id",
-                   action="store_false", help="clip reward-model scores instead of normalising per problem")
+    r.add_argument(
+        "--no-normalize-by-problem-id",
+        dest="normalize_by_problem_id",
+        action="store_false",
+        help="clip reward-model scores instead of normalising per problem",
+    )
     e = p.add_argument_group("execution")
     e.add_argument("--workers", type=IntRange(1), default=os.cpu_count() or 1,
                    help="worker processes (default: all cores); Ray: CPUs of a local instance")
@@ -178,10 +193,11 @@ def check_task(name: str | None) -> str | None:
 
     >>> check_task("Multiple_Choice")
     'multiple choice'
-    >>> check_task("multple choice")
+    >>> check_task("multple choice")  # doctest: +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ...
-    unireward.errors.ConfigurationError: --task: unknown task 'multple choice'; did you mean 'multiple choice'?
+    unireward.errors.ConfigurationError: --task: unknown task 'multple choice';
+    did you mean 'multiple choice'?
     """
     from ..errors import UnknownTaskError
     from ..registry import canonical_task, get_scorer, registered_tasks
@@ -222,7 +238,9 @@ def _job(args: argparse.Namespace) -> ScoringJob:
 
 
 def _fingerprint(args: argparse.Namespace, job: ScoringJob, reader: InputReader) -> dict[str, Any]:
-    files = [[os.path.abspath(p), os.path.getsize(p), int(os.path.getmtime(p))] for p in reader.paths]
+    files = [
+        [os.path.abspath(p), os.path.getsize(p), int(os.path.getmtime(p))] for p in reader.paths
+    ]
     return {"input": files, "fields": {k: list(v) for k, v in job.fields.columns.items()},
             "task": job.fields.default_task, "options": job.options,
             "reward_model": None if job.reward_model is None else job.reward_model.base_url}
@@ -359,16 +377,23 @@ class _ScoreRun:
             return _fail("stopped at a malformed input line (--strict); nothing written")
         except _ReadError as exc:  # resuming would stop here again
             self._stop(results)
-            return _fail(f"{exc}\nunireward: the {sink.rows:,} rows before it are in {sink.partial}")
+            return _fail(
+                f"{exc}\nunireward: the {sink.rows:,} rows before it are in {sink.partial}"
+            )
         except Exception as exc:  # disk, reward model or cluster trouble: resumable
             self._stop(results)
             what = str(exc) if isinstance(exc, UniRewardError) else _one_line(exc)
-            return _fail(f"{what}\nunireward: {sink.rows:,} rows are committed in {sink.partial}; "
-                         "once the cause is fixed, run again with --resume to continue")
+            return _fail(
+                f"{what}\nunireward: {sink.rows:,} rows are committed in {sink.partial}; "
+                "once the cause is fixed, run again with --resume to continue"
+            )
         except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (see unireward.cli.main)
             self._stop(results)
-            print(f"\nunireward: interrupted; {sink.rows:,} rows are committed in {sink.partial}; "
-                  "run again with --resume to continue", file=sys.stderr)
+            print(
+                f"\nunireward: interrupted; {sink.rows:,} rows are committed in {sink.partial}; "
+                "run again with --resume to continue",
+                file=sys.stderr,
+            )
             return 130
         return self._finish()
 

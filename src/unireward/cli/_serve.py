@@ -57,9 +57,15 @@ def _add_listening(g: Any) -> None:
     g.add_argument("--host", default="127.0.0.1")
     g.add_argument("--port", type=int, default=8000)
     g.add_argument("--backlog", type=int, default=2048, help="listen backlog (default 2048)")
-    g.add_argument("--api-key", default=None, metavar="KEY",
-                   help=f"bearer token required on every request but /health (default: ${API_KEY_ENV})")
-    g.add_argument("--api-key-file", default=None, metavar="PATH", help="read the bearer token from a file")
+    g.add_argument(
+        "--api-key",
+        default=None,
+        metavar="KEY",
+        help=f"bearer token required on every request but /health (default: ${API_KEY_ENV})",
+    )
+    g.add_argument(
+        "--api-key-file", default=None, metavar="PATH", help="read the bearer token from a file"
+    )
     g.add_argument("--insecure", action="store_true",
                    help="allow a non-loopback --host without an API key")
 
@@ -69,22 +75,34 @@ def _add_scoring(s: Any) -> None:
     s.add_argument("--profile", default="onethinker", choices=["onethinker", "strict"])
     s.add_argument("--format-weight", type=float, default=0.1, metavar="W")
     s.add_argument("--math-timeout", type=float, default=5.0, metavar="SECONDS")
-    s.add_argument("--eos-token", action="append", default=None, metavar="TOKEN",
-                   help="a marker removed from the end of /get_reward responses (repeatable; default: "
-                   "the usual end-of-sequence tokens, e.g. <|im_end|>, <|endoftext|>, </s>)")
+    s.add_argument(
+        "--eos-token",
+        action="append",
+        default=None,
+        metavar="TOKEN",
+        help="a marker removed from the end of /get_reward responses (repeatable; default: "
+        "the usual end-of-sequence tokens, e.g. <|im_end|>, <|endoftext|>, </s>)",
+    )
     s.add_argument("--reward-model-url", default=None, metavar="URL")
     s.add_argument("--reward-model-backend", default="vllm", choices=["vllm", "lmdeploy", "sglang"])
     s.add_argument("--reward-model-fallback", default=None, choices=["rouge"])
 
 
 def _add_sam2(m: Any) -> None:
-    m.add_argument("--sam2", default=None, metavar="CONFIG",
-                   help="serve the SAM2 scoring service instead (e.g. configs/sam2.1/sam2.1_hiera_t.yaml); "
-                   "needs unireward[sam2,server]")
+    m.add_argument(
+        "--sam2",
+        default=None,
+        metavar="CONFIG",
+        help="serve the SAM2 scoring service instead (e.g. configs/sam2.1/sam2.1_hiera_t.yaml); "
+        "needs unireward[sam2,server]",
+    )
     m.add_argument("--checkpoint", default=None, metavar="PATH", help="SAM2 weights")
     m.add_argument("--device", default="cpu", help="torch device for SAM2 (default cpu; e.g. cuda)")
-    m.add_argument("--allow-random-init", action="store_true",
-                   help="serve a randomly initialised SAM2 when no --checkpoint is given (tests only)")
+    m.add_argument(
+        "--allow-random-init",
+        action="store_true",
+        help="serve a randomly initialised SAM2 when no --checkpoint is given (tests only)",
+    )
     m.add_argument("--media-root", default=None, metavar="DIR",
                    help="folder that relative image, video and mask paths are read from")
 
@@ -94,12 +112,22 @@ def _add_limits(lim: Any) -> None:
                      help="largest request body (default 64; 413 beyond)")
     lim.add_argument("--max-records", type=int, default=65536, metavar="N",
                      help="most records per request (default 65536; 413 beyond)")
-    lim.add_argument("--max-parse-mb", type=float, default=384.0, metavar="MB",
-                     help="most memory one parsed body may take, estimated before parsing (default 384)")
+    lim.add_argument(
+        "--max-parse-mb",
+        type=float,
+        default=384.0,
+        metavar="MB",
+        help="most memory one parsed body may take, estimated before parsing (default 384)",
+    )
     lim.add_argument("--max-response-mb", type=float, default=256.0, metavar="MB",
                      help="largest response body (default 256; 413 beyond)")
-    lim.add_argument("--max-concurrency", type=int, default=2048, metavar="N",
-                     help="scoring requests admitted at once (default 2048; 503 + Retry-After beyond)")
+    lim.add_argument(
+        "--max-concurrency",
+        type=int,
+        default=2048,
+        metavar="N",
+        help="scoring requests admitted at once (default 2048; 503 + Retry-After beyond)",
+    )
     lim.add_argument("--max-inflight-mb", type=float, default=1024.0, metavar="MB",
                      help="total size of admitted bodies (default 1024; 503 + Retry-After beyond)")
     lim.add_argument("--request-timeout", type=float, default=120.0, metavar="SECONDS",

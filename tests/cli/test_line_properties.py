@@ -78,18 +78,10 @@ def test_every_line_gives_one_row_of_standard_json(lines: list[str]) -> None:
     for line, text, summary in zip(lines, out[:-1], res.summary, strict=True):
         row = strict_json(text)
         assert row["status"] == summary[-1]
-        if "_raw" in row and set(row) == {
-            "_raw",
-            "reward",
-            "accuracy",
-            "format",
-            "structure",
-            "status",
-            "reason",
-        }:
-            assert (
-                row["_raw"] == visible(line) and row["status"] == "error" and row["reward"] == 0.0
-            )
+        if "_raw" in row and set(row) == {"_raw", "reward", "accuracy", "format", "structure",
+                                          "status", "reason"}:
+            assert row["_raw"] == visible(line)
+            assert row["status"] == "error" and row["reward"] == 0.0
         else:
             assert isinstance(json.loads(line), dict)  # a row: the input was an object
     unreadable = {i for i, _ in res.input_errors}

@@ -43,28 +43,12 @@ def test_sigkill_then_resume_equals_uninterrupted_run(tmp_path: Path, suffix: st
     n = 30_000
     src = _big_dump(tmp_path / "big.jsonl", n)
     full = tmp_path / f"full{suffix}"
-    assert (
-        cli("score", str(src), "-o", str(full), "--workers", "1", "--quiet").returncode == 1
-    )  # one bad line
+    done_full = cli("score", str(src), "-o", str(full), "--workers", "1", "--quiet")
+    assert done_full.returncode == 1  # one bad line
     out = tmp_path / f"resumed{suffix}"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "unireward.cli",
-            "score",
-            str(src),
-            "-o",
-            str(out),
-            "--workers",
-            "1",
-            "--chunk-size",
-            "500",
-            "--quiet",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    proc = subprocess.Popen([sys.executable, "-m", "unireward.cli", "score", str(src), "-o",
+                             str(out), "--workers", "1", "--chunk-size", "500", "--quiet"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     progress = Path(f"{out}.progress")
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:

@@ -49,25 +49,10 @@ def _alive(pid: int) -> bool:
 
 
 def _start(src: Path, out: Path) -> tuple[subprocess.Popen[bytes], set[int]]:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "unireward.cli",
-            "score",
-            str(src),
-            "-o",
-            str(out),
-            "--workers",
-            "2",
-            "--chunk-size",
-            "300",
-            "--quiet",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "RAY_AUTH_MODE": "disabled"},
-    )
+    proc = subprocess.Popen([sys.executable, "-m", "unireward.cli", "score", str(src), "-o",
+                             str(out), "--workers", "2", "--chunk-size", "300", "--quiet"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env={**os.environ, "RAY_AUTH_MODE": "disabled"})
     progress = Path(f"{out}.progress")
     deadline = time.monotonic() + 120
     workers: set[int] = set()

@@ -273,28 +273,9 @@ json_values = st.recursive(
     ),
     max_leaves=6,
 )
-KEYS = (
-    "task",
-    "problem_type",
-    "completion",
-    "response",
-    "ground_truth",
-    "solution",
-    "data_type",
-    "problem_id",
-    "prompt",
-    "step",
-    "reward",
-    "accuracy",
-    "format",
-    "structure",
-    "status",
-    "reason",
-    "completion_tokens",
-    "mask_intersection",
-    "mask_union",
-    "_raw",
-)
+KEYS = ("task", "problem_type", "completion", "response", "ground_truth", "solution", "data_type",
+        "problem_id", "prompt", "step", "reward", "accuracy", "format", "structure", "status",
+        "reason", "completion_tokens", "mask_intersection", "mask_union", "_raw")
 TASKS = st.sampled_from(
     [
         "tracking",

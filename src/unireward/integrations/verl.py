@@ -321,23 +321,13 @@ def compute_score_batch(
     n = len(solution_strs)
     infos = list(extra_infos) if extra_infos is not None else [None] * n
     return _score_samples(
-        list(data_sources),
-        list(solution_strs),
-        list(ground_truths),
-        infos,
+        list(data_sources), list(solution_strs), list(ground_truths), infos,
         where="verl compute_score_batch",
-        task_key=task_key,
-        data_type_key=data_type_key,
-        default_task=default_task,
-        reward_model_url=reward_model_url,
-        reward_router_address=reward_router_address,
-        reward_model_tokenizer=reward_model_tokenizer,
-        reward_model_backend=reward_model_backend,
-        reward_model_name=reward_model_name,
-        reward_model_fallback=reward_model_fallback,
-        normalize_by_problem_id=normalize_by_problem_id,
-        options=options,
-    )
+        task_key=task_key, data_type_key=data_type_key, default_task=default_task,
+        reward_model_url=reward_model_url, reward_router_address=reward_router_address,
+        reward_model_tokenizer=reward_model_tokenizer, reward_model_backend=reward_model_backend,
+        reward_model_name=reward_model_name, reward_model_fallback=reward_model_fallback,
+        normalize_by_problem_id=normalize_by_problem_id, options=options)
 
 
 def make_compute_score(**kwargs: Any) -> functools.partial[dict[str, Any]]:

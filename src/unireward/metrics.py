@@ -65,7 +65,9 @@ def temporal_grounding_metrics(
     non-finite span scores 0). ``R@m`` counts ``IoU >= m``.
 
     >>> temporal_grounding_metrics([[0, 10], [0, 4], [20, 30]], [[0, 10], [0, 10], [0, 10]])
-    {'R@0.3': 0.6666666666666666, 'R@0.5': 0.3333333333333333, 'R@0.7': 0.3333333333333333, 'mIoU': 0.4666666666666666}
+    ... # doctest: +NORMALIZE_WHITESPACE
+    {'R@0.3': 0.6666666666666666, 'R@0.5': 0.3333333333333333, 'R@0.7': 0.3333333333333333,
+     'mIoU': 0.4666666666666666}
     """
     ious = _nonempty(interval_iou(pred, truth), "temporal_grounding_metrics")
     return {**recall_at(ious, thresholds), "mIoU": float(ious.mean())}
@@ -121,7 +123,9 @@ def tracking_metrics(
     return out
 
 
-def video_iou(frames: Any, pred_span: Any, truth_span: Any, pred_boxes: Any, truth_boxes: Any) -> float:
+def video_iou(
+    frames: Any, pred_span: Any, truth_span: Any, pred_boxes: Any, truth_boxes: Any
+) -> float:
     """vIoU of one predicted spatio-temporal tube (HC-STVG, VidSTG).
 
     ``vIoU = sum over frames in both spans of box IoU / number of frames in the UNION of
@@ -151,7 +155,9 @@ def video_iou(frames: Any, pred_span: Any, truth_span: Any, pred_boxes: Any, tru
     pb = np.asarray(pred_boxes, dtype=np.float64).reshape(-1, 4)
     gb = np.asarray(truth_boxes, dtype=np.float64).reshape(-1, 4)
     if not (len(f) == len(pb) == len(gb)):
-        raise InputError(f"video_iou: {len(f)} frames but {len(pb)} predicted and {len(gb)} true boxes")
+        raise InputError(
+            f"video_iou: {len(f)} frames but {len(pb)} predicted and {len(gb)} true boxes"
+        )
     union = (f >= min(ps, gs)) & (f < max(pe, ge))
     inter = (f >= max(ps, gs)) & (f < min(pe, ge))
     n_union = int(union.sum())
@@ -160,7 +166,9 @@ def video_iou(frames: Any, pred_span: Any, truth_span: Any, pred_boxes: Any, tru
     return float(np.sum(box_iou(pb[inter], gb[inter])) / n_union)
 
 
-def spatio_temporal_metrics(vious: Any, thresholds: Iterable[float] = (0.3, 0.5)) -> dict[str, float]:
+def spatio_temporal_metrics(
+    vious: Any, thresholds: Iterable[float] = (0.3, 0.5)
+) -> dict[str, float]:
     """m_vIoU (mean vIoU) and vIoU@m (share of samples with ``vIoU >= m``).
 
     >>> spatio_temporal_metrics([0.1, 0.4, 0.6, 0.9])

@@ -13,7 +13,9 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "rollouts.jsonl"
 
 
-def cli(*args: str, timeout: float = 300, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def cli(
+    *args: str, timeout: float = 300, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run ``python -m unireward.cli ARGS`` with this interpreter."""
     full_env = {**os.environ, "RAY_AUTH_MODE": "disabled", **(env or {})}
     return subprocess.run([sys.executable, "-m", "unireward.cli", *args], capture_output=True,

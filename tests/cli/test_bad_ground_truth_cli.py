@@ -7,8 +7,16 @@ from pathlib import Path
 
 from ._helpers import cli, read_jsonl, write_jsonl
 
-GOOD = {"completion": "<think>t</think><answer>B</answer>", "solution": "B", "problem_type": "multiple choice"}
-BAD = {"completion": "<think>t</think><answer>229</answer>", "solution": "229 meters", "problem_type": "regression"}
+GOOD = {
+    "completion": "<think>t</think><answer>B</answer>",
+    "solution": "B",
+    "problem_type": "multiple choice",
+}
+BAD = {
+    "completion": "<think>t</think><answer>229</answer>",
+    "solution": "229 meters",
+    "problem_type": "regression",
+}
 
 
 def test_score_scores_and_counts_bad_truths(tmp_path: Path) -> None:
@@ -17,7 +25,13 @@ def test_score_scores_and_counts_bad_truths(tmp_path: Path) -> None:
     proc = cli("score", str(src), "-o", str(out), "--workers", "1")
     assert proc.returncode == 0, proc.stderr  # scored rows: not errors
     rows = read_jsonl(out)
-    assert [r["status"] for r in rows] == ["ok", "ground_truth_error", "ok", "ground_truth_error", "ground_truth_error"]
+    assert [r["status"] for r in rows] == [
+        "ok",
+        "ground_truth_error",
+        "ok",
+        "ground_truth_error",
+        "ground_truth_error",
+    ]
     assert [round(r["reward"], 12) for r in rows] == [1.5, 0.6, 1.5, 0.6, 0.6]
     assert "'229 meters' is not a finite number" in rows[1]["reason"]
     table = proc.stdout.splitlines()
@@ -28,7 +42,10 @@ def test_score_scores_and_counts_bad_truths(tmp_path: Path) -> None:
     assert chosen.split()[-1] == "0"
     # the HTML report counts them apart, in its error section, out of the task statistics
     page_path, numbers = tmp_path / "report.html", tmp_path / "report.json"
-    assert cli("report", str(out), "-o", str(page_path), "--summary-json", str(numbers)).returncode == 0
+    assert (
+        cli("report", str(out), "-o", str(page_path), "--summary-json", str(numbers)).returncode
+        == 0
+    )
     summary = json.loads(numbers.read_text(encoding="utf-8"))
     assert summary["errors"]["rows"] == 3 and summary["errors"]["by_task"] == {"regression": 3}
     assert "regression" not in summary["tasks"]

@@ -15,11 +15,22 @@ from unireward.cli._io import jsonl_lines, split_lines, visible
 
 from ._helpers import strict_json
 
-FRAGMENTS = st.sampled_from([
-    '{"completion": "<think>t</think><answer>B</answer>", "solution": "B", "problem_type": "multiple choice"}',
-    '{"a": NaN}', '{"a": 1e999}', '"\\ud800"', '{"k": "\\udfff"}', "[" * 5000, "\x0c", "\u3000", "{", "",
-    '{"completion": "x", "solution": "\\ud83d\\ude00", "problem_type": "Multiple_Choice"}',
-])
+FRAGMENTS = st.sampled_from(
+    [
+        '{"completion": "<think>t</think><answer>B</answer>", "solution": "B", '
+        '"problem_type": "multiple choice"}',
+        '{"a": NaN}',
+        '{"a": 1e999}',
+        '"\\ud800"',
+        '{"k": "\\udfff"}',
+        "[" * 5000,
+        "\x0c",
+        "\u3000",
+        "{",
+        "",
+        '{"completion": "x", "solution": "\\ud83d\\ude00", "problem_type": "Multiple_Choice"}',
+    ]
+)
 
 
 class Chunks:
@@ -47,10 +58,18 @@ def test_stream_and_file_give_the_same_lines(data: bytes, sizes: list[int]) -> N
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.one_of(FRAGMENTS, st.text(max_size=30),
-                          st.binary(max_size=30).map(lambda b: b.decode("utf-8", "surrogateescape")),
-                          st.builds(lambda a, b: a + b, FRAGMENTS, st.text(max_size=5))),
-                min_size=1, max_size=8))
+@given(
+    st.lists(
+        st.one_of(
+            FRAGMENTS,
+            st.text(max_size=30),
+            st.binary(max_size=30).map(lambda b: b.decode("utf-8", "surrogateescape")),
+            st.builds(lambda a, b: a + b, FRAGMENTS, st.text(max_size=5)),
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
 def test_every_line_gives_one_row_of_standard_json(lines: list[str]) -> None:
     lines = [x.replace("\n", " ") for x in lines]  # one line each, as the reader gives them
     res = score_lines(lines, ScoringJob())
@@ -59,8 +78,10 @@ def test_every_line_gives_one_row_of_standard_json(lines: list[str]) -> None:
     for line, text, summary in zip(lines, out[:-1], res.summary, strict=True):
         row = strict_json(text)
         assert row["status"] == summary[-1]
-        if "_raw" in row and set(row) == {"_raw", "reward", "accuracy", "format", "structure", "status", "reason"}:
-            assert row["_raw"] == visible(line) and row["status"] == "error" and row["reward"] == 0.0
+        if "_raw" in row and set(row) == {"_raw", "reward", "accuracy", "format", "structure",
+                                          "status", "reason"}:
+            assert row["_raw"] == visible(line)
+            assert row["status"] == "error" and row["reward"] == 0.0
         else:
             assert isinstance(json.loads(line), dict)  # a row: the input was an object
     unreadable = {i for i, _ in res.input_errors}

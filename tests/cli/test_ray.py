@@ -18,8 +18,14 @@ from ._helpers import EXAMPLE, cli, need, read_jsonl, read_strict
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-HOSTILE = [b"{broken", b"\x0c", b"", b'{"completion": "\\ud800", "solution": "B", "problem_type": "multiple choice"}',
-           b'{"completion": "\xff", "solution": "B", "problem_type": "multiple choice"}', b"   "]
+HOSTILE = [
+    b"{broken",
+    b"\x0c",
+    b"",
+    b'{"completion": "\\ud800", "solution": "B", "problem_type": "multiple choice"}',
+    b'{"completion": "\xff", "solution": "B", "problem_type": "multiple choice"}',
+    b"   ",
+]
 
 
 @pytest.fixture(scope="module")
@@ -74,10 +80,12 @@ def test_many_files_and_blocks_match_the_local_engine(shards: tuple[Path, int], 
 
 def test_sigkill_then_resume_on_ray(shards: tuple[Path, int], local: Path, tmp_path: Path) -> None:
     out = tmp_path / "resumed.jsonl"
-    proc = subprocess.Popen([sys.executable, "-m", "unireward.cli", "score", str(shards[0]), "-o", str(out),
-                             "--engine", "ray", "--workers", "2", "--chunk-size", "100", "--quiet"],
+    proc = subprocess.Popen([sys.executable, "-m", "unireward.cli", "score", str(shards[0]), "-o",
+                             str(out), "--engine", "ray", "--workers", "2", "--chunk-size", "100",
+                             "--quiet"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env={**os.environ, "RAY_AUTH_MODE": "disabled"}, start_new_session=True)
+                            env={**os.environ, "RAY_AUTH_MODE": "disabled"},
+                            start_new_session=True)
     progress = Path(f"{out}.progress")
     deadline = time.monotonic() + 300
     done = 0

@@ -26,7 +26,20 @@ CHART_PANELS = ("summary", "heterogeneity", "training", "lengths", "benchmarks")
 class Dom(HTMLParser):
     """Elements of a page with the id of their enclosing panel and their text."""
 
-    VOID = {"meta", "br", "img", "input", "link", "hr", "col", "area", "base", "wbr", "source", "embed"}
+    VOID = {
+        "meta",
+        "br",
+        "img",
+        "input",
+        "link",
+        "hr",
+        "col",
+        "area",
+        "base",
+        "wbr",
+        "source",
+        "embed",
+    }
 
     def __init__(self, page: str) -> None:
         super().__init__()
@@ -36,10 +49,17 @@ class Dom(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = dict(attrs)
-        panel = next((e["attrs"].get("id") for e in reversed(self.stack) if e["tag"] == "section"), None)
+        panel = next(
+            (e["attrs"].get("id") for e in reversed(self.stack) if e["tag"] == "section"), None
+        )
         table = next((id(e) for e in reversed(self.stack) if e["tag"] == "table"), None)
-        el = {"tag": tag, "attrs": a, "panel": a.get("id") if tag == "section" else panel, "text": [],
-              "table": table}
+        el = {
+            "tag": tag,
+            "attrs": a,
+            "panel": a.get("id") if tag == "section" else panel,
+            "text": [],
+            "table": table,
+        }
         self.elements.append(el)
         if tag not in self.VOID:
             self.stack.append(el)
@@ -55,7 +75,9 @@ class Dom(HTMLParser):
             e["text"].append(data)
 
     def find(self, tag: str, panel: str | None = None) -> list[dict[str, Any]]:
-        return [e for e in self.elements if e["tag"] == tag and (panel is None or e["panel"] == panel)]
+        return [
+            e for e in self.elements if e["tag"] == tag and (panel is None or e["panel"] == panel)
+        ]
 
     def text(self, e: dict[str, Any]) -> str:
         return "".join(e["text"])
@@ -89,11 +111,11 @@ def _report(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_report_is_escaped_and_self_contained(tmp_path: Path) -> None:
-    rows = [{"problem_type": f"open-ended{HOSTILE}", "completion": HOSTILE, "reward": 0.2, "accuracy": 0.1,
-             "format": 0.0, "structure": 0.0, "status": "format_error", "reason": f"why {HOSTILE}",
-             "solution": f"truth {HOSTILE}"},
-            {"problem_type": "numerical", "completion": "<answer>3</answer>", "reward": 1.5, "accuracy": 1.0,
-             "format": 1.0, "structure": 0.5, "status": "ok", "reason": None},
+    rows = [{"problem_type": f"open-ended{HOSTILE}", "completion": HOSTILE, "reward": 0.2,
+             "accuracy": 0.1, "format": 0.0, "structure": 0.0, "status": "format_error",
+             "reason": f"why {HOSTILE}", "solution": f"truth {HOSTILE}"},
+            {"problem_type": "numerical", "completion": "<answer>3</answer>", "reward": 1.5,
+             "accuracy": 1.0, "format": 1.0, "structure": 0.5, "status": "ok", "reason": None},
             {"_raw": "{broken", "reward": 0.0, "accuracy": 0.0, "format": 0.0, "structure": 0.0,
              "status": "error", "reason": "invalid JSON"}]
     src = write_jsonl(tmp_path / "scored.jsonl", rows)
@@ -110,19 +132,33 @@ def test_report_is_escaped_and_self_contained(tmp_path: Path) -> None:
     # task name, completion, reason and truth, each escaped
     assert page.count("&lt;script&gt;document.title=") >= 4
     # the broken line is an error row: in Errors, not in the tables
-    assert [r[0] for r in dom.table_rows("summary")[1:]] == ["numerical", f"open-ended{HOSTILE}", "all tasks"]
+    assert [r[0] for r in dom.table_rows("summary")[1:]] == ["numerical", f"open-ended{HOSTILE}",
+                                                              "all tasks"]
     assert "{broken" in "".join(dom.text(e) for e in dom.find("pre", "errors"))
     assert "3 rows read: 2 scored in 2 tasks, 1 error row." in page
-    assert cli("report", str(EXAMPLE), "-o", str(tmp_path / "x.html")).returncode == 2  # not scored
-    assert cli("report", str(tmp_path / "missing.jsonl"), "-o", str(tmp_path / "x.html")).returncode == 2
-    assert cli("report", str(src), str(src), str(src), "-o", str(tmp_path / "x.html")).returncode == 2
+    page_out = str(tmp_path / "x.html")
+    assert cli("report", str(EXAMPLE), "-o", page_out).returncode == 2  # not scored
+    assert cli("report", str(tmp_path / "missing.jsonl"), "-o", page_out).returncode == 2
+    assert cli("report", str(src), str(src), str(src), "-o", page_out).returncode == 2
     assert cli("report", str(src)).returncode == 2  # nothing to write
 
 
 def test_one_row_and_histogram_labels(tmp_path: Path) -> None:
     """"1 row" (not "1 rows"), and the tallest-bar label sits above every bar."""
-    src = write_jsonl(tmp_path / "one.jsonl", [{"task": "ocr", "completion": "x", "reward": 1.5, "accuracy": 1.0,
-                                               "format": 1.0, "structure": 0.5, "status": "ok"}])
+    src = write_jsonl(
+        tmp_path / "one.jsonl",
+        [
+            {
+                "task": "ocr",
+                "completion": "x",
+                "reward": 1.5,
+                "accuracy": 1.0,
+                "format": 1.0,
+                "structure": 0.5,
+                "status": "ok",
+            }
+        ],
+    )
     out = tmp_path / "r.html"
     _report(str(src), "-o", str(out))
     page = out.read_text()
@@ -133,68 +169,86 @@ def test_one_row_and_histogram_labels(tmp_path: Path) -> None:
     label = re.search(r'<text x="[\d.]+" y="([\d.]+)"[^>]*>tallest bar: 1</text>', svg.group(0))
     assert label is not None
     tops = [float(y) for y in re.findall(r'<rect x="[\d.]+" y="([\d.]+)"', svg.group(0))]
-    assert min(tops) > float(label.group(1)) + 2  # the label's baseline is above the tallest bar's top
+    assert (
+        min(tops) > float(label.group(1)) + 2
+    )  # the label's baseline is above the tallest bar's top
 
 
 def _grounding_rows(rng: random.Random) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Rows of the four grounding families with known answers, and the answers/truths."""
-    from unireward.geometry import box_iou, interval_iou
-
     rows: list[dict[str, Any]] = []
-    want: dict[str, Any] = {"t_ious": [], "s_ious": [], "vious": [], "trk_pred": [], "trk_true": []}
+    want: dict[str, Any] = {"t_ious": [], "s_ious": [], "vious": [], "trk_pred": [],
+                            "trk_true": []}
+    _temporal_and_spatial_rows(rng, rows, want)
+    _video_rows(rng, rows, want)
+    # error rows: a bad ground truth and an unknown task; they must not enter any benchmark
+    rows.append({"problem_type": "temporal grounding", "solution": "{\"time\": \"soon\"}",
+                 "response": "<think>t</think><answer>{\"time\": [1, 2]}</answer>"})
+    rows.append({"problem_type": "juggling", "solution": "3",
+                 "response": "<think>t</think><answer>3</answer>"})
+    return rows, want
 
-    def box() -> list[float]:
-        x, y = rng.uniform(0, 500), rng.uniform(0, 500)
-        return [x, y, x + rng.uniform(20, 300), y + rng.uniform(20, 300)]
+
+def _random_box(rng: random.Random) -> list[float]:
+    x, y = rng.uniform(0, 500), rng.uniform(0, 500)
+    return [x, y, x + rng.uniform(20, 300), y + rng.uniform(20, 300)]
+
+
+def _temporal_and_spatial_rows(rng: random.Random, rows: list[dict[str, Any]],
+                               want: dict[str, Any]) -> None:
+    from unireward.geometry import box_iou, interval_iou
 
     for k in range(60):
         s = rng.uniform(0, 50)
         gt = [s, s + rng.uniform(1, 20)]
         ans = sorted([s + rng.gauss(0, 4), s + rng.uniform(1, 20)])
-        rows.append({"problem_type": "Temporal Grounding", "problem_id": f"t{k // 4}", "solution": json.dumps({"time": gt}),
+        rows.append({"problem_type": "Temporal Grounding", "problem_id": f"t{k // 4}",
+                     "solution": json.dumps({"time": gt}),
                      "response": f"<think>t</think><answer>{json.dumps({'time': ans})}</answer>"})
         want["t_ious"].append(float(interval_iou([ans], [gt])[0]))
     for k in range(40):
-        gt = box()
+        gt = _random_box(rng)
         ans = [v + rng.gauss(0, 25) for v in gt]
         text = json.dumps({"boxes": ans}) if k % 10 else "{'boxes': oops}"  # some unusable: IoU 0
-        rows.append({"problem_type": "spatial grounding", "problem_id": f"s{k // 4}", "solution": json.dumps({"boxes": gt}),
+        rows.append({"problem_type": "spatial grounding", "problem_id": f"s{k // 4}",
+                     "solution": json.dumps({"boxes": gt}),
                      "response": f"<think>t</think><answer>{text}</answer>"})
         want["s_ious"].append(float(box_iou([ans], [gt])[0]) if k % 10 else 0.0)
+
+
+def _video_rows(rng: random.Random, rows: list[dict[str, Any]], want: dict[str, Any]) -> None:
     from unireward.metrics import video_iou
 
+    nan4 = [float("nan")] * 4
     for k in range(24):
         t0 = rng.randint(0, 4)
         span = [t0, t0 + rng.randint(3, 8)]
         frames = list(range(span[0], span[1] + 1))
-        gt_boxes = {str(f): box() for f in frames}
+        gt_boxes = {str(f): _random_box(rng) for f in frames}
         p0 = t0 + rng.choice([-1, 0, 1])
         pspan = [p0, p0 + rng.randint(2, 9)]
-        pboxes = {f: [v + rng.gauss(0, 20) for v in b] for f, b in gt_boxes.items() if rng.random() < 0.8}
+        pboxes = {f: [v + rng.gauss(0, 20) for v in b] for f, b in gt_boxes.items()
+                  if rng.random() < 0.8}
         usable = k % 6 != 0
         ans = json.dumps({"time": pspan, "boxes": pboxes}) if usable else "not json"
         rows.append({"problem_type": "spatio-temporal grounding", "problem_id": f"v{k // 4}",
                      "solution": json.dumps({"time": span, "boxes": gt_boxes}),
                      "response": f"<think>t</think><answer>{ans}</answer>"})
-        nan4 = [float("nan")] * 4
-        want["vious"].append(video_iou(frames, pspan, span, [pboxes.get(str(f), nan4) for f in frames],
+        want["vious"].append(video_iou(frames, pspan, span,
+                                       [pboxes.get(str(f), nan4) for f in frames],
                                        [gt_boxes[str(f)] for f in frames]) if usable else 0.0)
     for k in range(20):
-        gt_boxes = {str(f): box() for f in range(1, rng.randint(3, 9))}
-        pboxes = {f: [v + rng.gauss(0, 30) for v in b] for f, b in gt_boxes.items() if rng.random() < 0.85}
+        gt_boxes = {str(f): _random_box(rng) for f in range(1, rng.randint(3, 9))}
+        pboxes = {f: [v + rng.gauss(0, 30) for v in b] for f, b in gt_boxes.items()
+                  if rng.random() < 0.85}
         usable = k % 5 != 0
         ans = json.dumps({"boxes": pboxes}) if usable else "{}"
-        rows.append({"problem_type": "tracking", "problem_id": f"k{k // 4}", "solution": json.dumps({"boxes": gt_boxes}),
+        rows.append({"problem_type": "tracking", "problem_id": f"k{k // 4}",
+                     "solution": json.dumps({"boxes": gt_boxes}),
                      "response": f"<think>t</think><answer>{ans}</answer>"})
         keys = list(gt_boxes)
-        nan4 = [float("nan")] * 4
         want["trk_pred"].append([pboxes.get(f, nan4) if usable else nan4 for f in keys])
         want["trk_true"].append([gt_boxes[f] for f in keys])
-    # error rows: a bad ground truth and an unknown task; they must not enter any benchmark
-    rows.append({"problem_type": "temporal grounding", "solution": "{\"time\": \"soon\"}",
-                 "response": "<think>t</think><answer>{\"time\": [1, 2]}</answer>"})
-    rows.append({"problem_type": "juggling", "solution": "3", "response": "<think>t</think><answer>3</answer>"})
-    return rows, want
 
 
 def test_report_has_every_grounding_benchmark(tmp_path: Path) -> None:
@@ -209,22 +263,27 @@ def test_report_has_every_grounding_benchmark(tmp_path: Path) -> None:
     _report(str(scored), "-o", str(page_path), "--summary-json", str(json_path))
     dom = Dom(page_path.read_text())
     summary = json.loads(json_path.read_text())
-    assert summary["error_rows"] == 2 and set(summary["errors"]["by_task"]) == {"temporal grounding", "juggling"}
+    assert summary["error_rows"] == 2
+    assert set(summary["errors"]["by_task"]) == {"temporal grounding", "juggling"}
     t = want["t_ious"]
     r = recall_at(t)
     st = spatio_temporal_metrics(want["vious"])
     trk = tracking_metrics(want["trk_pred"], want["trk_true"])
     s = want["s_ious"]
     expected = {
-        ("Temporal Grounding", "temporal grounding"): ["60", f"{r['R@0.3']:.3f}", f"{r['R@0.5']:.3f}",
-                                                       f"{r['R@0.7']:.3f}", f"{sum(t) / 60:.3f}"],
-        ("spatial grounding", "spatial grounding"): ["40", f"{sum(v >= 0.5 for v in s) / 40:.3f}", f"{sum(s) / 40:.3f}"],
+        ("Temporal Grounding", "temporal grounding"): [
+            "60", f"{r['R@0.3']:.3f}", f"{r['R@0.5']:.3f}", f"{r['R@0.7']:.3f}",
+            f"{sum(t) / 60:.3f}"],
+        ("spatial grounding", "spatial grounding"): [
+            "40", f"{sum(v >= 0.5 for v in s) / 40:.3f}", f"{sum(s) / 40:.3f}"],
         ("spatio-temporal grounding", "spatio-temporal grounding"): [
             "24", f"{st['m_vIoU']:.3f}", f"{st['vIoU@0.3']:.3f}", f"{st['vIoU@0.5']:.3f}"],
-        ("tracking", "tracking"): ["20", f"{trk['AO']:.3f}", f"{trk['SR@0.5']:.3f}", f"{trk['SR@0.75']:.3f}"],
+        ("tracking", "tracking"): [
+            "20", f"{trk['AO']:.3f}", f"{trk['SR@0.5']:.3f}", f"{trk['SR@0.75']:.3f}"],
     }
     tables = dom.find("table", "benchmarks")
-    assert len(tables) == 4 and len(dom.find("svg", "benchmarks")) == 4  # one table and one chart per family
+    # one table and one chart per family
+    assert len(tables) == 4 and len(dom.find("svg", "benchmarks")) == 4
     found = {}
     for i in range(len(tables)):
         head, *body = dom.table_rows("benchmarks", i)
@@ -235,7 +294,8 @@ def test_report_has_every_grounding_benchmark(tmp_path: Path) -> None:
         assert found[label] == cells, label
         numbers = summary["benchmarks"][family][label]
         assert f"{numbers['samples']}" == cells[0]
-    assert summary["benchmarks"]["spatio-temporal grounding"]["spatio-temporal grounding"]["m_vIoU"] == pytest.approx(st["m_vIoU"])
+    stg = summary["benchmarks"]["spatio-temporal grounding"]["spatio-temporal grounding"]
+    assert stg["m_vIoU"] == pytest.approx(st["m_vIoU"])
     assert summary["benchmarks"]["tracking"]["tracking"]["AO"] == pytest.approx(trk["AO"])
 
 
@@ -254,15 +314,28 @@ def test_summary_table_is_the_json(tmp_path: Path) -> None:
         assert cells[1:5] == [f"{t['rows']:,}", f"{t['reward_mean']:.3f}", f"{t['reward_std']:.3f}",
                               f"{t['accuracy_mean']:.3f}"]
     data = [json.loads(line) for line in scored.read_text().splitlines()]
-    assert s["all_tasks"]["reward_mean"] == pytest.approx(sum(d["reward"] for d in data) / len(data))
+    assert s["all_tasks"]["reward_mean"] == pytest.approx(
+        sum(d["reward"] for d in data) / len(data)
+    )
     assert len(rows) == 1 + len({d["problem_type"] for d in data}) + 1
 
 
 def test_compare_two_dumps(tmp_path: Path) -> None:
     def dump(name: str, rewards: dict[str, list[float]]) -> Path:
-        rows = [{"task": task, "problem_id": f"{task}{i // 2}", "completion": "<think>t</think><answer>a</answer>",
-                 "reward": r, "accuracy": min(r, 1.0), "format": 1.0, "structure": 0.5, "status": "ok"}
-                for task, rs in rewards.items() for i, r in enumerate(rs)]
+        rows = [
+            {
+                "task": task,
+                "problem_id": f"{task}{i // 2}",
+                "completion": "<think>t</think><answer>a</answer>",
+                "reward": r,
+                "accuracy": min(r, 1.0),
+                "format": 1.0,
+                "structure": 0.5,
+                "status": "ok",
+            }
+            for task, rs in rewards.items()
+            for i, r in enumerate(rs)
+        ]
         return write_jsonl(tmp_path / name, rows)
 
     a = dump("a.jsonl", {"ocr": [1.0, 0.5, 0.5, 0.5], "numerical": [1.5, 0.6]})
@@ -271,34 +344,69 @@ def test_compare_two_dumps(tmp_path: Path) -> None:
     _report(str(a), str(b), "-o", str(page_path), "--summary-json", str(json_path))
     dom = Dom(page_path.read_text())
     head, *body = dom.table_rows("compare")
-    assert head[:7] == ["task", "rows a.jsonl", "rows b.jsonl", "Δ", "reward a.jsonl", "reward b.jsonl", "Δ"]
+    assert head[:7] == [
+        "task",
+        "rows a.jsonl",
+        "rows b.jsonl",
+        "Δ",
+        "reward a.jsonl",
+        "reward b.jsonl",
+        "Δ",
+    ]
     by_task = {r[0]: r for r in body}
     assert list(by_task) == ["math", "numerical", "ocr", "all tasks"]
     assert by_task["ocr"][4:7] == ["0.625", "0.850", "+0.225"]
     assert by_task["numerical"][4:7] == ["1.050", "n/a", "n/a"]
     assert by_task["all tasks"][4:7] == [f"{4.6 / 6:.3f}", f"{4.6 / 6:.3f}", "0.000"]
-    # zero-std groups: A's ocr has (1.0, 0.5) and (0.5, 0.5): 50%; B's (1.0, 1.0) and (1.0, 0.4): 50%
+    # zero-std groups: A's ocr has (1.0, 0.5) and (0.5, 0.5): 50%;
+    # B's (1.0, 1.0) and (1.0, 0.4): 50%
     j = json.loads(json_path.read_text())
-    assert j["compare"]["tasks"]["ocr"]["reward"] == {"a": 0.625, "b": 0.85, "delta": pytest.approx(0.225)}
+    assert j["compare"]["tasks"]["ocr"]["reward"] == {
+        "a": 0.625,
+        "b": 0.85,
+        "delta": pytest.approx(0.225),
+    }
     assert j["compare"]["tasks"]["ocr"]["zero_std_share"]["delta"] == 0.0
     assert j["a"]["inputs"] == [str(a)] and j["b"]["tasks"]["math"]["rows"] == 2
     assert len(dom.find("svg", "compare")) == 1
 
 
 def _browser() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    found = (
+        shutil.which("chromium")
+        or shutil.which("chromium-browser")
+        or shutil.which("google-chrome")
+    )
     if found is None:
         if IN_CI:
-            pytest.fail("no chromium on PATH: CI must install it (scripts/test.sh does, with apt-get)")
+            pytest.fail(
+                "no chromium on PATH: CI must install it (scripts/test.sh does, with apt-get)"
+            )
         pytest.skip("chromium is not installed")
     return found
 
 
 def _dump_dom(browser: str, page: Path, profile: Path) -> str:
-    proc = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                           "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic",
-                           f"--user-data-dir={profile}", "--virtual-time-budget=3000", "--dump-dom", page.as_uri()],
-                          capture_output=True, text=True, timeout=180)
+    proc = subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+            "--disable-sync",
+            "--disable-quic",
+            f"--user-data-dir={profile}",
+            "--virtual-time-budget=3000",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert proc.returncode == 0 and "<html" in proc.stdout, proc.stderr[-2000:]
     return proc.stdout
 
@@ -331,16 +439,28 @@ def test_report_dom_in_headless_chromium(tmp_path: Path) -> None:
     assert dom.text(dom.find("title")[0]) == "unireward report"  # no hostile script ran
     assert not dom.find("script") and not dom.find("img") and not dom.find("iframe")
     assert not [e for e in dom.elements if any(k.startswith("on") for k in e["attrs"])]
-    assert not [e for e in dom.elements if any(str(v).startswith(("http:", "https:", "//"))
-                                               for k, v in e["attrs"].items() if k in ("src", "href", "xlink:href"))]
+    assert not [
+        e
+        for e in dom.elements
+        if any(
+            str(v).startswith(("http:", "https:", "//"))
+            for k, v in e["attrs"].items()
+            if k in ("src", "href", "xlink:href")
+        )
+    ]
     pres = [dom.text(e) for e in dom.find("pre")]
     assert any(HOSTILE in t for t in pres)  # shown as text, verbatim
     # the summary table: one row per task, in order, then all tasks
     rows_text = dom.table_rows("summary")
     assert [r[0] for r in rows_text[1:]] == [*summary["tasks"], "all tasks"]
-    assert len(summary["tasks"]) == 15  # the example's 13, and two spelt differently by the grounding rows
+    assert (
+        len(summary["tasks"]) == 15
+    )  # the example's 13, and two spelt differently by the grounding rows
     # charts: every panel that draws has its charts; the counts follow the data
-    charts = {p: len([e for e in dom.find("svg", p) if e["attrs"].get("class") == "chart"]) for p in CHART_PANELS}
+    charts = {
+        p: len([e for e in dom.find("svg", p) if e["attrs"].get("class") == "chart"])
+        for p in CHART_PANELS
+    }
     n_tasks = len(summary["tasks"])
     assert charts["summary"] == 3 * n_tasks  # reward histogram, component bars, status bar
     assert charts["heterogeneity"] == 2 and charts["training"] == 3
@@ -376,10 +496,23 @@ def test_folder_of_step_shards_is_read_in_step_order(tmp_path: Path) -> None:
     folder = tmp_path / "rollouts"
     folder.mkdir()
     for step in (1, 2, 10):
-        write_jsonl(folder / f"{step}.jsonl", [
-            {"task": "ocr", "problem_id": f"p{i // 2}", "step": step, "completion": "<answer>a</answer>",
-             "reward": 0.5 * (i % 2) + step / 10, "accuracy": i % 2, "format": 1.0, "structure": 0.5, "status": "ok"}
-            for i in range(4)])
+        write_jsonl(
+            folder / f"{step}.jsonl",
+            [
+                {
+                    "task": "ocr",
+                    "problem_id": f"p{i // 2}",
+                    "step": step,
+                    "completion": "<answer>a</answer>",
+                    "reward": 0.5 * (i % 2) + step / 10,
+                    "accuracy": i % 2,
+                    "format": 1.0,
+                    "structure": 0.5,
+                    "status": "ok",
+                }
+                for i in range(4)
+            ],
+        )
     _report(str(folder), "--summary-json", str(tmp_path / "s.json"))
     s = json.loads((tmp_path / "s.json").read_text())
     assert s["trend"]["ema_std"]["x"] == [1, 2, 10] and s["groups"]["steps_out_of_order"] == 0

@@ -43,10 +43,11 @@ def test_sigkill_then_resume_equals_uninterrupted_run(tmp_path: Path, suffix: st
     n = 30_000
     src = _big_dump(tmp_path / "big.jsonl", n)
     full = tmp_path / f"full{suffix}"
-    assert cli("score", str(src), "-o", str(full), "--workers", "1", "--quiet").returncode == 1  # one bad line
+    done_full = cli("score", str(src), "-o", str(full), "--workers", "1", "--quiet")
+    assert done_full.returncode == 1  # one bad line
     out = tmp_path / f"resumed{suffix}"
-    proc = subprocess.Popen([sys.executable, "-m", "unireward.cli", "score", str(src), "-o", str(out),
-                             "--workers", "1", "--chunk-size", "500", "--quiet"],
+    proc = subprocess.Popen([sys.executable, "-m", "unireward.cli", "score", str(src), "-o",
+                             str(out), "--workers", "1", "--chunk-size", "500", "--quiet"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     progress = Path(f"{out}.progress")
     deadline = time.monotonic() + 120
@@ -133,7 +134,9 @@ def test_ray_engine_matches_local_row_for_row(tmp_path: Path) -> None:
     shards.mkdir()
     import pyarrow.parquet as pq
 
-    table = pq.read_table(pq_out).drop_columns(["reward", "accuracy", "format", "structure", "status", "reason"])
+    table = pq.read_table(pq_out).drop_columns(
+        ["reward", "accuracy", "format", "structure", "status", "reason"]
+    )
     half = table.num_rows // 2
     pq.write_table(table.slice(0, half), shards / "a.parquet")
     pq.write_table(table.slice(half), shards / "b.parquet")
@@ -154,7 +157,9 @@ def _polar_server() -> tuple[subprocess.Popen[str], str]:
 
 @pytest.mark.integration
 def test_reward_model_passthrough(tmp_path: Path) -> None:
-    rows = [r for r in read_jsonl(EXAMPLE) if r["problem_type"] in ("open-ended", "captioning", "OCR")]
+    rows = [
+        r for r in read_jsonl(EXAMPLE) if r["problem_type"] in ("open-ended", "captioning", "OCR")
+    ]
     src = write_jsonl(tmp_path / "in.jsonl", rows)
     server, url = _polar_server()
     try:
@@ -183,8 +188,14 @@ def test_reward_model_passthrough(tmp_path: Path) -> None:
     fb = cli("score", str(src), "-o", str(tmp_path / "fb.jsonl"), "--reward-model-url", dead,
              "--reward-model-retries", "0", "--reward-model-fallback", "rouge", "--quiet")
     assert fb.returncode == 0, fb.stderr
-    statuses = {r["problem_type"]: r["status"] for r in read_jsonl(tmp_path / "fb.jsonl") if r["format"] > 0}
+    statuses = {
+        r["problem_type"]: r["status"] for r in read_jsonl(tmp_path / "fb.jsonl") if r["format"] > 0
+    }
     assert statuses["open-ended"] == "fallback" and statuses["OCR"] == "ok"
     stop = cli("score", str(src), "-o", str(tmp_path / "stop.jsonl"), "--reward-model-url", dead,
                "--reward-model-retries", "0", "--quiet")
-    assert stop.returncode == 2 and "--reward-model-fallback rouge" in stop.stderr and "--resume" in stop.stderr
+    assert (
+        stop.returncode == 2
+        and "--reward-model-fallback rouge" in stop.stderr
+        and "--resume" in stop.stderr
+    )

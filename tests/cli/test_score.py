@@ -26,11 +26,16 @@ def test_example_dump_scores_every_row_in_order(tmp_path: Path) -> None:
     assert {"multiple choice", "numerical", "regression", "math", "OCR", "open-ended", "captioning",
             "temporal grounding", "spatial grounding", "spatial-temporal grounding", "tracking",
             "segmentation", "polygon grounding"} <= tasks
-    assert {r["data_type"] for r in rows_in if r["problem_type"] == "segmentation"} == {"image", "video"}
+    assert {r["data_type"] for r in rows_in if r["problem_type"] == "segmentation"} == {
+        "image",
+        "video",
+    }
     for a, b in zip(rows_in, rows_out, strict=True):
         assert {k: b[k] for k in a} == a  # input fields kept, in input order
         assert set(b) - set(a) == {"reward", "accuracy", "format", "structure", "status", "reason"}
-        expected = unireward.score(a["completion"], a["solution"], a["problem_type"], data_type=a["data_type"])
+        expected = unireward.score(
+            a["completion"], a["solution"], a["problem_type"], data_type=a["data_type"]
+        )
         assert b["reward"] == pytest.approx(expected.total) and b["status"] == expected.status.value
     # the summary table names every task; a row of it checked by hand from the rows
     assert "polygon grounding" in proc.stdout and "rows/s" in proc.stdout
@@ -43,7 +48,8 @@ def test_example_dump_scores_every_row_in_order(tmp_path: Path) -> None:
 def test_malformed_lines_are_kept_reported_and_strict_is_fatal(tmp_path: Path) -> None:
     src = tmp_path / "in.jsonl"
     src.write_text(
-        '{"completion": "<think>t</think><answer>4</answer>", "solution": "4", "problem_type": "numerical"}\n'
+        '{"completion": "<think>t</think><answer>4</answer>", "solution": "4", '
+        '"problem_type": "numerical"}\n'
         "{not json\n"
         "\n"
         '{"completion": "x", "solution": "4", "problem_type": "no such task"}\n'
@@ -55,7 +61,13 @@ def test_malformed_lines_are_kept_reported_and_strict_is_fatal(tmp_path: Path) -
     assert proc.returncode == 1
     assert "line 2: invalid JSON" in proc.stderr and "line 5:" in proc.stderr  # real line numbers
     rows = read_jsonl(out)
-    assert [r["status"] for r in rows] == ["ok", "error", "error", "error", "error"]  # blank line: no row
+    assert [r["status"] for r in rows] == [
+        "ok",
+        "error",
+        "error",
+        "error",
+        "error",
+    ]  # blank line: no row
     assert rows[1]["_raw"] == "{not json" and rows[1]["reward"] == 0.0
     assert rows[3]["_raw"] == "[1, 2]"
     assert "no such task" in rows[2]["reason"]
@@ -67,8 +79,13 @@ def test_malformed_lines_are_kept_reported_and_strict_is_fatal(tmp_path: Path) -
 
 def test_gzip_in_and_out_with_field_mapping(tmp_path: Path) -> None:
     src = tmp_path / "in.jsonl.gz"
-    rows = [{"resp": MC_OK, "meta": {"gt": "B", "kind": "multiple choice"}},
-            {"resp": "<think>t</think><answer>C</answer>", "meta": {"gt": "B", "kind": "multiple choice"}}] * 3
+    rows = [
+        {"resp": MC_OK, "meta": {"gt": "B", "kind": "multiple choice"}},
+        {
+            "resp": "<think>t</think><answer>C</answer>",
+            "meta": {"gt": "B", "kind": "multiple choice"},
+        },
+    ] * 3
     with gzip.open(src, "wt") as fh:
         fh.writelines(json.dumps(r) + "\n" for r in rows)
     out = tmp_path / "out.jsonl.gz"
@@ -85,31 +102,69 @@ def test_gzip_in_and_out_with_field_mapping(tmp_path: Path) -> None:
 
 def test_verl_rollout_dump_preset(tmp_path: Path) -> None:
     # the trainer's rollout_data_dir dump: input, output, gts, score, step (+ reward extra infos)
-    rows = [{"input": "user: how many?", "output": "<think>t</think><answer>7</answer>", "gts": "7",
-             "score": 0.0, "step": 3},
-            {"input": "q", "output": "<think>t</think><answer>8</answer>", "gts": "7", "score": 0.0, "step": 3}]
+    rows = [
+        {
+            "input": "user: how many?",
+            "output": "<think>t</think><answer>7</answer>",
+            "gts": "7",
+            "score": 0.0,
+            "step": 3,
+        },
+        {
+            "input": "q",
+            "output": "<think>t</think><answer>8</answer>",
+            "gts": "7",
+            "score": 0.0,
+            "step": 3,
+        },
+    ]
     src = write_jsonl(tmp_path / "3.jsonl", rows)
     out = tmp_path / "out.jsonl"
-    assert cli("score", str(src), "-o", str(out), "--preset", "verl").returncode == 1  # no task in the dump
+    assert (
+        cli("score", str(src), "-o", str(out), "--preset", "verl").returncode == 1
+    )  # no task in the dump
     assert "no task" in read_jsonl(out)[0]["reason"]
-    assert cli("score", str(src), "-o", str(out), "--preset", "verl", "--task", "numerical").returncode == 0
+    assert (
+        cli("score", str(src), "-o", str(out), "--preset", "verl", "--task", "numerical").returncode
+        == 0
+    )
     assert [r["accuracy"] for r in read_jsonl(out)] == [1.0, 0.0]
     # dataset-style rows: nested reward_model.ground_truth and extra_info.problem_type
-    nested = [{"data_source": "x", "response": MC_OK, "reward_model": {"ground_truth": "B", "style": "rule"},
-               "extra_info": {"problem_type": "multiple choice", "data_type": "image"}}]
+    nested = [
+        {
+            "data_source": "x",
+            "response": MC_OK,
+            "reward_model": {"ground_truth": "B", "style": "rule"},
+            "extra_info": {"problem_type": "multiple choice", "data_type": "image"},
+        }
+    ]
     src2 = write_jsonl(tmp_path / "nested.jsonl", nested)
     assert cli("score", str(src2), "-o", str(out), "--preset", "verl").returncode == 0
     assert read_jsonl(out)[0]["reward"] == pytest.approx(1.5)
 
 
 def test_trl_preset_takes_the_assistant_message(tmp_path: Path) -> None:
-    rows = [{"prompt": [{"role": "user", "content": "Which?"}],
-             "completion": [{"role": "assistant", "content": MC_OK}],
-             "solution": "B", "problem_type": "multiple choice"},
-            {"prompt": "Which?", "completion": "<think>t</think><answer>A</answer>", "solution": "B",
-             "problem_type": "multiple choice"}]
+    rows = [
+        {
+            "prompt": [{"role": "user", "content": "Which?"}],
+            "completion": [{"role": "assistant", "content": MC_OK}],
+            "solution": "B",
+            "problem_type": "multiple choice",
+        },
+        {
+            "prompt": "Which?",
+            "completion": "<think>t</think><answer>A</answer>",
+            "solution": "B",
+            "problem_type": "multiple choice",
+        },
+    ]
     out = tmp_path / "out.jsonl"
-    assert cli("score", str(write_jsonl(tmp_path / "t.jsonl", rows)), "-o", str(out), "--preset", "trl").returncode == 0
+    assert (
+        cli(
+            "score", str(write_jsonl(tmp_path / "t.jsonl", rows)), "-o", str(out), "--preset", "trl"
+        ).returncode
+        == 0
+    )
     scored = read_jsonl(out)
     assert [r["accuracy"] for r in scored] == [1.0, 0.0]
     assert scored[0]["completion"] == rows[0]["completion"]  # the input row is kept as it was
@@ -135,7 +190,9 @@ def test_exit_code_2_for_usage_and_input_errors(tmp_path: Path) -> None:
     assert cli("score", str(EXAMPLE), "-o", o, "--field", "truth=x").returncode == 2
     assert cli("score", str(EXAMPLE), "-o", o, "--format-weight", "3").returncode == 2
     assert cli("score", str(EXAMPLE), "-o", o, "--reward-model-fallback", "rouge").returncode == 2
-    assert cli("score", str(EXAMPLE), "-o", str(EXAMPLE)).returncode == 2  # would overwrite the input
+    assert (
+        cli("score", str(EXAMPLE), "-o", str(EXAMPLE)).returncode == 2
+    )  # would overwrite the input
     assert not Path(o).exists()
 
 
@@ -144,7 +201,11 @@ def test_help_has_examples_for_every_command() -> None:
     assert top.returncode == 0 and "examples:" in top.stdout
     for command in ("score", "validate", "report", "serve"):
         proc = cli(command, "--help")
-        assert proc.returncode == 0 and "examples:" in proc.stdout and f"unireward {command}" in proc.stdout
+        assert (
+            proc.returncode == 0
+            and "examples:" in proc.stdout
+            and f"unireward {command}" in proc.stdout
+        )
 
 
 def test_progress_lines_when_not_a_terminal(tmp_path: Path) -> None:
@@ -176,8 +237,12 @@ def test_example_file_is_reproducible() -> None:
     import subprocess
     import sys
 
-    out = subprocess.run([sys.executable, str(ROOT / "examples" / "make_rollouts.py")], capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "make_rollouts.py")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert out.stdout == EXAMPLE.read_text()
 
 
@@ -203,4 +268,6 @@ def test_progress_bar_on_a_terminal(tmp_path: Path) -> None:
         seen += data
     os.close(master)
     assert proc.wait(timeout=120) == 0
-    assert b"rows/s" in seen and b"240 rows" in seen  # rich's bar or the plain one, redrawn in place
+    assert (
+        b"rows/s" in seen and b"240 rows" in seen
+    )  # rich's bar or the plain one, redrawn in place

@@ -50,7 +50,9 @@ def test_load_from_another_process() -> None:
     try:
         assert srv.stdout is not None
         url = srv.stdout.readline().split("serving on ", 1)[1].split()[0]
-        out = subprocess.run([sys.executable, "-c", LOAD, url], capture_output=True, text=True, timeout=300)
+        out = subprocess.run(
+            [sys.executable, "-c", LOAD, url], capture_output=True, text=True, timeout=300
+        )
         assert out.returncode == 0, out.stderr
         assert json.loads(out.stdout.strip().splitlines()[-1])["errors"] == 0
     finally:

@@ -16,8 +16,10 @@ import pytest
 
 from ._helpers import EXAMPLE, cli, read_jsonl
 
-pytestmark = pytest.mark.skipif(not Path("/proc/self/task").is_dir() and os.environ.get("CI", "").lower() != "true",
-                                reason="needs Linux /proc")  # in CI: runs (and fails without /proc)
+pytestmark = pytest.mark.skipif(
+    not Path("/proc/self/task").is_dir() and os.environ.get("CI", "").lower() != "true",
+    reason="needs Linux /proc",
+)  # in CI: runs (and fails without /proc)
 
 
 def _dump(path: Path, n: int) -> Path:
@@ -47,8 +49,8 @@ def _alive(pid: int) -> bool:
 
 
 def _start(src: Path, out: Path) -> tuple[subprocess.Popen[bytes], set[int]]:
-    proc = subprocess.Popen([sys.executable, "-m", "unireward.cli", "score", str(src), "-o", str(out),
-                             "--workers", "2", "--chunk-size", "300", "--quiet"],
+    proc = subprocess.Popen([sys.executable, "-m", "unireward.cli", "score", str(src), "-o",
+                             str(out), "--workers", "2", "--chunk-size", "300", "--quiet"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             env={**os.environ, "RAY_AUTH_MODE": "disabled"})
     progress = Path(f"{out}.progress")
@@ -105,7 +107,9 @@ def test_sigterm_stops_workers_keeps_rows_and_resume_completes(tmp_path: Path) -
     assert _wait_gone(workers, 5) == set()
     done = json.loads(Path(f"{out}.progress").read_text())["rows"]
     assert 0 < done < n
-    resumed = cli("score", str(src), "-o", str(out), "--resume", "--workers", "2", "--chunk-size", "300")
+    resumed = cli(
+        "score", str(src), "-o", str(out), "--resume", "--workers", "2", "--chunk-size", "300"
+    )
     assert resumed.returncode == 0, resumed.stderr
     assert f"resuming after {done:,} committed rows" in resumed.stderr
     assert [r["row"] for r in read_jsonl(out)] == list(range(n))

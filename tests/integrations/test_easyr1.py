@@ -45,7 +45,9 @@ def clean_modules() -> Iterator[None]:
         sys.modules["custom_reward_fn"] = saved
 
 
-def easyr1_load(reward_function: str, reward_function_kwargs: dict[str, Any] | None = None) -> Callable[..., Any]:
+def easyr1_load(
+    reward_function: str, reward_function_kwargs: dict[str, Any] | None = None
+) -> Callable[..., Any]:
     """EasyR1's RewardConfig.post_init plus FunctionRewardManager.__init__."""
     if ":" not in reward_function:
         path, name = reward_function, "main"
@@ -62,7 +64,9 @@ def easyr1_load(reward_function: str, reward_function_kwargs: dict[str, Any] | N
     return partial(getattr(module, name), **(reward_function_kwargs or {}))
 
 
-def _manager_output(scores: list[dict[str, Any]], lengths: list[int]) -> tuple[np.ndarray, dict[str, float]]:
+def _manager_output(
+    scores: list[dict[str, Any]], lengths: list[int]
+) -> tuple[np.ndarray, dict[str, float]]:
     """The managers' tail: reward on the last response token, metrics averaged per key."""
     reward = np.zeros((len(lengths), max(lengths) + 2), dtype=np.float32)
     metrics: dict[str, list[Any]] = defaultdict(list)
@@ -74,20 +78,28 @@ def _manager_output(scores: list[dict[str, Any]], lengths: list[int]) -> tuple[n
     return reward, {k: float(np.mean(v)) for k, v in metrics.items()}
 
 
-def run_batch_manager(fn: Callable[..., Any], inputs: list[dict[str, Any]]) -> tuple[np.ndarray, dict[str, float]]:
+def run_batch_manager(
+    fn: Callable[..., Any], inputs: list[dict[str, Any]]
+) -> tuple[np.ndarray, dict[str, float]]:
     scores = fn(inputs)
     assert isinstance(scores, list) and len(scores) == len(inputs)
     return _manager_output(scores, [x["response_length"] for x in inputs])
 
 
-def run_sequential_manager(fn: Callable[..., Any], inputs: list[dict[str, Any]]) -> tuple[np.ndarray, dict[str, float]]:
+def run_sequential_manager(
+    fn: Callable[..., Any], inputs: list[dict[str, Any]]
+) -> tuple[np.ndarray, dict[str, float]]:
     scores = [fn(x) for x in inputs]
     assert all(isinstance(s, dict) for s in scores)
     return _manager_output(scores, [x["response_length"] for x in inputs])
 
 
 def upstream_input(completion: str, ground_truth: str) -> dict[str, Any]:
-    return {"response": completion, "response_length": max(1, len(completion.split())), "ground_truth": ground_truth}
+    return {
+        "response": completion,
+        "response_length": max(1, len(completion.split())),
+        "ground_truth": ground_truth,
+    }
 
 
 def fork_input(row: dict[str, Any], i: int) -> dict[str, Any]:
@@ -103,11 +115,17 @@ def test_module_loads_by_file_path_without_the_package_context(clean_modules: No
     assert default.func.__name__ == "compute_score"  # type: ignore[attr-defined]
 
 
-def test_fork_batch_and_sequential_reproduce_the_reference(reference_rows: list[dict], clean_modules: None) -> None:
+def test_fork_batch_and_sequential_reproduce_the_reference(
+    reference_rows: list[dict], clean_modules: None
+) -> None:
     rows = [r for r in reference_rows if r["task"] not in DELIBERATE]
     inputs = [fork_input(r, i) for i, r in enumerate(rows)]
-    want = [unireward.score(r["completion"], r["ground_truth"], r["problem_type"], data_type=r["data_type"])
-            for r in rows]
+    want = [
+        unireward.score(
+            r["completion"], r["ground_truth"], r["problem_type"], data_type=r["data_type"]
+        )
+        for r in rows
+    ]
     batch_fn = easyr1_load(f"{PATH}:compute_score")
     seq_fn = easyr1_load(f"{PATH}:compute_score")
     for run, fn in ((run_batch_manager, batch_fn), (run_sequential_manager, seq_fn)):
@@ -117,18 +135,24 @@ def test_fork_batch_and_sequential_reproduce_the_reference(reference_rows: list[
             assert reward[i].sum() == pytest.approx(row["expected_reward"], abs=1e-6), row["notes"]
         assert set(metrics) == set(easyr1_module.KEYS)
         assert metrics["unscored"] == 0.0
-        assert metrics["accuracy"] == pytest.approx(np.mean([r["components"]["accuracy"] for r in rows]), abs=1e-6)
+        assert metrics["accuracy"] == pytest.approx(
+            np.mean([r["components"]["accuracy"] for r in rows]), abs=1e-6
+        )
 
 
 def test_upstream_inputs_take_the_task_from_the_kwargs(clean_modules: None) -> None:
     inputs = [upstream_input("<think>t</think><answer>A</answer>", "A"),
               upstream_input("<think>t</think><answer>B</answer>", "A")]
-    fn = easyr1_load(f"{PATH}:compute_score", {"default_task": "multiple choice", "format_weight": 0.5})
+    fn = easyr1_load(
+        f"{PATH}:compute_score", {"default_task": "multiple choice", "format_weight": 0.5}
+    )
     reward, metrics = run_batch_manager(fn, inputs)
     # format_weight w: overall = (1 - w) * accuracy + w * format + structure
     assert reward.sum(axis=1).tolist() == [pytest.approx(0.5 + 0.5 + 0.5), pytest.approx(0.5 + 0.5)]
     assert metrics["unscored"] == 0.0
-    strict = easyr1_load(f"{PATH}:compute_score", {"default_task": "numerical", "profile": "strict"})
+    strict = easyr1_load(
+        f"{PATH}:compute_score", {"default_task": "numerical", "profile": "strict"}
+    )
     [s] = strict([upstream_input("<think>t</think><answer>4</answer>", "4")])
     assert s["overall"] == unireward.score("<think>t</think><answer>4</answer>", "4", "numerical",
                                            profile="strict").total
@@ -136,7 +160,10 @@ def test_upstream_inputs_take_the_task_from_the_kwargs(clean_modules: None) -> N
 
 def test_missing_or_unknown_task_is_recorded_never_a_silent_zero(
         clean_modules: None, caplog: pytest.LogCaptureFixture) -> None:
-    good = {**upstream_input("<think>t</think><answer>4</answer>", "4"), "problem_type": "numerical"}
+    good = {
+        **upstream_input("<think>t</think><answer>4</answer>", "4"),
+        "problem_type": "numerical",
+    }
     inputs = [good, upstream_input("<think>t</think><answer>4</answer>", "4"),
               {**good, "problem_type": "no such task"}, {**good, "ground_truth": None}]
     fn = easyr1_load(f"{PATH}:compute_score")
@@ -144,7 +171,10 @@ def test_missing_or_unknown_task_is_recorded_never_a_silent_zero(
         scores = fn(inputs)
     assert [s["unscored"] for s in scores] == [0.0, 1.0, 1.0, 1.0]
     assert scores[0]["overall"] == 1.5
-    assert all(list(s) == list(easyr1_module.KEYS) and all(type(v) is float for v in s.values()) for s in scores)
+    assert all(
+        list(s) == list(easyr1_module.KEYS) and all(type(v) is float for v in s.values())
+        for s in scores
+    )
     [warning] = [r for r in caplog.records if "could not be scored" in r.getMessage()]
     assert "3 of 4" in warning.getMessage()
     _, metrics = run_batch_manager(fn, inputs)
@@ -154,7 +184,9 @@ def test_missing_or_unknown_task_is_recorded_never_a_silent_zero(
 def test_bad_options_fail_before_scoring(clean_modules: None) -> None:
     x = upstream_input("<think>t</think><answer>A</answer>", "A")
     with pytest.raises(ConfigurationError, match="profile"):
-        easyr1_load(f"{PATH}:compute_score", {"profile": "lenient", "default_task": "multiple choice"})([x])
+        easyr1_load(
+            f"{PATH}:compute_score", {"profile": "lenient", "default_task": "multiple choice"}
+        )([x])
     with pytest.raises(ConfigurationError, match="no_such_option"):
         easyr1_load(f"{PATH}:compute_score", {"no_such_option": 1})([x])
 
@@ -165,8 +197,13 @@ def test_documented_yaml_is_the_tested_configuration(clean_modules: None) -> Non
     assert reward["reward_type"] in ("batch", "sequential")
     spec = reward["reward_function"].replace("/path/to/unireward/integrations/easyr1.py", PATH)
     fn = easyr1_load(spec, reward.get("reward_function_kwargs"))
-    x = {**upstream_input("<think>t</think><answer>A</answer>", "A"), "problem_type": "multiple choice",
-         "data_type": "image", "problem": "q", "problem_id": "1"}
+    x = {
+        **upstream_input("<think>t</think><answer>A</answer>", "A"),
+        "problem_type": "multiple choice",
+        "data_type": "image",
+        "problem": "q",
+        "problem_id": "1",
+    }
     reward_tensor, metrics = run_batch_manager(fn, [x, x])
     assert reward_tensor.sum() == 3.0 and metrics["unscored"] == 0.0
 
@@ -176,17 +213,36 @@ def test_open_ended_answers_go_to_the_reward_model_per_problem(clean_modules: No
     from unireward.remote import PolarClient
 
     answers = ["a man cooks pasta", "pasta", "a woman sings", "someone is cooking"]
-    inputs = [{"response": f"<think>t</think><answer>{a}</answer>", "response_length": 3,
-               "ground_truth": "the man is cooking pasta", "problem_type": "open-ended", "data_type": "video",
-               "problem": "what happens?", "problem_id": "p1" if i < 2 else "p2"} for i, a in enumerate(answers)]
+    inputs = [
+        {
+            "response": f"<think>t</think><answer>{a}</answer>",
+            "response_length": 3,
+            "ground_truth": "the man is cooking pasta",
+            "problem_type": "open-ended",
+            "data_type": "video",
+            "problem": "what happens?",
+            "problem_id": "p1" if i < 2 else "p2",
+        }
+        for i, a in enumerate(answers)
+    ]
     with PolarServer() as server:
         fn = easyr1_load(f"{PATH}:compute_score", {"reward_model_url": server.url})
         reward, metrics = run_batch_manager(fn, inputs)
         assert len(server.texts_received) == 4  # the whole batch, once
         with PolarClient(base_url=server.url) as client:
             want = unireward.score_batch(
-                [{"completion": x["response"], "ground_truth": x["ground_truth"], "task": "open-ended",
-                  "problem_id": x["problem_id"], "prompt": x["problem"]} for x in inputs], reward_model=client)
+                [
+                    {
+                        "completion": x["response"],
+                        "ground_truth": x["ground_truth"],
+                        "task": "open-ended",
+                        "problem_id": x["problem_id"],
+                        "prompt": x["problem"],
+                    }
+                    for x in inputs
+                ],
+                reward_model=client,
+            )
     assert reward.sum(axis=1).tolist() == pytest.approx([w.total for w in want])
     rouge = [unireward.score(x["response"], x["ground_truth"], "open-ended").total for x in inputs]
     assert reward.sum(axis=1).tolist() != pytest.approx(rouge)  # the reward model, not ROUGE

@@ -35,21 +35,42 @@ def test_compute_score_reproduces_reference_rows(reference_rows: list[dict]) -> 
 
 def test_compute_score_keys_and_errors() -> None:
     fn = uv.make_compute_score(task_key="kind")
-    assert fn("x", "<think>t</think><answer>B</answer>", "B", {"kind": "multiple choice"})["score"] == 1.5
+    assert (
+        fn("x", "<think>t</think><answer>B</answer>", "B", {"kind": "multiple choice"})["score"]
+        == 1.5
+    )
     # no extra_info: the data source names the task
-    assert uv.compute_score("multiple choice", "<think>t</think><answer>B</answer>", "B")["score"] == 1.5
-    batch = uv.compute_score_batch(["a", "b"], ["<think>t</think><answer>4</answer>", "x"], ["4", "one"],
-                                   [{"problem_type": "numerical"}, {"problem_type": "numerical"}])
+    assert (
+        uv.compute_score("multiple choice", "<think>t</think><answer>B</answer>", "B")["score"]
+        == 1.5
+    )
+    batch = uv.compute_score_batch(
+        ["a", "b"],
+        ["<think>t</think><answer>4</answer>", "x"],
+        ["4", "one"],
+        [{"problem_type": "numerical"}, {"problem_type": "numerical"}],
+    )
     # a bad ground truth is scored as the reference scores it, never raised
-    assert batch[0]["score"] == 1.5 and batch[1]["status"] == "ground_truth_error" and batch[1]["score"] == 0.0
-    batch = uv.compute_score_batch(["a", "b"], ["<think>t</think><answer>4</answer>"] * 2, ["4", "one"],
-                                   [{"problem_type": "numerical"}, {"problem_type": "no such task"}])
+    assert (
+        batch[0]["score"] == 1.5
+        and batch[1]["status"] == "ground_truth_error"
+        and batch[1]["score"] == 0.0
+    )
+    batch = uv.compute_score_batch(
+        ["a", "b"],
+        ["<think>t</think><answer>4</answer>"] * 2,
+        ["4", "one"],
+        [{"problem_type": "numerical"}, {"problem_type": "no such task"}],
+    )
     assert batch[1]["status"] == "error" and batch[1]["score"] == 0.0
-    got = uv.compute_score("src", "<think>t</think><answer>229</answer>", "229 meters", {"problem_type": "regression"})
+    got = uv.compute_score(
+        "src", "<think>t</think><answer>229</answer>", "229 meters", {"problem_type": "regression"}
+    )
     assert (got["score"], got["status"]) == (pytest.approx(0.6), "ground_truth_error")
 
 
-def _batch(scores: list[float], uids: list[str], non_tensors: dict[str, list]):  # type: ignore[no-untyped-def]
+def _batch(scores: list[float], uids: list[str],  # type: ignore[no-untyped-def]
+           non_tensors: dict[str, list]):
     from verl import DataProto
 
     n, length = len(scores), 5
@@ -59,7 +80,9 @@ def _batch(scores: list[float], uids: list[str], non_tensors: dict[str, list]): 
     token_rewards[:, 2] = torch.tensor(scores)  # the outcome reward sits on the last response token
     nt = {"uid": np.array(uids, dtype=object)}
     nt.update({k: np.array(v, dtype=object) for k, v in non_tensors.items()})
-    return DataProto.from_dict(tensors={"token_level_rewards": token_rewards, "response_mask": mask}, non_tensors=nt)
+    return DataProto.from_dict(
+        tensors={"token_level_rewards": token_rewards, "response_mask": mask}, non_tensors=nt
+    )
 
 
 STEPS = [  # (scores, uids, tasks, data types): two steps, the second continues the tracker
@@ -85,8 +108,16 @@ def test_registered_estimator_through_verl_compute_advantage(tmp_path: Path) -> 
         if step == 0:
             data = _batch(scores, uids, {"problem_type": tasks, "data_type": dtypes})
         else:
-            data = _batch(scores, uids, {"extra_info": [{"problem_type": t, "data_type": d}
-                                                        for t, d in zip(tasks, dtypes, strict=True)]})
+            data = _batch(
+                scores,
+                uids,
+                {
+                    "extra_info": [
+                        {"problem_type": t, "data_type": d}
+                        for t, d in zip(tasks, dtypes, strict=True)
+                    ]
+                },
+            )
         out = uv.compute_advantage(data, adv_estimator="ema_grpo")
         want = ema_grpo(scores, uids, tasks, data_types=dtypes, normalizer=check)
         got = out.batch["advantages"]

@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -30,7 +30,11 @@ need("prometheus_client")
 
 
 def record(answer: str, truth: object, task: str, think: str = "t") -> dict[str, object]:
-    return {"completion": f"<think>{think}</think><answer>{answer}</answer>", "ground_truth": truth, "task": task}
+    return {
+        "completion": f"<think>{think}</think><answer>{answer}</answer>",
+        "ground_truth": truth,
+        "task": task,
+    }
 
 
 def raw_exchange(url: str, data: bytes, *, wait: float = 5.0) -> bytes:
@@ -61,14 +65,19 @@ def split_reply(reply: bytes) -> tuple[int, dict[str, str], bytes]:
 class ServeProcess:
     """``unireward serve`` in a subprocess on a free port of 127.0.0.1."""
 
-    def __init__(self, *args: str, env: dict[str, str] | None = None, open_files: int | None = None) -> None:
+    def __init__(
+        self, *args: str, env: dict[str, str] | None = None, open_files: int | None = None
+    ) -> None:
         full_env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), **(env or {})}
 
         def limit() -> None:  # in the child, before exec: a low soft limit on open files
             import resource
 
             if open_files is not None:
-                resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+                resource.setrlimit(
+                    resource.RLIMIT_NOFILE,
+                    (open_files, resource.getrlimit(resource.RLIMIT_NOFILE)[1]),
+                )
 
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "unireward.cli", "serve", "--port", "0", *args],
@@ -78,7 +87,8 @@ class ServeProcess:
         line = self.proc.stdout.readline()
         if "serving on" not in line:
             self.proc.kill()
-            raise RuntimeError(f"server did not start: {line!r} {self.proc.stderr.read() if self.proc.stderr else ''}")
+            err = self.proc.stderr.read() if self.proc.stderr else ""
+            raise RuntimeError(f"server did not start: {line!r} {err}")
         self.url = line.split("serving on ", 1)[1].split()[0]
 
     @property
@@ -102,7 +112,9 @@ def serve_process() -> Iterator[type[ServeProcess]]:
     started: list[ServeProcess] = []
 
     class _Tracked(ServeProcess):
-        def __init__(self, *args: str, env: dict[str, str] | None = None, open_files: int | None = None) -> None:
+        def __init__(
+            self, *args: str, env: dict[str, str] | None = None, open_files: int | None = None
+        ) -> None:
             super().__init__(*args, env=env, open_files=open_files)
             started.append(self)
 
@@ -113,7 +125,7 @@ def serve_process() -> Iterator[type[ServeProcess]]:
             p.proc.communicate()
 
 
-def wait_until(predicate, timeout: float, step: float = 0.05) -> bool:  # type: ignore[no-untyped-def]
+def wait_until(predicate: Callable[[], object], timeout: float, step: float = 0.05) -> bool:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if predicate():

@@ -34,7 +34,11 @@ def test_every_sample_gets_a_record_or_a_reason(samples: list, default_task: str
         if isinstance(row, RowError):
             assert str(row)
         else:
-            assert isinstance(row["completion"], str) and row["ground_truth"] is not None and row["task"]
+            assert (
+                isinstance(row["completion"], str)
+                and row["ground_truth"] is not None
+                and row["task"]
+            )
 
 
 @settings(max_examples=300, deadline=None)
@@ -44,7 +48,11 @@ def test_a_query_that_starts_with_its_prompt_keeps_the_rest(prompt: str, respons
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.text(max_size=40), st.text(min_size=1, max_size=40), st.lists(st.sampled_from(EOS_TOKENS), max_size=3))
+@given(
+    st.text(max_size=40),
+    st.text(min_size=1, max_size=40),
+    st.lists(st.sampled_from(EOS_TOKENS), max_size=3),
+)
 def test_trailing_end_markers_are_removed(prompt: str, response: str, ends: list[str]) -> None:
     core = response.rstrip()
     if not core or any(core.endswith(t) for t in EOS_TOKENS):

@@ -25,17 +25,25 @@ def _addr(url: str) -> tuple[str, int]:
 
 
 def test_64_concurrent_clients_get_no_errors() -> None:
-    recs = [record("B", "B", "multiple choice"), record('{"boxes": [1, 2, 30, 40]}', '{"boxes": [1, 2, 30, 42]}',
-                                                        "spatial grounding"), record("2", "2", "numerical")]
+    recs = [
+        record("B", "B", "multiple choice"),
+        record('{"boxes": [1, 2, 30, 40]}', '{"boxes": [1, 2, 30, 42]}', "spatial grounding"),
+        record("2", "2", "numerical"),
+    ]
     barrier = threading.Barrier(64)
 
     def client(_: int) -> int:
         errors = 0
-        with httpx.Client(trust_env=False, timeout=120) as c:  # one connection per client, kept alive
+        with httpx.Client(
+            trust_env=False, timeout=120
+        ) as c:  # one connection per client, kept alive
             barrier.wait()
             for _ in range(8):
                 r = c.post(f"{url}/score", json={"records": recs})
-                ok = r.status_code == 200 and [x["status"] for x in r.json()["results"]] == ["ok"] * 3
+                ok = (
+                    r.status_code == 200
+                    and [x["status"] for x in r.json()["results"]] == ["ok"] * 3
+                )
                 errors += not ok
         return errors
 
@@ -83,11 +91,18 @@ def test_slowloris_connections_are_cut_and_others_are_served() -> None:
         start = time.monotonic()
         t.start()
         time.sleep(0.3)
-        with httpx.Client(base_url=url, trust_env=False, timeout=10) as c:  # others are answered meanwhile
+        with httpx.Client(
+            base_url=url, trust_env=False, timeout=10
+        ) as c:  # others are answered meanwhile
             latencies = []
             for _ in range(5):
                 t0 = time.monotonic()
-                assert c.post("/score", json={"records": [record("B", "B", "multiple choice")]}).status_code == 200
+                assert (
+                    c.post(
+                        "/score", json={"records": [record("B", "B", "multiple choice")]}
+                    ).status_code
+                    == 200
+                )
                 latencies.append(time.monotonic() - t0)
         t.join(timeout=15)
         stop.set()
@@ -95,7 +110,9 @@ def test_slowloris_connections_are_cut_and_others_are_served() -> None:
     assert not t.is_alive() and elapsed < 15  # every slow connection was closed by the server
     replies = result[0]
     assert all(split_reply(r)[0] == 408 for r in replies)
-    assert json.loads(split_reply(replies[0])[2])["error"].startswith("request line and headers not received")
+    assert json.loads(split_reply(replies[0])[2])["error"].startswith(
+        "request line and headers not received"
+    )
     assert max(latencies) < 3.0
 
 
@@ -116,7 +133,9 @@ def test_header_deadline_applies_again_on_a_kept_alive_connection() -> None:
 def test_slow_body_gets_408() -> None:
     with serve_in_thread(ServerConfig(body_timeout=1.0)) as url:
         t0 = time.monotonic()
-        reply = raw_exchange(url, b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"rec", wait=10)
+        reply = raw_exchange(
+            url, b'POST /score HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"rec', wait=10
+        )
         status, headers, body = split_reply(reply)
     assert status == 408 and headers["content-type"] == "application/json"
     assert "body not received within 1 s" in json.loads(body)["error"]
@@ -214,7 +233,10 @@ def test_the_request_deadline_counts_queue_time() -> None:
 def test_pipelined_requests_and_a_silent_idle_close() -> None:
     with serve_in_thread(ServerConfig(header_timeout=1.0, keep_alive=30)) as url:
         body = b'{"records": []}'
-        score = b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+        score = b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s" % (
+            len(body),
+            body,
+        )
         health = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
         reply = raw_exchange(url, health + score + health, wait=10)
     # three answers in order, then the idle connection is closed without a reply of its own

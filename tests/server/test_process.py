@@ -38,7 +38,10 @@ def test_start_up_errors_are_one_line_and_exit_2(tmp_path: Path) -> None:
         cases = {
             "busy port": (["--port", port], "cannot listen on 127.0.0.1:" + port),
             "port out of range": (["--port", "99999"], "port must be 0-65535"),
-            "unknown host": (["--host", "no-such-host.invalid", "--insecure"], "cannot listen on no-such-host.invalid"),
+            "unknown host": (
+                ["--host", "no-such-host.invalid", "--insecure"],
+                "cannot listen on no-such-host.invalid",
+            ),
             "open bind without a key": (["--host", "0.0.0.0"], "without authentication"),
             "bad option": (["--math-timeout", "-1"], "math_timeout"),
             "infinite deadline": (["--request-timeout", "inf"], "request_timeout"),
@@ -49,19 +52,29 @@ def test_start_up_errors_are_one_line_and_exit_2(tmp_path: Path) -> None:
         for name, (args, expected) in cases.items():
             rc, out, err = _cli(*args)
             assert rc == 2, (name, rc, err)
-            assert err.count("\n") == 1 and err.startswith("unireward: ") and expected in err, (name, err)
+            assert err.count("\n") == 1 and err.startswith("unireward: ") and expected in err, (
+                name,
+                err,
+            )
             assert "Traceback" not in err and out == "", name
     finally:
         busy.close()
 
 
-def test_an_open_bind_with_a_key_from_the_environment_starts(serve_process: type[ServeProcess]) -> None:
+def test_an_open_bind_with_a_key_from_the_environment_starts(
+    serve_process: type[ServeProcess],
+) -> None:
     srv = serve_process("--host", "0.0.0.0", env={"UNIREWARD_API_KEY": "k3y"})
     port = srv.url.rsplit(":", 1)[1]
     r = httpx.post(f"http://127.0.0.1:{port}/score", trust_env=False, json={"records": []},
                    headers={"Authorization": "Bearer k3y"})
     assert r.status_code == 200
-    assert httpx.post(f"http://127.0.0.1:{port}/score", trust_env=False, json={"records": []}).status_code == 401
+    assert (
+        httpx.post(
+            f"http://127.0.0.1:{port}/score", trust_env=False, json={"records": []}
+        ).status_code
+        == 401
+    )
     rc, err = srv.stop()
     assert rc == 0, err
 
@@ -69,12 +82,26 @@ def test_an_open_bind_with_a_key_from_the_environment_starts(serve_process: type
 def test_sigterm_drains_in_flight_requests_and_exits_0(serve_process: type[ServeProcess]) -> None:
     srv = serve_process("--grace", "20", "--math-timeout", "3")
     slow = record(r"\boxed{(x+y+z+1)^{99}}", "0", "math")
-    httpx.post(f"{srv.url}/score", trust_env=False, json={"records": [record("1+x", "x+1", "math")] * 2},
-               timeout=120)  # math workers started
+    httpx.post(
+        f"{srv.url}/score",
+        trust_env=False,
+        json={"records": [record("1+x", "x+1", "math")] * 2},
+        timeout=120,
+    )  # math workers started
     answers: list[httpx.Response] = []
-    clients = [threading.Thread(target=lambda: answers.append(httpx.post(
-        f"{srv.url}/score", trust_env=False, json={"records": [slow, record("B", "B", "multiple choice")]},
-        timeout=60))) for _ in range(3)]
+    clients = [
+        threading.Thread(
+            target=lambda: answers.append(
+                httpx.post(
+                    f"{srv.url}/score",
+                    trust_env=False,
+                    json={"records": [slow, record("B", "B", "multiple choice")]},
+                    timeout=60,
+                )
+            )
+        )
+        for _ in range(3)
+    ]
     for t in clients:
         t.start()
     time.sleep(1.0)  # the requests are in flight (each waits ~3 s for its math item)
@@ -116,9 +143,13 @@ def test_client_aborts_log_no_traceback(serve_process: type[ServeProcess]) -> No
     for i in range(20):
         s = socket.create_connection((host, int(port)))
         head = f"POST /score HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n\r\n".encode()
-        s.sendall(head + (body[: len(body) // 2] if i % 2 else body))  # mid-body, or before the answer
+        s.sendall(
+            head + (body[: len(body) // 2] if i % 2 else body)
+        )  # mid-body, or before the answer
         if i % 3 == 0:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")  # RST
+            s.setsockopt(
+                socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
+            )  # RST
         s.close()
     time.sleep(1.0)
     assert httpx.get(f"{srv.url}/health", trust_env=False).status_code == 200
@@ -136,7 +167,9 @@ def _rss_kib(pid: int, field: str) -> int:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_peak_memory_of_a_64_mib_body(serve_process: type[ServeProcess]) -> None:
     srv = serve_process("--max-body-mb", "64")
-    httpx.post(f"{srv.url}/score", trust_env=False, json={"records": [record("B", "B", "multiple choice")]})
+    httpx.post(
+        f"{srv.url}/score", trust_env=False, json={"records": [record("B", "B", "multiple choice")]}
+    )
     before = _rss_kib(srv.pid, "VmRSS")
     think = "a step of reasoning, " * 750  # 15 KiB completions: 4,150 records make 63 MiB
     records = [record("B", "B", "multiple choice", think=think)] * 4150
@@ -187,10 +220,16 @@ def test_a_thousand_single_sample_requests_at_once(serve_process: type[ServeProc
 
     async def main() -> list[int]:
         connector = aiohttp.TCPConnector(limit=0)
-        async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=180)) as s:
+        async with aiohttp.ClientSession(
+            connector=connector, timeout=aiohttp.ClientTimeout(total=180)
+        ) as s:
+
             async def one(i: int) -> int:
-                payload = {"query": [f"Q{i} <think>t</think><answer>B</answer>"], "prompts": [f"Q{i} "],
-                           "labels": [label]}
+                payload = {
+                    "query": [f"Q{i} <think>t</think><answer>B</answer>"],
+                    "prompts": [f"Q{i} "],
+                    "labels": [label],
+                }
                 async with s.post(f"{srv.url}/get_reward", json=payload) as r:
                     body = await r.json()
                     return r.status if body.get("rewards") == [1.5] else -r.status

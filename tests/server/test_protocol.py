@@ -19,8 +19,11 @@ def url() -> Iterator[str]:
         yield base
 
 
-def openrlhf_request(url: str, queries: list[str], prompts: list[str], labels: list[object]) -> dict:
-    """The call of OpenRLHF's remote reward client up to 0.8 (``remote_rm_utils.request_api_wrapper``):
+def openrlhf_request(
+    url: str, queries: list[str], prompts: list[str], labels: list[object]
+) -> dict:
+    """The call of OpenRLHF's remote reward client up to 0.8
+    (``remote_rm_utils.request_api_wrapper``):
     ``requests.post(url, json=data, headers={"Content-Type": "application/json"}, timeout=180)``
     with ``data = {"query": queries, "prompts": prompts, "labels": labels}``, then
     ``raise_for_status()`` and ``.json()``; the same library and arguments, so the same bytes."""
@@ -40,7 +43,9 @@ async def openrlhf_agent_request(url: str, query: str, prompt: str, label: objec
     aiohttp = need("aiohttp")
     timeout = aiohttp.ClientTimeout(total=180)
     async with aiohttp.ClientSession(timeout=timeout) as session:
-        async with session.post(url, json={"query": [query], "prompts": [prompt], "labels": [label]}) as response:
+        async with session.post(
+            url, json={"query": [query], "prompts": [prompt], "labels": [label]}
+        ) as response:
             response.raise_for_status()
             return await response.json()
 
@@ -49,7 +54,9 @@ ONETHINKER_LABELS = [
     json.dumps({"problem_type": "multiple choice", "solution": "<answer>C</answer>"}),
     {"problem_type": "numerical", "solution": "4"},
     json.dumps({"task": "multiple choice", "answer": "A", "data_type": "image"}),
-    json.dumps({"problem_type": "temporal grounding", "solution": '{"time": [4, 8]}', "problem_id": 7}),
+    json.dumps(
+        {"problem_type": "temporal grounding", "solution": '{"time": [4, 8]}', "problem_id": 7}
+    ),
 ]
 QUERIES = ["Q1 <think>t</think><answer>C</answer>", "Q2 <think>t</think><answer>3</answer>",
            "Q3 no tags at all", 'Q4 <think>t</think><answer>{"time": [2, 6]}</answer>']
@@ -64,8 +71,10 @@ def test_openrlhf_agent_client_one_sample_per_request(url: str) -> None:
     import asyncio
 
     async def main() -> list[dict]:
-        calls = [openrlhf_agent_request(f"{url}/get_reward", q, p, lb)
-                 for q, p, lb in zip(QUERIES * 64, PROMPTS * 64, ONETHINKER_LABELS * 64, strict=True)]
+        calls = [
+            openrlhf_agent_request(f"{url}/get_reward", q, p, lb)
+            for q, p, lb in zip(QUERIES * 64, PROMPTS * 64, ONETHINKER_LABELS * 64, strict=True)
+        ]
         return await asyncio.gather(*calls)  # the rollouts of a step arrive together
 
     outs = asyncio.run(main())
@@ -90,13 +99,19 @@ def test_openrlhf_client_with_onethinker_labels(url: str) -> None:
 def test_the_response_is_found_in_a_decoded_vision_query(url: str) -> None:
     # OpenRLHF decodes prompt + response tokens with special tokens kept: the processor
     # expanded the image placeholder, and the response ends with the end-of-turn token
-    prompt = ("<|im_start|>user\n<|vision_start|><|image_pad|><|vision_end|>Which option? (A) 1 (B) 2"
-              "<|im_end|>\n<|im_start|>assistant\n")
+    prompt = (
+        "<|im_start|>user\n<|vision_start|><|image_pad|><|vision_end|>Which option? (A) 1 (B) 2"
+        "<|im_end|>\n<|im_start|>assistant\n"
+    )
     query = (prompt.replace("<|image_pad|>", "<|image_pad|>" * 300)
              + "<think>the second</think><answer>B</answer><|im_end|><|endoftext|>")
     label = json.dumps({"problem_type": "multiple choice", "solution": "<answer>B</answer>"})
-    out = openrlhf_request(f"{url}/get_reward", [query, prompt + "<answer>B</answer></s>"], [prompt, prompt],
-                           [label, label])
+    out = openrlhf_request(
+        f"{url}/get_reward",
+        [query, prompt + "<answer>B</answer></s>"],
+        [prompt, prompt],
+        [label, label],
+    )
     assert out["rewards"] == [1.5, 0.9 + 0.0]  # the second has no <think>: format 0
     assert out["status"] == ["ok", "format_error"]
 
@@ -157,9 +172,17 @@ def test_a_chunked_body_is_read(url: str) -> None:
 def test_score_endpoint_matches_the_library(url: str) -> None:
     from unireward import score_batch
 
-    records = [record("B", "B", "multiple choice"), record("3.14", "3.14159", "numerical"),
-               record("[1, 2", '{"time": [1, 2]}', "temporal grounding"), {"bad": 1},
-               {"response": "<answer>2</answer>", "solution": "<answer>2</answer>", "problem_type": "Math"}]
+    records = [
+        record("B", "B", "multiple choice"),
+        record("3.14", "3.14159", "numerical"),
+        record("[1, 2", '{"time": [1, 2]}', "temporal grounding"),
+        {"bad": 1},
+        {
+            "response": "<answer>2</answer>",
+            "solution": "<answer>2</answer>",
+            "problem_type": "Math",
+        },
+    ]
     r = httpx.post(f"{url}/score", trust_env=False, json={"records": records})
     assert r.status_code == 200
     got = r.json()["results"]
@@ -179,28 +202,42 @@ def test_every_error_reply_is_json(url: str) -> None:
             "wrong method": c.put("/score", content=b"{}"),
         }
     codes = {k: r.status_code for k, r in replies.items()}
-    assert codes == {"bad json": 400, "not an object": 400, "records not a list": 400, "too deep": 400,
-                     "no route": 404, "wrong method": 405}
+    assert codes == {
+        "bad json": 400,
+        "not an object": 400,
+        "records not a list": 400,
+        "too deep": 400,
+        "no route": 404,
+        "wrong method": 405,
+    }
     for r in replies.values():
         assert r.headers["content-type"] == "application/json" and r.json()["error"]
     # a body announced over the limit is refused before it is read; replies written by the
     # HTTP layer itself: a malformed request line, oversized headers
-    for raw, status in ((b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Length: 300000\r\n\r\n", 413),
-                        (b"GARBAGE\r\n\r\n", 400),
-                        (b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 8000 + b"\r\n\r\n", 431)):
+    for raw, status in (
+        (b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Length: 300000\r\n\r\n", 413),
+        (b"GARBAGE\r\n\r\n", 400),
+        (b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 8000 + b"\r\n\r\n", 431),
+    ):
         code, headers, body = split_reply(raw_exchange(url, raw))
         assert code == status and headers["content-type"] == "application/json"
         assert json.loads(body)["error"]
 
 
 def test_bearer_token() -> None:
-    with serve_in_thread(ServerConfig(api_key="s3cret")) as base, httpx.Client(base_url=base, trust_env=False) as c:
+    with (
+        serve_in_thread(ServerConfig(api_key="s3cret")) as base,
+        httpx.Client(base_url=base, trust_env=False) as c,
+    ):
         body = {"records": [record("B", "B", "multiple choice")]}
         missing = c.post("/score", json=body)
         wrong = c.post("/score", json=body, headers={"Authorization": "Bearer nope"})
         right = c.post("/score", json=body, headers={"Authorization": "Bearer s3cret"})
         assert missing.status_code == wrong.status_code == 401
-        assert missing.headers["www-authenticate"] == "Bearer" and "bearer token" in missing.json()["error"]
+        assert (
+            missing.headers["www-authenticate"] == "Bearer"
+            and "bearer token" in missing.json()["error"]
+        )
         assert right.status_code == 200 and right.json()["results"][0]["reward"] == 1.5
         assert c.get("/health").status_code == 200  # open to load balancers
         assert c.get("/metrics").status_code == 401
@@ -217,13 +254,27 @@ def test_metrics_count_requests_records_and_latency() -> None:
         text = c.get("/metrics").text
     samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
                for fam in parser.text_string_to_metric_families(text) for s in fam.samples}
-    assert samples[("unireward_http_requests_total", (("code", "200"), ("endpoint", "/score")))] == 2
-    assert samples[("unireward_http_requests_total", (("code", "400"), ("endpoint", "/score")))] == 1
+    assert (
+        samples[("unireward_http_requests_total", (("code", "200"), ("endpoint", "/score")))] == 2
+    )
+    assert (
+        samples[("unireward_http_requests_total", (("code", "400"), ("endpoint", "/score")))] == 1
+    )
     assert samples[("unireward_http_requests_total", (("code", "404"), ("endpoint", "other")))] == 1
     assert samples[("unireward_records_total", (("endpoint", "/score"), ("status", "ok")))] == 2
     assert samples[("unireward_records_total", (("endpoint", "/score"), ("status", "error")))] == 1
-    assert samples[("unireward_http_request_duration_seconds_count", (("endpoint", "/score"),))] == 3
-    assert samples[("unireward_http_request_duration_seconds_bucket", (("endpoint", "/score"), ("le", "+Inf")))] == 3
+    assert (
+        samples[("unireward_http_request_duration_seconds_count", (("endpoint", "/score"),))] == 3
+    )
+    assert (
+        samples[
+            (
+                "unireward_http_request_duration_seconds_bucket",
+                (("endpoint", "/score"), ("le", "+Inf")),
+            )
+        ]
+        == 3
+    )
 
 
 def test_open_ended_rows_go_to_the_reward_model() -> None:
@@ -249,9 +300,13 @@ def test_open_ended_rows_go_to_the_reward_model() -> None:
             assert got == want  # normalised per problem over the whole request, as in-process
             assert len(polar.texts_received) == 4  # two open-ended rows, scored once each way
             polar.queue(["500"] * 10)
-            failed = httpx.post(f"{base}/score", trust_env=False, json={"records": records}, timeout=60)
+            failed = httpx.post(
+                f"{base}/score", trust_env=False, json={"records": records}, timeout=60
+            )
             assert failed.status_code == 502 and "reward model" in failed.json()["error"]
-        with serve_in_thread(ServerConfig(reward_model=spec, reward_model_fallback="rouge")) as base:
+        with serve_in_thread(
+            ServerConfig(reward_model=spec, reward_model_fallback="rouge")
+        ) as base:
             polar.queue(["500"] * 10)
             res = httpx.post(f"{base}/score", trust_env=False, json={"records": records},
                              timeout=60).json()["results"]

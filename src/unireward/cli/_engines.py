@@ -22,7 +22,16 @@ from typing import Any, NamedTuple
 from ._io import dump_row, encode_chunk, parse_row, visible
 from ._presets import FieldMap
 
-__all__ = ["Chunk", "ChunkResult", "RewardModelSpec", "ScoringJob", "chunked", "run_local", "run_ray", "score_lines"]
+__all__ = [
+    "Chunk",
+    "ChunkResult",
+    "RewardModelSpec",
+    "ScoringJob",
+    "chunked",
+    "run_local",
+    "run_ray",
+    "score_lines",
+]
 
 #: one summary entry per row: task, reward, accuracy, format, structure, status
 RowSummary = tuple[str, float, float, float, float, str]
@@ -108,67 +117,92 @@ def score_lines(lines: list[str], job: ScoringJob, keep_lines: bool = False) -> 
     >>> [json.loads(x)["status"] for x in r.data.decode().splitlines()], r.input_errors[0][0]
     (['ok', 'error'], 1)
     """
-    from ..api import score_batch
     from ..errors import RemoteRewardError
 
-    rows: list[dict[str, Any] | None] = []
-    input_errors: list[tuple[int, str]] = []
-    records: list[dict[str, Any]] = []
-    where: list[int] = []  # row index -> index in records, or -1
-    pre: dict[int, str] = {}
-    for i, line in enumerate(lines):
-        try:
-            row = parse_row(line)
-        except ValueError as exc:
-            rows.append(None)
-            input_errors.append((i, str(exc)))
-            pre[i] = str(exc)
-            where.append(-1)
-            continue
-        try:
-            rec, missing = job.fields.record(row)
-        except Exception as exc:  # a hostile row must not stop the chunk (deep nesting, ...)
-            rec, missing = {}, f"cannot read the row's fields ({type(exc).__name__}: {exc})"
-        rows.append(row)
-        if missing is not None:
-            pre[i] = f"InputError: {missing}"
-            where.append(-1)
-            continue
-        where.append(len(records))
-        records.append(rec)
+    parsed = _parse_lines(lines, job.fields)
     try:
-        results = score_batch(
-            records, errors="record", reward_model=_client(job.reward_model),
-            reward_model_fallback=job.reward_model_fallback,
-            normalize_by_problem_id=job.normalize_by_problem_id, **job.options,
-        )
+        results = _score_records(parsed.records, job)
     except RemoteRewardError as exc:
-        return ChunkResult(b"", None, [], input_errors,
+        return ChunkResult(b"", None, [], parsed.input_errors,
                            f"reward model failed ({type(exc).__name__}: {exc}); "
                            "use --reward-model-fallback rouge to score such rows by ROUGE instead")
     out: list[str] = []
     summary: list[RowSummary] = []
     errors: list[tuple[int, str]] = []
-    for i, maybe in enumerate(rows):
-        j = where[i]
-        added = _error_fields(pre[i]) if j < 0 else results[j].to_dict()
-        if maybe is None:
-            task = "(unreadable)"
-            text = _unreadable_row(lines[i], added["reason"])
-        else:
-            task = job.fields.task_label(maybe, canonical=True)
-            try:
-                text = dump_row({**maybe, **added})
-            except (RecursionError, ValueError) as exc:  # deep enough to load, too deep to write
-                added = _error_fields(f"cannot write the row back ({type(exc).__name__}: {exc})")
-                text = _unreadable_row(lines[i], added["reason"])
+    for i, row in enumerate(parsed.rows):
+        j = parsed.where[i]
+        added = _error_fields(parsed.reasons[i]) if j < 0 else results[j].to_dict()
+        task, text, added = _output_row(lines[i], row, added, job.fields)
         out.append(text)
         if added["status"] == "error" and len(errors) < FIRST_ERRORS:
             errors.append((i, str(added["reason"])))
         summary.append((task, added["reward"], added["accuracy"], added["format"],
                         added["structure"], added["status"]))
     data = b"" if keep_lines else encode_chunk(out, job.out_kind)
-    return ChunkResult(data, out if keep_lines else None, summary, input_errors, None, errors)
+    return ChunkResult(
+        data, out if keep_lines else None, summary, parsed.input_errors, None, errors
+    )
+
+
+class _ParsedChunk(NamedTuple):
+    """A chunk's lines read as rows: each row (None: unreadable), the records to score, each
+    row's index among them (-1: not scored), why a row is not scored, and the unreadable
+    lines' indices and messages."""
+
+    rows: list[dict[str, Any] | None]
+    records: list[dict[str, Any]]
+    where: list[int]
+    reasons: dict[int, str]
+    input_errors: list[tuple[int, str]]
+
+
+def _parse_lines(lines: list[str], fields: FieldMap) -> _ParsedChunk:
+    parsed = _ParsedChunk([], [], [], {}, [])
+    for i, line in enumerate(lines):
+        try:
+            row = parse_row(line)
+        except ValueError as exc:
+            parsed.rows.append(None)
+            parsed.input_errors.append((i, str(exc)))
+            parsed.reasons[i] = str(exc)
+            parsed.where.append(-1)
+            continue
+        try:
+            rec, missing = fields.record(row)
+        except Exception as exc:  # a hostile row must not stop the chunk (deep nesting, ...)
+            rec, missing = {}, f"cannot read the row's fields ({type(exc).__name__}: {exc})"
+        parsed.rows.append(row)
+        if missing is not None:
+            parsed.reasons[i] = f"InputError: {missing}"
+            parsed.where.append(-1)
+            continue
+        parsed.where.append(len(parsed.records))
+        parsed.records.append(rec)
+    return parsed
+
+
+def _score_records(records: list[dict[str, Any]], job: ScoringJob) -> list[Any]:
+    from ..api import score_batch
+
+    return score_batch(
+        records, errors="record", reward_model=_client(job.reward_model),
+        reward_model_fallback=job.reward_model_fallback,
+        normalize_by_problem_id=job.normalize_by_problem_id, **job.options,
+    )
+
+
+def _output_row(line: str, row: dict[str, Any] | None, added: dict[str, Any],
+                fields: FieldMap) -> tuple[str, str, dict[str, Any]]:
+    """A row's task label, its output line, and the fields added to it (an error when the
+    row cannot be written back)."""
+    if row is None:
+        return "(unreadable)", _unreadable_row(line, added["reason"]), added
+    task = fields.task_label(row, canonical=True)
+    try:
+        return task, dump_row({**row, **added}), added
+    except (RecursionError, ValueError) as exc:  # deep enough to load, too deep to write
+        added = _error_fields(f"cannot write the row back ({type(exc).__name__}: {exc})")
+        return task, _unreadable_row(line, added["reason"]), added
 
 
 class Chunk(NamedTuple):
@@ -362,8 +396,9 @@ def run_ray(paths: list[str], parquet: bool, job: ScoringJob, *, workers: int, b
     """Score the input on Ray Data (joining ``address``, else ``RAY_ADDRESS``, else starting a
     local instance with ``workers`` CPUs); yields chunks in input order like :func:`run_local`.
 
-    ``fmt`` (``--format``) names the format of files whose names do not. The first ``skip`` rows (already committed by an interrupted run) are scored again and
-    dropped: Ray Data has no row offset to start from.
+    ``fmt`` (``--format``) names the format of files whose names do not. The first ``skip``
+    rows (already committed by an interrupted run) are scored again and dropped: Ray Data has
+    no row offset to start from.
     """
     try:
         import ray
@@ -371,6 +406,25 @@ def run_ray(paths: list[str], parquet: bool, job: ScoringJob, *, workers: int, b
         from ..errors import missing_extra
 
         raise missing_extra("ray[data]", "ray") from exc
+    started = _ray_start(ray, address, workers)
+    try:
+        ds = _ray_dataset(ray, paths, parquet, job, batch_size, fmt)
+        seen = 0
+        for batch in ds.iter_batches(batch_size=batch_size, batch_format="pyarrow"):
+            table: Any = batch  # a pyarrow.Table for batch_format="pyarrow"
+            n = table.num_rows
+            lo = min(max(skip - seen, 0), n)
+            seen += n
+            if lo < n:
+                yield _ray_chunk(table, lo, seen - n + lo, job)
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def _ray_start(ray: Any, address: str | None, workers: int) -> bool:
+    """Join ``address`` (else ``RAY_ADDRESS``), or start a local instance of ``workers``
+    CPUs, unless Ray is running already; True when this call started it."""
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     address = address or os.environ.get("RAY_ADDRESS") or None
     started = False
@@ -388,33 +442,31 @@ def run_ray(paths: list[str], parquet: bool, job: ScoringJob, *, workers: int, b
         import fsspec.implementations.http  # noqa: F401  (race into a half-imported module)
     except ImportError:
         sys.modules["fsspec.implementations.http"] = None  # type: ignore[assignment]  # fail fast
-    try:
-        ctx = ray.data.DataContext.get_current()
-        ctx.execution_options.preserve_order = True
-        ctx.enable_progress_bars = False
-        if parquet:
-            ds = ray.data.read_parquet(paths).map_batches(
-                _ray_parquet_to_text, batch_format="pyarrow", batch_size=batch_size)
-        else:
-            ds = ray.data.read_datasource(_jsonl_datasource(paths, fmt, batch_size))
-        ds = ds.map_batches(_ray_score_batch, fn_kwargs={"job": job},  # type: ignore[arg-type]
-                            batch_format="pyarrow", batch_size=batch_size)
-        seen = 0
-        for batch in ds.iter_batches(batch_size=batch_size, batch_format="pyarrow"):
-            table: Any = batch  # a pyarrow.Table for batch_format="pyarrow"
-            n = table.num_rows
-            lo = min(max(skip - seen, 0), n)
-            seen += n
-            if lo == n:
-                continue
-            cols = {name: table.column(name).to_pylist()[lo:] for name in _RAY_COLUMNS}
-            lines = cols["text"]
-            summary = list(zip(*(cols[c] for c in _SUMMARY_COLUMNS), strict=True))
-            errs = [(i, e) for i, e in enumerate(cols["input_error"]) if e]
-            first = [(i, e) for i, e in enumerate(cols["error"]) if e]
-            wheres = [w or f"row {seen - n + lo + i + 1}" for i, w in enumerate(cols["where"])]
-            yield (Chunk(wheres, [], None),
-                   ChunkResult(encode_chunk(lines, job.out_kind), None, summary, errs, None, first))
-    finally:
-        if started:
-            ray.shutdown()
+    return started
+
+
+def _ray_dataset(ray: Any, paths: list[str], parquet: bool, job: ScoringJob, batch_size: int,
+                 fmt: str | None) -> Any:
+    """The input as an ordered Ray dataset of scored rows (the columns of ``_RAY_COLUMNS``)."""
+    ctx = ray.data.DataContext.get_current()
+    ctx.execution_options.preserve_order = True
+    ctx.enable_progress_bars = False
+    if parquet:
+        ds = ray.data.read_parquet(paths).map_batches(
+            _ray_parquet_to_text, batch_format="pyarrow", batch_size=batch_size)
+    else:
+        ds = ray.data.read_datasource(_jsonl_datasource(paths, fmt, batch_size))
+    return ds.map_batches(_ray_score_batch, fn_kwargs={"job": job},  # type: ignore[arg-type]
+                          batch_format="pyarrow", batch_size=batch_size)
+
+
+def _ray_chunk(table: Any, lo: int, before: int, job: ScoringJob) -> tuple[Chunk, ChunkResult]:
+    """A scored Ray batch from its row ``lo`` on (``before`` rows of the input precede it)."""
+    cols = {name: table.column(name).to_pylist()[lo:] for name in _RAY_COLUMNS}
+    lines = cols["text"]
+    summary = list(zip(*(cols[c] for c in _SUMMARY_COLUMNS), strict=True))
+    errs = [(i, e) for i, e in enumerate(cols["input_error"]) if e]
+    first = [(i, e) for i, e in enumerate(cols["error"]) if e]
+    wheres = [w or f"row {before + i + 1}" for i, w in enumerate(cols["where"])]
+    return (Chunk(wheres, [], None),
+            ChunkResult(encode_chunk(lines, job.out_kind), None, summary, errs, None, first))

@@ -80,10 +80,11 @@ def file_format(path: str | Path, fmt: str | None = None) -> str:
 
     >>> file_format("a.jsonl.gz"), file_format("b.parquet"), file_format("c.txt", "jsonl")
     ('jsonl.gz', 'parquet', 'jsonl')
-    >>> file_format("c.csv")
+    >>> file_format("c.csv")  # doctest: +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ...
-    unireward.errors.InputError: c.csv: unknown file type; name it .jsonl, .jsonl.gz or .parquet, or give --format jsonl|jsonl.gz|parquet
+    unireward.errors.InputError: c.csv: unknown file type; name it .jsonl, .jsonl.gz or
+    .parquet, or give --format jsonl|jsonl.gz|parquet
     """
     name = str(path).lower()
     for kind, suffixes in FORMATS.items():
@@ -108,7 +109,8 @@ def open_text(path: str | Path, mode: str = "rt") -> IO[str]:
     '{"a": 1}\\n'
     """
     if str(path).endswith(".gz"):
-        return io.TextIOWrapper(gzip.open(path, mode.replace("t", "") + "b"), encoding="utf-8")  # type: ignore[arg-type,type-var]
+        binary = gzip.open(path, mode.replace("t", "") + "b")
+        return io.TextIOWrapper(binary, encoding="utf-8")  # type: ignore[arg-type,type-var]
     return open(path, mode, encoding="utf-8")
 
 
@@ -116,7 +118,9 @@ def input_paths(path: str | Path, fmt: str | None = None) -> list[str]:
     """The files to read: the file itself, or the shards of a folder in name order."""
     p = Path(path)
     if p.is_dir():
-        shards = sorted(str(f) for f in p.iterdir() if f.is_file() and f.name.lower().endswith(SHARD_SUFFIXES))
+        shards = sorted(
+            str(f) for f in p.iterdir() if f.is_file() and f.name.lower().endswith(SHARD_SUFFIXES)
+        )
         if not shards:
             raise InputError(f"{path}: no shards ({', '.join(SHARD_SUFFIXES)}) in this folder")
         kinds = {s.lower().endswith(".parquet") for s in shards}
@@ -175,7 +179,8 @@ def printable(text: str, limit: int = 300) -> str:
     """
     if text.isprintable():
         return text[:limit]
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in visible(text[: 4 * limit]))[:limit]
+    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in visible(text[: 4 * limit]))
+    return shown[:limit]
 
 
 def split_lines(read: Callable[[int], bytes]) -> Iterator[bytes]:
@@ -283,7 +288,9 @@ class InputReader:
                 raise InputError(f"cannot read {path}: {exc}") from exc
             gz = file_format(path, self.format) == "jsonl.gz"
             with raw:
-                stream: IO[bytes] = gzip.GzipFile(fileobj=raw) if gz else raw  # type: ignore[assignment]
+                stream: IO[bytes] = (
+                    gzip.GzipFile(fileobj=raw) if gz else raw  # type: ignore[assignment]
+                )
                 offset = 0
                 try:
                     for lineno, text, size in jsonl_lines(stream):
@@ -338,7 +345,9 @@ def parse_row(line: str) -> dict[str, Any]:
             json.dumps(row, ensure_ascii=False).encode("utf-8")
         except UnicodeEncodeError as exc:
             code = ord(exc.object[exc.start])
-            raise ValueError(f"invalid Unicode: a lone surrogate (\\u{code:04x} without its pair)") from None
+            raise ValueError(
+                f"invalid Unicode: a lone surrogate (\\u{code:04x} without its pair)"
+            ) from None
         except RecursionError:
             raise ValueError("invalid JSON: nested too deeply") from None
     return row
@@ -347,7 +356,9 @@ def parse_row(line: str) -> dict[str, Any]:
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
-def read_rows(path: str | Path, fmt: str | None = None) -> Iterator[tuple[str, dict[str, Any] | None, str | None]]:
+def read_rows(
+    path: str | Path, fmt: str | None = None
+) -> Iterator[tuple[str, dict[str, Any] | None, str | None]]:
     """``(where, row, None)`` for each readable row, ``(where, None, error)`` otherwise."""
     for where, line in InputReader(path, fmt):
         try:
@@ -400,7 +411,9 @@ def create_new(path: str) -> IO[bytes]:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o644)
     except FileExistsError:
-        raise InputError(f"{path} appeared while it was being created; refusing to use it") from None
+        raise InputError(
+            f"{path} appeared while it was being created; refusing to use it"
+        ) from None
     return os.fdopen(fd, "wb")
 
 
@@ -518,7 +531,9 @@ class OutputSink:
         self.close()
         if self.kind == "parquet":
             folder = os.path.dirname(os.path.abspath(self.output))
-            fd, tmp = tempfile.mkstemp(dir=folder, prefix=os.path.basename(self.output) + ".", suffix=".tmp")
+            fd, tmp = tempfile.mkstemp(
+                dir=folder, prefix=os.path.basename(self.output) + ".", suffix=".tmp"
+            )
             os.close(fd)
             try:
                 jsonl_to_parquet(self.partial, tmp)

@@ -27,7 +27,14 @@ from ..errors import ConfigurationError
 __all__ = ["FIELDS", "PRESETS", "FieldMap", "chat_text", "get_path"]
 
 #: The fields a scoring record has; the first three are required.
-FIELDS: tuple[str, ...] = ("completion", "ground_truth", "task", "data_type", "problem_id", "prompt")
+FIELDS: tuple[str, ...] = (
+    "completion",
+    "ground_truth",
+    "task",
+    "data_type",
+    "problem_id",
+    "prompt",
+)
 _REQUIRED = FIELDS[:3]
 
 #: Presets: unireward field -> candidate columns (first present wins).
@@ -143,10 +150,11 @@ class FieldMap:
 
         >>> FieldMap.from_preset("trl", ["ground_truth=meta.gt"]).columns["ground_truth"]
         ('meta.gt',)
-        >>> FieldMap.from_preset("trl", ["truth=x"])
+        >>> FieldMap.from_preset("trl", ["truth=x"])  # doctest: +NORMALIZE_WHITESPACE
         Traceback (most recent call last):
         ...
-        unireward.errors.ConfigurationError: --field: unknown field 'truth'; fields: completion, ground_truth, task, data_type, problem_id, prompt
+        unireward.errors.ConfigurationError: --field: unknown field 'truth'; fields:
+        completion, ground_truth, task, data_type, problem_id, prompt
         """
         if preset not in PRESETS:
             raise ConfigurationError(f"unknown preset {preset!r}; presets: {', '.join(PRESETS)}")
@@ -157,7 +165,9 @@ class FieldMap:
             if not sep or not name or not column:
                 raise ConfigurationError(f"--field expects NAME=COLUMN, got {item!r}")
             if name not in FIELDS:
-                raise ConfigurationError(f"--field: unknown field {name!r}; fields: {', '.join(FIELDS)}")
+                raise ConfigurationError(
+                    f"--field: unknown field {name!r}; fields: {', '.join(FIELDS)}"
+                )
             columns[name] = tuple(c.strip() for c in column.split(",") if c.strip())
         return cls(columns, default_task)
 
@@ -188,7 +198,10 @@ class FieldMap:
                 del rec["prompt"]
         for name in _REQUIRED:
             if name not in rec:
-                return rec, f"no {name} (looked for: {', '.join(self.columns.get(name, ())) or 'nothing'})"
+                return (
+                    rec,
+                    f"no {name} (looked for: {', '.join(self.columns.get(name, ())) or 'nothing'})",
+                )
         return rec, None
 
     def task_label(self, row: Mapping[str, Any], *, canonical: bool = False) -> str:

@@ -20,22 +20,33 @@ __all__ = ["add_report_parser", "run_report"]
 
 def add_report_parser(sub: Any) -> None:
     p = sub.add_parser(
-        "report", help="write a self-contained HTML report of a scored dump (or compare two)",
-        description="Summarise a scored dump (the output of `unireward score`) as one HTML file: per-task "
-        "summary with an all-tasks row, reward heterogeneity and prompt groups (zero-std, all-right, "
-        "all-wrong groups; mean |advantage| under GRPO and EMA-GRPO), trends over training steps, "
-        "completion lengths, grounding benchmarks, examples and errors. Two dumps are compared side by side.",
+        "report",
+        help="write a self-contained HTML report of a scored dump (or compare two)",
+        description="Summarise a scored dump (the output of `unireward score`) as one HTML "
+        "file: per-task summary with an all-tasks row, reward heterogeneity and prompt groups "
+        "(zero-std, all-right, all-wrong groups; mean |advantage| under GRPO and EMA-GRPO), "
+        "trends over training steps, completion lengths, grounding benchmarks, examples and "
+        "errors. Two dumps are compared side by side.",
         epilog="examples:\n  unireward report scored.jsonl -o report.html\n"
-        "  unireward report scored.parquet -o report.html --title 'step 1200' --summary-json summary.json\n"
+        "  unireward report scored.parquet -o report.html --title 'step 1200' "
+        "--summary-json summary.json\n"
         "  unireward report run_a.jsonl run_b.jsonl -o compare.html\n\n"
         "exit codes: 0 written, 2 usage or input error (e.g. the dump is not scored)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("inputs", nargs="+", metavar="SCORED",
-                   help="one scored JSONL / JSONL.gz / Parquet file or folder of shards; two to compare")
+    p.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="SCORED",
+        help="one scored JSONL / JSONL.gz / Parquet file or folder of shards; two to compare",
+    )
     p.add_argument("-o", "--output", help="the HTML file to write")
-    p.add_argument("--summary-json", metavar="PATH", help="also write every number of the report as JSON")
-    p.add_argument("--title", default=None, help="page title (default: 'unireward report' / 'comparison')")
+    p.add_argument(
+        "--summary-json", metavar="PATH", help="also write every number of the report as JSON"
+    )
+    p.add_argument(
+        "--title", default=None, help="page title (default: 'unireward report' / 'comparison')"
+    )
     from ._score import add_field_arguments
 
     add_field_arguments(p)
@@ -68,8 +79,15 @@ def _shard_rows(path: str) -> Iterable[dict[str, Any]]:
 
     for _where, row, err in read_rows(path):
         if row is None:  # a line that is not a JSON object: an error row of its own
-            yield {"_raw": err or "", "reward": 0.0, "accuracy": 0.0, "format": 0.0, "structure": 0.0,
-                   "status": "error", "reason": err}
+            yield {
+                "_raw": err or "",
+                "reward": 0.0,
+                "accuracy": 0.0,
+                "format": 0.0,
+                "structure": 0.0,
+                "status": "error",
+                "reason": err,
+            }
             continue
         if "reward" not in row:
             raise _NotScored(path)
@@ -77,7 +95,8 @@ def _shard_rows(path: str) -> Iterable[dict[str, Any]]:
 
 
 def _write(path: str, text: str) -> None:
-    """Atomic write; a new folder is created, text a dump cannot encode (lone surrogates) is escaped."""
+    """Atomic write; a new folder is created, text a dump cannot encode (lone surrogates) is
+    escaped."""
     from ._io import write_atomic
 
     write_atomic(path, text, errors="backslashreplace")
@@ -93,7 +112,10 @@ def run_report(args: argparse.Namespace) -> int:
         print("unireward: report takes one scored dump, or two to compare", file=sys.stderr)
         return 2
     if not args.output and not args.summary_json:
-        print("unireward: nothing to write: give -o OUTPUT.html and/or --summary-json PATH", file=sys.stderr)
+        print(
+            "unireward: nothing to write: give -o OUTPUT.html and/or --summary-json PATH",
+            file=sys.stderr,
+        )
         return 2
     title = args.title or ("unireward report" if len(args.inputs) == 1 else "unireward comparison")
     summaries = []
@@ -103,7 +125,10 @@ def run_report(args: argparse.Namespace) -> int:
             data = build_report(_scored_rows(path), fields)
             summaries.append(data.summary(title, [path]))
     except _NotScored as exc:
-        print(f"unireward: {exc} has rows without 'reward' (run `unireward score` first)", file=sys.stderr)
+        print(
+            f"unireward: {exc} has rows without 'reward' (run `unireward score` first)",
+            file=sys.stderr,
+        )
         return 2
     except UniRewardError as exc:
         print(f"unireward: {exc}", file=sys.stderr)
@@ -118,8 +143,13 @@ def run_report(args: argparse.Namespace) -> int:
         names = (os.path.basename(args.inputs[0]), os.path.basename(args.inputs[1]))
         if names[0] == names[1]:
             names = (args.inputs[0], args.inputs[1])
-        page = lambda: render_comparison(summaries[0], summaries[1], names=names, title=title)  # noqa: E731
-        numbers = {"a": summaries[0], "b": summaries[1], "compare": compare_numbers(summaries[0], summaries[1])}
+        page = lambda: render_comparison(  # noqa: E731
+            summaries[0], summaries[1], names=names, title=title)
+        numbers = {
+            "a": summaries[0],
+            "b": summaries[1],
+            "compare": compare_numbers(summaries[0], summaries[1]),
+        }
     try:
         if args.output:
             _write(args.output, page())

@@ -108,10 +108,15 @@ def add_field_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--preset", choices=list(PRESETS), default="auto",
                    help="where the fields live: auto (unireward and OneThinker names), onethinker, "
                    "easyr1, verl, trl (default: auto)")
-    p.add_argument("--field", action="append", default=[], metavar="NAME=COLUMN",
-                   help="read a field (completion, ground_truth, task, data_type, problem_id, "
-                   "prompt) from COLUMN; dotted paths reach nested fields (reward_model.ground_truth), "
-                   "commas list fallbacks; repeatable")
+    p.add_argument(
+        "--field",
+        action="append",
+        default=[],
+        metavar="NAME=COLUMN",
+        help="read a field (completion, ground_truth, task, data_type, problem_id, "
+        "prompt) from COLUMN; dotted paths reach nested fields (reward_model.ground_truth), "
+        "commas list fallbacks; repeatable",
+    )
     p.add_argument("--task", default=None, metavar="TASK",
                    help="task for rows that name none (checked at start-up)")
     p.add_argument("--format", default=None, choices=list(FORMATS), dest="format",
@@ -129,15 +134,21 @@ def add_score_parser(sub: Any) -> None:
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("input", help="a JSONL / JSONL.gz / Parquet file, or a folder of shards")
-    p.add_argument("-o", "--output", required=True, help="the scored dump (.jsonl, .jsonl.gz, .parquet)")
+    p.add_argument(
+        "-o", "--output", required=True, help="the scored dump (.jsonl, .jsonl.gz, .parquet)"
+    )
     add_field_arguments(p)
     g = p.add_argument_group("scoring")
     g.add_argument("--profile", default="onethinker", choices=["onethinker", "strict"])
     g.add_argument("--format-weight", type=FloatRange(0, 1), default=0.1, metavar="W",
                    help="weight of the format reward, in [0, 1] (default 0.1)")
-    g.add_argument("--math-timeout", type=FloatRange(0, MAX_MATH_TIMEOUT, open_lo=True), default=5.0,
-                   metavar="SECONDS",
-                   help=f"deadline per math item, in (0, {MAX_MATH_TIMEOUT:g}] seconds (default 5)")
+    g.add_argument(
+        "--math-timeout",
+        type=FloatRange(0, MAX_MATH_TIMEOUT, open_lo=True),
+        default=5.0,
+        metavar="SECONDS",
+        help=f"deadline per math item, in (0, {MAX_MATH_TIMEOUT:g}] seconds (default 5)",
+    )
     r = p.add_argument_group("reward model (open-ended and captioning answers)")
     r.add_argument("--reward-model-url", default=None, metavar="URL",
                    help="a POLAR reward model server (default: rule-based ROUGE scoring)")
@@ -146,8 +157,12 @@ def add_score_parser(sub: Any) -> None:
                    help="score rows by ROUGE (status 'fallback') when the server fails; "
                    "without it a failing server stops the run (resumable)")
     r.add_argument("--reward-model-retries", type=IntRange(0), default=7, metavar="N")
-    r.add_argument("--no-normalize-by-problem-id", dest="normalize_by_problem_id",
-                   action="store_false", help="clip reward-model scores instead of normalising per problem")
+    r.add_argument(
+        "--no-normalize-by-problem-id",
+        dest="normalize_by_problem_id",
+        action="store_false",
+        help="clip reward-model scores instead of normalising per problem",
+    )
     e = p.add_argument_group("execution")
     e.add_argument("--workers", type=IntRange(1), default=os.cpu_count() or 1,
                    help="worker processes (default: all cores); Ray: CPUs of a local instance")
@@ -178,10 +193,11 @@ def check_task(name: str | None) -> str | None:
 
     >>> check_task("Multiple_Choice")
     'multiple choice'
-    >>> check_task("multple choice")
+    >>> check_task("multple choice")  # doctest: +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ...
-    unireward.errors.ConfigurationError: --task: unknown task 'multple choice'; did you mean 'multiple choice'?
+    unireward.errors.ConfigurationError: --task: unknown task 'multple choice';
+    did you mean 'multiple choice'?
     """
     from ..errors import UnknownTaskError
     from ..registry import canonical_task, get_scorer, registered_tasks
@@ -222,7 +238,9 @@ def _job(args: argparse.Namespace) -> ScoringJob:
 
 
 def _fingerprint(args: argparse.Namespace, job: ScoringJob, reader: InputReader) -> dict[str, Any]:
-    files = [[os.path.abspath(p), os.path.getsize(p), int(os.path.getmtime(p))] for p in reader.paths]
+    files = [
+        [os.path.abspath(p), os.path.getsize(p), int(os.path.getmtime(p))] for p in reader.paths
+    ]
     return {"input": files, "fields": {k: list(v) for k, v in job.fields.columns.items()},
             "task": job.fields.default_task, "options": job.options,
             "reward_model": None if job.reward_model is None else job.reward_model.base_url}
@@ -296,17 +314,35 @@ def run_score(args: argparse.Namespace) -> int:
     if clash is not None:
         return _fail(clash)
     sink = OutputSink(args.output, _fingerprint(args, job, reader), job.out_kind)
-    summary = Summary()
-    first: list[list[str]] = []
     try:
-        state = sink.resume_state() if args.resume else None
-        if state is not None:
-            saved = sink.read_progress()
-            summary = Summary.from_json(saved.get("summary") or {})
-            first = [[str(w), str(r)] for w, r in saved.get("first_errors") or []]
+        state, summary, first = _resume_state(sink, args.resume)
     except (UniRewardError, OSError) as exc:
         return _fail(str(exc))
     done = state[0] if state else 0
+    _announce(args, job, state, done)
+    try:
+        sink.open(state)
+    except (UniRewardError, OSError) as exc:
+        sink.close()
+        return _fail(f"cannot write {sink.partial}: {exc}")
+    return _ScoreRun(args, job, reader, sink, summary, first, done).execute()
+
+
+def _resume_state(sink: OutputSink,
+                  resume: bool) -> tuple[tuple[int, int] | None, Summary, list[list[str]]]:
+    """Where an interrupted run stopped (None: start afresh), its summary and first errors."""
+    state = sink.resume_state() if resume else None
+    if state is None:
+        return None, Summary(), []
+    saved = sink.read_progress()
+    summary = Summary.from_json(saved.get("summary") or {})
+    first = [[str(w), str(r)] for w, r in saved.get("first_errors") or []]
+    return state, summary, first
+
+
+def _announce(args: argparse.Namespace, job: ScoringJob, state: tuple[int, int] | None,
+              done: int) -> None:
+    """Say on stderr what resuming found, and how Ray normalises reward-model scores."""
     if args.resume and not args.quiet:
         print(f"unireward: resuming after {done:,} committed rows" if state else
               "unireward: nothing to resume; starting from the first row", file=sys.stderr)
@@ -314,79 +350,113 @@ def run_score(args: argparse.Namespace) -> int:
         print("unireward: on Ray, reward-model scores are normalised per problem within each "
               "Ray batch", file=sys.stderr)
 
-    try:
-        sink.open(state)
-    except (UniRewardError, OSError) as exc:
-        sink.close()
-        return _fail(f"cannot write {sink.partial}: {exc}")
-    progress = Progress(enabled=not args.quiet, every=args.log_every, start_rows=done)
-    start = time.monotonic()
-    scored = 0
-    shown_input_errors = 0
-    results: Iterator[tuple[Chunk, ChunkResult]] = iter(())
-    try:
+
+class _ScoreRun:
+    """A run once its output is open: the engine's scored chunks go to the sink in order,
+    with progress, and every way of stopping early leaves a resumable partial output."""
+
+    def __init__(self, args: argparse.Namespace, job: ScoringJob, reader: InputReader,
+                 sink: OutputSink, summary: Summary, first: list[list[str]], done: int) -> None:
+        self.args, self.job, self.reader, self.sink = args, job, reader, sink
+        self.summary, self.first, self.done = summary, first, done
+        self.progress = Progress(enabled=not args.quiet, every=args.log_every, start_rows=done)
+        self.start = time.monotonic()
+        self.scored = 0
+        self.shown_input_errors = 0
+
+    def execute(self) -> int:
+        sink = self.sink
+        results: Iterator[tuple[Chunk, ChunkResult]] = iter(())
+        try:
+            results = self._results()
+            for chunk, res in results:
+                self._take(chunk, res)
+            sink.finish()
+        except _StrictStop:
+            self._stop(results, discard=True)
+            return _fail("stopped at a malformed input line (--strict); nothing written")
+        except _ReadError as exc:  # resuming would stop here again
+            self._stop(results)
+            return _fail(
+                f"{exc}\nunireward: the {sink.rows:,} rows before it are in {sink.partial}"
+            )
+        except Exception as exc:  # disk, reward model or cluster trouble: resumable
+            self._stop(results)
+            what = str(exc) if isinstance(exc, UniRewardError) else _one_line(exc)
+            return _fail(
+                f"{what}\nunireward: {sink.rows:,} rows are committed in {sink.partial}; "
+                "once the cause is fixed, run again with --resume to continue"
+            )
+        except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (see unireward.cli.main)
+            self._stop(results)
+            print(
+                f"\nunireward: interrupted; {sink.rows:,} rows are committed in {sink.partial}; "
+                "run again with --resume to continue",
+                file=sys.stderr,
+            )
+            return 130
+        return self._finish()
+
+    def _results(self) -> Iterator[tuple[Chunk, ChunkResult]]:
+        """The chosen engine's scored chunks, after the rows already committed."""
+        args, job, reader = self.args, self.job, self.reader
         if args.engine == "ray":
-            results = run_ray(reader.paths, reader.parquet, job, workers=args.workers,
-                              batch_size=args.chunk_size, address=args.ray_address, skip=done,
-                              fmt=reader.format)
+            return run_ray(reader.paths, reader.parquet, job, workers=args.workers,
+                           batch_size=args.chunk_size, address=args.ray_address, skip=self.done,
+                           fmt=reader.format)
+        key = _group_key(job) if job.reward_model is not None else None
+        chunks = chunked(_skip(_reading(reader), self.done), args.chunk_size, key,
+                         position=lambda: reader.position)
+        return run_local(chunks, job, args.workers)
+
+    def _take(self, chunk: Chunk, res: ChunkResult) -> None:
+        """Commit one scored chunk (or stop: --strict and an unreadable line, a failure)."""
+        self._show_input_errors(chunk, res)
+        if res.input_errors and self.args.strict:
+            raise _StrictStop
+        if res.failure is not None:
+            raise InputError(res.failure)
+        self.summary.extend(res.summary)
+        room = FIRST_ERRORS - len(self.first)
+        self.first.extend([chunk.wheres[i], reason] for i, reason in res.errors[:room])
+        self.sink.commit(res.data, len(res.summary),
+                         {"summary": self.summary.to_json(), "first_errors": self.first})
+        self.scored += len(res.summary)
+        self.progress.update(self.done + self.scored, chunk.end)
+
+    def _show_input_errors(self, chunk: Chunk, res: ChunkResult) -> None:
+        """Name unreadable lines on stderr: the first few (all of them with --strict)."""
+        for i, msg in res.input_errors:
+            self.shown_input_errors += 1
+            if self.shown_input_errors <= MAX_SHOWN or self.args.strict:
+                print(f"unireward: {chunk.wheres[i]}: {printable(msg)}", file=sys.stderr)
+            elif self.shown_input_errors == MAX_SHOWN + 1:
+                print("unireward: more unreadable lines follow (not listed)", file=sys.stderr)
+
+    def _stop(self, results: Iterator[Any], *, discard: bool = False) -> None:
+        """End the engine, then drop (``discard``) or keep the partial output."""
+        _close(results)
+        if discard:
+            self.sink.discard()
         else:
-            key = _group_key(job) if job.reward_model is not None else None
-            chunks = chunked(_skip(_reading(reader), done), args.chunk_size, key,
-                             position=lambda: reader.position)
-            results = run_local(chunks, job, args.workers)
-        for chunk, res in results:
-            for i, msg in res.input_errors:
-                shown_input_errors += 1
-                if shown_input_errors <= MAX_SHOWN or args.strict:
-                    print(f"unireward: {chunk.wheres[i]}: {printable(msg)}", file=sys.stderr)
-                elif shown_input_errors == MAX_SHOWN + 1:
-                    print("unireward: more unreadable lines follow (not listed)", file=sys.stderr)
-            if res.input_errors and args.strict:
-                raise _StrictStop
-            if res.failure is not None:
-                raise InputError(res.failure)
-            summary.extend(res.summary)
-            first.extend([chunk.wheres[i], reason] for i, reason in res.errors[:FIRST_ERRORS - len(first)])
-            sink.commit(res.data, len(res.summary),
-                        {"summary": summary.to_json(), "first_errors": first})
-            scored += len(res.summary)
-            progress.update(done + scored, chunk.end)
-        sink.finish()
-    except _StrictStop:
-        _close(results)
-        sink.discard()
-        progress.close(done + scored, complete=False)
-        return _fail("stopped at a malformed input line (--strict); nothing written")
-    except _ReadError as exc:  # resuming would stop here again
-        _close(results)
-        sink.close()
-        progress.close(done + scored, complete=False)
-        return _fail(f"{exc}\nunireward: the {sink.rows:,} rows before it are in {sink.partial}")
-    except Exception as exc:  # disk, reward model or cluster trouble: resumable
-        _close(results)
-        sink.close()
-        progress.close(done + scored, complete=False)
-        what = str(exc) if isinstance(exc, UniRewardError) else _one_line(exc)
-        return _fail(f"{what}\nunireward: {sink.rows:,} rows are committed in {sink.partial}; "
-                     "once the cause is fixed, run again with --resume to continue")
-    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (see unireward.cli.main)
-        _close(results)
-        sink.close()
-        progress.close(done + scored, complete=False)
-        print(f"\nunireward: interrupted; {sink.rows:,} rows are committed in {sink.partial}; "
-              "run again with --resume to continue", file=sys.stderr)
-        return 130
-    progress.close(done + scored)
-    if not args.quiet:
-        seconds = time.monotonic() - start
-        print(summary.table())
-        blank = f"; {reader.blank_lines:,} blank lines skipped" if reader.blank_lines else ""
-        print(f"{summary.rows_total:,} rows ({scored:,} scored now{blank}) in {seconds:.1f} s "
-              f"({scored / max(seconds, 1e-9):,.0f} rows/s) -> {args.output}")
-    if summary.errors:
-        _report_errors(summary, first, args.output)
-        return 1
-    return 0
+            self.sink.close()
+        self.progress.close(self.done + self.scored, complete=False)
+
+    def _finish(self) -> int:
+        """The summary table and the exit status of a run that scored every row."""
+        args, summary, scored = self.args, self.summary, self.scored
+        self.progress.close(self.done + scored)
+        if not args.quiet:
+            seconds = time.monotonic() - self.start
+            print(summary.table())
+            blank = (f"; {self.reader.blank_lines:,} blank lines skipped"
+                     if self.reader.blank_lines else "")
+            print(f"{summary.rows_total:,} rows ({scored:,} scored now{blank}) in {seconds:.1f} s "
+                  f"({scored / max(seconds, 1e-9):,.0f} rows/s) -> {args.output}")
+        if summary.errors:
+            _report_errors(summary, self.first, args.output)
+            return 1
+        return 0
 
 
 def _one_line(exc: BaseException) -> str:

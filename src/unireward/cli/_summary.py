@@ -11,8 +11,18 @@ __all__ = ["PARSE_FAILURES", "Progress", "Summary"]
 
 #: statuses counted as parse failures
 PARSE_FAILURES = frozenset({"parse_error", "malformed_json", "schema_error"})
-_SUMS = ("n", "reward", "accuracy", "format", "structure", "format_fail", "parse", "fallback", "error",
-         "ground_truth")
+_SUMS = (
+    "n",
+    "reward",
+    "accuracy",
+    "format",
+    "structure",
+    "format_fail",
+    "parse",
+    "fallback",
+    "error",
+    "ground_truth",
+)
 
 
 class Summary:
@@ -23,7 +33,8 @@ class Summary:
     >>> s.add("numerical", 0.0, 0.0, 0.0, 0.0, "parse_error")
     >>> s.add("numerical", 0.75, 0.0, 1.0, 0.5, "ground_truth_error")
     >>> row = s.rows()[0]
-    >>> row["task"], row["rows"], row["reward"], row["format_fail"], row["parse"], row["ground_truth"]
+    >>> (row["task"], row["rows"], row["reward"], row["format_fail"], row["parse"],
+    ...  row["ground_truth"])
     ('numerical', 3, 0.75, 0.3333333333333333, 1, 1)
     >>> Summary.from_json(s.to_json()).rows() == s.rows()
     True
@@ -173,7 +184,9 @@ class Progress:
         now = time.monotonic()
         if self._rich is not None:
             rate = (rows - self.start_rows) / max(now - self.start, 1e-9)
-            self._rich.update(self._task, completed=fraction or 0.0, rows=f"{rows:,}", rate=f"{rate:,.0f}")
+            self._rich.update(
+                self._task, completed=fraction or 0.0, rows=f"{rows:,}", rate=f"{rate:,.0f}"
+            )
             if now - self.last >= 0.1:
                 self._rich.refresh()
                 self.last = now
@@ -196,11 +209,17 @@ class Progress:
         now = time.monotonic()
         if self._rich is not None:
             rate = (rows - self.start_rows) / max(now - self.start, 1e-9)
-            self._rich.update(self._task, completed=fraction or 0.0, rows=f"{rows:,}", rate=f"{rate:,.0f}")
+            self._rich.update(
+                self._task, completed=fraction or 0.0, rows=f"{rows:,}", rate=f"{rate:,.0f}"
+            )
             self._rich.refresh()
             self._rich.stop()
         elif self.tty:
             bar = "#" * int((fraction or 0.0) * 30)
-            print(f"\r[{bar:<30}] {self._line(rows, fraction, now)}" + " " * 20, file=self.stream, flush=True)
+            print(
+                f"\r[{bar:<30}] {self._line(rows, fraction, now)}" + " " * 20,
+                file=self.stream,
+                flush=True,
+            )
         else:
             print(f"unireward: {self._line(rows, fraction, now)}", file=self.stream, flush=True)

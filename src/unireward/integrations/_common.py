@@ -81,7 +81,9 @@ _CLIENTS: dict[tuple[str, str, int, str], Any] = {}
 _CLIENTS_LOCK = threading.Lock()
 
 
-def polar_client(base_url: str, backend: str = "vllm", tokenizer: Any = None, *, model: str | None = None) -> Any:
+def polar_client(
+    base_url: str, backend: str = "vllm", tokenizer: Any = None, *, model: str | None = None
+) -> Any:
     """One :class:`~unireward.remote.PolarClient` per process, server, backend and tokenizer.
 
     ``tokenizer`` (a ``transformers`` tokenizer of the reward model, as verl hands it over)
@@ -96,10 +98,16 @@ def polar_client(base_url: str, backend: str = "vllm", tokenizer: Any = None, *,
         if client is None:
             encoder = PolarEncoder()
             if tokenizer is not None:
-                encoder._tokenizer = tokenizer  # the encoder's token-exact mode, with a loaded tokenizer
+                encoder._tokenizer = (
+                    tokenizer  # the encoder's token-exact mode, with a loaded tokenizer
+                )
             extra: dict[str, Any] = {"model": model} if model else {}
-            client = _CLIENTS[key] = PolarClient(base_url=str(base_url), backend=backend,  # type: ignore[arg-type]
-                                                 encoder=encoder, **extra)
+            client = _CLIENTS[key] = PolarClient(
+                base_url=str(base_url),
+                backend=backend,  # type: ignore[arg-type]
+                encoder=encoder,
+                **extra,
+            )
     return client
 
 
@@ -111,4 +119,6 @@ def probe_reward_model(client: Any) -> None:
     try:
         client.score_pairs(["ping"], ["pong"], ["pong"])
     except RemoteRewardError as exc:
-        raise ConfigurationError(f"the reward model at {client.base_url} cannot be used: {exc}") from exc
+        raise ConfigurationError(
+            f"the reward model at {client.base_url} cannot be used: {exc}"
+        ) from exc

@@ -66,9 +66,10 @@ def completion_text(completion: Any) -> Any:
     included), as the CLI reads chat columns. Anything else is returned unchanged (and
     recorded as an input error when scored).
 
+    >>> answer = {"type": "text", "text": "<answer>42</answer>"}
     >>> completion_text([{"role": "assistant", "content": "<think>t</think>"},
     ...                  {"role": "tool", "content": "42"},
-    ...                  {"role": "assistant", "content": [{"type": "text", "text": "<answer>42</answer>"}]}])
+    ...                  {"role": "assistant", "content": [answer]}])
     '<think>t</think><answer>42</answer>'
     """
     if isinstance(completion, str):
@@ -82,14 +83,18 @@ def _prompt_text(prompt: Any) -> str:
     return text if isinstance(text, str) else ""
 
 
-def _column(kwargs: dict[str, Any], names: Sequence[str], n: int, what: str, required: bool) -> list[Any]:
+def _column(
+    kwargs: dict[str, Any], names: Sequence[str], n: int, what: str, required: bool
+) -> list[Any]:
     for name in names:
         if name in kwargs and kwargs[name] is not None:
             values = kwargs[name]
             if not isinstance(values, (list, tuple)):
                 values = [values] * n
             if len(values) != n:
-                raise ConfigurationError(f"column {name!r} has {len(values)} values for {n} completions")
+                raise ConfigurationError(
+                    f"column {name!r} has {len(values)} values for {n} completions"
+                )
             return list(values)
     if required:
         raise ConfigurationError(f"no {what} column: pass one of {list(names)} as a dataset column")
@@ -144,7 +149,9 @@ class UniRewardFunction:
             raise ConfigurationError(f"component must be one of {_COMPONENTS}, got {component!r}")
         check_options(options)
         if reward_model_fallback not in (None, "rouge"):
-            raise ConfigurationError(f"reward_model_fallback must be None or 'rouge', got {reward_model_fallback!r}")
+            raise ConfigurationError(
+                f"reward_model_fallback must be None or 'rouge', got {reward_model_fallback!r}"
+            )
         self.component = component
         self.task_columns = (task_column, "task", "problem_type")
         self.ground_truth_columns = (ground_truth_column, "ground_truth", "answer", "solution")
@@ -166,14 +173,22 @@ class UniRewardFunction:
         if reward_model_url:  # fail at start-up, not in the first training step
             probe_reward_model(polar_client(reward_model_url, reward_model_backend))
 
-    def _records(self, prompts: Any, completions: Sequence[Any], kwargs: dict[str, Any]) -> list[dict[str, Any]]:
+    def _records(
+        self, prompts: Any, completions: Sequence[Any], kwargs: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         n = len(completions)
-        tasks = [self.task] * n if self.task else _column(kwargs, self.task_columns, n, "task", True)
+        tasks = (
+            [self.task] * n if self.task else _column(kwargs, self.task_columns, n, "task", True)
+        )
         gts = _column(kwargs, self.ground_truth_columns, n, "ground truth", True)
         dts = _column(kwargs, (self.data_type_column,), n, "data type", False)
         pids = _column(kwargs, (self.problem_id_column,), n, "problem id", False)
         # only a reward model reads the question
-        questions = [""] * n if prompts is None or not self.reward_model_url else [_prompt_text(p) for p in prompts]
+        questions = (
+            [""] * n
+            if prompts is None or not self.reward_model_url
+            else [_prompt_text(p) for p in prompts]
+        )
         if len(questions) != n:
             raise ConfigurationError(f"got {len(questions)} prompts for {n} completions")
         return [
@@ -182,26 +197,38 @@ class UniRewardFunction:
             for c, g, t, d, p, q in zip(completions, gts, tasks, dts, pids, questions, strict=True)
         ]
 
-    def __call__(self, *args: Any, prompts: Any = None, completions: Any = None, **kwargs: Any) -> list[float | None]:
+    def __call__(
+        self, *args: Any, prompts: Any = None, completions: Any = None, **kwargs: Any
+    ) -> list[float | None]:
         if args:
             raise ConfigurationError(
                 f"{self.__name__} takes keyword arguments only, as TRL calls it: "
-                f"fn(prompts=..., completions=..., <dataset columns>=...); got {len(args)} positional")
+                "fn(prompts=..., completions=..., <dataset columns>=...); "
+                f"got {len(args)} positional"
+            )
         if completions is None:
             raise ConfigurationError(f"{self.__name__} was called without completions=")
         from unireward.api import score_batch
 
         hooks = {k: kwargs.pop(k, None) for k in _TRAINER_KEYWORDS}
         records = self._records(prompts, completions, kwargs)
-        rm = polar_client(self.reward_model_url, self.reward_model_backend) if self.reward_model_url else None
+        rm = (
+            polar_client(self.reward_model_url, self.reward_model_backend)
+            if self.reward_model_url
+            else None
+        )
         results = score_batch(records, errors="record", reward_model=rm,
                               reward_model_fallback=self.reward_model_fallback, **self.options)
         report_unscored(self.__name__, results)
         if self.log_details:
             self._log(results, hooks["log_extra"], hooks["log_metric"])
-        return [None if self.unscored == "none" and r.status.value == "error"  # a bad truth: the reference value
-                else float(r.total if self.component == "total" else getattr(r, self.component))
-                for r in results]
+        return [
+            None
+            if self.unscored == "none"
+            and r.status.value == "error"  # a bad truth: the reference value
+            else float(r.total if self.component == "total" else getattr(r, self.component))
+            for r in results
+        ]
 
     @staticmethod
     def _log(results: Sequence[Any], log_extra: Callable[..., Any] | None,
@@ -237,29 +264,39 @@ def _trl_version() -> tuple[int, ...] | None:
     return tuple(parts)
 
 
-async def _score_async(scorer: UniRewardFunction, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[float | None]:
+async def _score_async(
+    scorer: UniRewardFunction, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> list[float | None]:
     if args:
         scorer(*args)  # raises the positional-call error
     return await asyncio.to_thread(functools.partial(scorer, **kwargs))
 
 
 # One coroutine function per component: TRL 1.x names a partial's metrics after the function.
-async def unireward_async_total(scorer: UniRewardFunction, *args: Any, **kwargs: Any) -> list[float | None]:
+async def unireward_async_total(
+    scorer: UniRewardFunction, *args: Any, **kwargs: Any
+) -> list[float | None]:
     """The coroutine behind ``AsyncUniRewardFunction("total")``."""
     return await _score_async(scorer, args, kwargs)
 
 
-async def unireward_async_accuracy(scorer: UniRewardFunction, *args: Any, **kwargs: Any) -> list[float | None]:
+async def unireward_async_accuracy(
+    scorer: UniRewardFunction, *args: Any, **kwargs: Any
+) -> list[float | None]:
     """The coroutine behind ``AsyncUniRewardFunction("accuracy")``."""
     return await _score_async(scorer, args, kwargs)
 
 
-async def unireward_async_format(scorer: UniRewardFunction, *args: Any, **kwargs: Any) -> list[float | None]:
+async def unireward_async_format(
+    scorer: UniRewardFunction, *args: Any, **kwargs: Any
+) -> list[float | None]:
     """The coroutine behind ``AsyncUniRewardFunction("format")``."""
     return await _score_async(scorer, args, kwargs)
 
 
-async def unireward_async_structure(scorer: UniRewardFunction, *args: Any, **kwargs: Any) -> list[float | None]:
+async def unireward_async_structure(
+    scorer: UniRewardFunction, *args: Any, **kwargs: Any
+) -> list[float | None]:
     """The coroutine behind ``AsyncUniRewardFunction("structure")``."""
     return await _score_async(scorer, args, kwargs)
 
@@ -300,8 +337,10 @@ class AsyncUniRewardFunction(functools.partial):  # type: ignore[type-arg]
         found = _trl_version()
         if found is not None and found < ASYNC_MIN_TRL:
             raise ConfigurationError(
-                f"TRL {'.'.join(map(str, found))} calls reward functions synchronously (async reward "
-                f"functions need TRL >= {'.'.join(map(str, ASYNC_MIN_TRL))}): use UniRewardFunction")
+                f"TRL {'.'.join(map(str, found))} calls reward functions synchronously (async "
+                f"reward functions need TRL >= {'.'.join(map(str, ASYNC_MIN_TRL))}): "
+                "use UniRewardFunction"
+            )
         return _rebuild_async(UniRewardFunction(component, **kwargs))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:  # construction happens in __new__

@@ -65,8 +65,12 @@ class EMAGRPOTrainer(GRPOTrainer):
         self.last_rewards: torch.Tensor | None = None
         self.last_advantages: torch.Tensor | None = None
 
-    def _calculate_rewards(self, inputs: Any, prompts: Any, completions: Any, completion_ids_list: Any) -> Any:
-        rewards_per_func = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
+    def _calculate_rewards(
+        self, inputs: Any, prompts: Any, completions: Any, completion_ids_list: Any
+    ) -> Any:
+        rewards_per_func = super()._calculate_rewards(
+            inputs, prompts, completions, completion_ids_list
+        )
         self._ema_rewards_per_func = rewards_per_func
         return rewards_per_func
 
@@ -80,8 +84,9 @@ class EMAGRPOTrainer(GRPOTrainer):
         rewards[torch.isnan(per_func).all(dim=1)] = float("nan")
         if any(self.task_column not in x for x in inputs):
             raise ConfigurationError(
-                f"EMAGRPOTrainer reads each row's task from the dataset column {self.task_column!r}, "
-                "which is missing: add it or pass task_column=")
+                "EMAGRPOTrainer reads each row's task from the dataset column "
+                f"{self.task_column!r}, which is missing: add it or pass task_column="
+            )
         tasks = gather_object([str(x[self.task_column]) for x in inputs])
         dtypes = gather_object([x.get(self.data_type_column) for x in inputs])
         mode = "train" if getattr(self.model, "training", True) else "eval"
@@ -104,7 +109,9 @@ class EMAGRPOTrainer(GRPOTrainer):
     def _save_checkpoint(self, model: Any, trial: Any) -> None:
         super()._save_checkpoint(model, trial)
         if self.args.should_save:
-            folder = os.path.join(self._get_output_dir(trial=trial), f"checkpoint-{self.state.global_step}")
+            folder = os.path.join(
+                self._get_output_dir(trial=trial), f"checkpoint-{self.state.global_step}"
+            )
             os.makedirs(folder, exist_ok=True)
             with open(os.path.join(folder, STATE_FILE), "w", encoding="utf-8") as fh:
                 json.dump(self.ema_normalizer.state_dict(), fh)

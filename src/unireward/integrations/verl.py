@@ -98,7 +98,9 @@ def configure(tracker: EMARewardNormalizer) -> None:
     """Use ``tracker`` (other constants, ``bias_correction``...) in the registered estimator."""
     global _NORMALIZER
     if not isinstance(tracker, EMARewardNormalizer):
-        raise ConfigurationError(f"configure() needs an EMARewardNormalizer, got {type(tracker).__name__}")
+        raise ConfigurationError(
+            f"configure() needs an EMARewardNormalizer, got {type(tracker).__name__}"
+        )
     _NORMALIZER = tracker
 
 
@@ -122,12 +124,16 @@ def load_normalizer(folder: str) -> bool:
     return True
 
 
-def label_uids(uids: Iterable[Any], tasks: Iterable[Any], data_types: Iterable[Any] | None = None) -> None:
+def label_uids(
+    uids: Iterable[Any], tasks: Iterable[Any], data_types: Iterable[Any] | None = None
+) -> None:
     """Remember each group's task (and data type) by its ``uid``, for the estimator."""
     uids, tasks = list(uids), list(tasks)
     dts = list(data_types) if data_types is not None else [None] * len(uids)
     if not len(uids) == len(tasks) == len(dts):
-        raise ConfigurationError(f"got {len(uids)} uids, {len(tasks)} tasks and {len(dts)} data types")
+        raise ConfigurationError(
+            f"got {len(uids)} uids, {len(tasks)} tasks and {len(dts)} data types"
+        )
     with _UID_LOCK:
         for u, t, d in zip(uids, tasks, dts, strict=True):
             _UID_LABELS[str(u)] = (str(t), d)
@@ -191,20 +197,37 @@ def _score_samples(
     options: dict[str, Any],
 ) -> list[dict[str, Any]]:
     records = []
-    for src, sol, gt, info in zip(data_sources, solution_strs, ground_truths, extra_infos, strict=True):
+    for src, sol, gt, info in zip(
+        data_sources, solution_strs, ground_truths, extra_infos, strict=True
+    ):
         info = info if isinstance(info, Mapping) else {}
         task = info.get(task_key) or default_task or (src if _is_task(src) else None)
         prompt = next((str(info[k]) for k in _PROMPT_KEYS if info.get(k)), "")
         pid = info.get("problem_id")
-        records.append({"completion": sol, "ground_truth": gt, "task": None if task is None else str(task),
-                        "data_type": info.get(data_type_key), "prompt": prompt,
-                        "problem_id": None if pid is None else str(pid)})
+        records.append(
+            {
+                "completion": sol,
+                "ground_truth": gt,
+                "task": None if task is None else str(task),
+                "data_type": info.get(data_type_key),
+                "prompt": prompt,
+                "problem_id": None if pid is None else str(pid),
+            }
+        )
     url = reward_model_url or reward_router_address
     rm = None
     if url:
-        rm = polar_client(url, reward_model_backend, reward_model_tokenizer, model=reward_model_name)
-    results = score_batch(records, errors="record", reward_model=rm, reward_model_fallback=reward_model_fallback,
-                          normalize_by_problem_id=normalize_by_problem_id, **options)
+        rm = polar_client(
+            url, reward_model_backend, reward_model_tokenizer, model=reward_model_name
+        )
+    results = score_batch(
+        records,
+        errors="record",
+        reward_model=rm,
+        reward_model_fallback=reward_model_fallback,
+        normalize_by_problem_id=normalize_by_problem_id,
+        **options,
+    )
     report_unscored(where, results)
     return [{"score": float(r.total), "accuracy": float(r.accuracy), "format": float(r.format),
              "structure": float(r.structure), "status": r.status.value, "reason": r.reason or ""}
@@ -230,12 +253,12 @@ def compute_score(
 ) -> dict[str, Any]:
     """verl's reward function: one sample in, a dict with ``score`` and what verl logs.
 
-    Name it in verl's config (``reward.custom_reward_function.path=pkg://unireward.integrations.verl``,
-    ``.name=compute_score``); ``reward.custom_reward_function.reward_kwargs`` become keywords.
+    Name it in verl's config: ``reward.custom_reward_function.name=compute_score``, with the
+    ``path`` the module docstring gives; the function's ``reward_kwargs`` become keywords.
 
-    The task is ``extra_info[task_key]``, else ``default_task``, else ``data_source`` when
-    it names a task (otherwise the sample is recorded as missing its task); the
-    data type ``extra_info[data_type_key]``; the prompt (for a reward model)
+    The task is ``extra_info[task_key]``, else ``default_task``, else ``data_source`` when it
+    names a task (otherwise the sample is recorded as missing its task); the data type
+    ``extra_info[data_type_key]``; the prompt (for a reward model)
     ``extra_info["problem_reserved_text"]`` / ``["problem"]`` / ``["question"]`` / ``["prompt"]``.
 
     A sample that cannot be scored (no task, an unknown task, an unusable ground truth) does
@@ -243,24 +266,18 @@ def compute_score(
     warning is logged. Every result has the keys :data:`RESULT_KEYS`.
 
     Args:
-        reward_router_address: verl's reward-model router (``host:port``), passed by the
-            reward-loop managers when a reward model is enabled: open-ended answers are then
-            scored by POLAR at that address.
-        reward_model_tokenizer: the reward model's tokenizer, passed with the address: the
-            POLAR pairs are then truncated in its tokens.
+        reward_router_address: verl's reward-model router (``host:port``), passed with
+            ``reward_model_tokenizer`` by the reward-loop managers when a reward model is on:
+            open-ended answers are then scored by POLAR there, truncated in its tokens.
         task_key / data_type_key: the ``extra_info`` keys of the task and the data type.
         default_task: the task of samples whose ``extra_info`` names none.
         reward_model_url: a POLAR server to use instead of verl's router.
         reward_model_backend: ``"vllm"`` / ``"lmdeploy"`` (``POST /pooling``) or
-            ``"sglang"`` (``POST /classify``).
-        reward_model_name: the served model name sent with each request.
+            ``"sglang"`` (``POST /classify``); ``reward_model_name``: the served model name.
         reward_model_fallback: ``"rouge"`` (default: a failing reward model gives the ROUGE
             score with status ``fallback``) or ``None`` (it raises).
-        **kwargs: scoring options (``profile``, ``format_weight``, ``math_timeout``); any
-            other keyword is ignored with a one-time warning.
-
-    Raises:
-        ConfigurationError: a bad scoring option (a bad profile or weight).
+        **kwargs: scoring options (``profile``, ``format_weight``, ``math_timeout``: a bad
+            one raises ConfigurationError); any other keyword is ignored with a warning, once.
 
     >>> compute_score("onethinker", "<think>t</think><answer>B</answer>", "B",
     ...               {"problem_type": "multiple choice"})["score"]
@@ -270,14 +287,13 @@ def compute_score(
     (0.0, 'error')
     """
     options = _split_options(kwargs, "unireward.integrations.verl.compute_score")
-    [out] = _score_samples(
+    return _score_samples(
         [data_source], [solution_str], [ground_truth], [extra_info], where="verl compute_score",
         task_key=task_key, data_type_key=data_type_key, default_task=default_task,
         reward_model_url=reward_model_url, reward_router_address=reward_router_address,
         reward_model_tokenizer=reward_model_tokenizer, reward_model_backend=reward_model_backend,
         reward_model_name=reward_model_name, reward_model_fallback=reward_model_fallback,
-        normalize_by_problem_id=False, options=options)
-    return out
+        normalize_by_problem_id=False, options=options)[0]
 
 
 def compute_score_batch(
@@ -305,7 +321,8 @@ def compute_score_batch(
     n = len(solution_strs)
     infos = list(extra_infos) if extra_infos is not None else [None] * n
     return _score_samples(
-        list(data_sources), list(solution_strs), list(ground_truths), infos, where="verl compute_score_batch",
+        list(data_sources), list(solution_strs), list(ground_truths), infos,
+        where="verl compute_score_batch",
         task_key=task_key, data_type_key=data_type_key, default_task=default_task,
         reward_model_url=reward_model_url, reward_router_address=reward_router_address,
         reward_model_tokenizer=reward_model_tokenizer, reward_model_backend=reward_model_backend,
@@ -345,11 +362,14 @@ def ema_grpo_estimator(
         by_uid = _labels_from_uids(list(index))
         if by_uid is None:
             raise ConfigurationError(
-                "ema_grpo needs the batch's task labels: use unireward.integrations.verl.compute_advantage "
-                "or label_uids()")
+                "ema_grpo needs the batch's task labels: use "
+                "unireward.integrations.verl.compute_advantage or label_uids()"
+            )
         tasks, dtypes = by_uid
     scores = token_level_rewards.sum(dim=-1)
-    adv = adv_torch.ema_grpo(scores.float(), list(index), list(tasks), data_types=dtypes, normalizer=_NORMALIZER)
+    adv = adv_torch.ema_grpo(
+        scores.float(), list(index), list(tasks), data_types=dtypes, normalizer=_NORMALIZER
+    )
     adv = adv.unsqueeze(-1) * response_mask
     return adv, adv
 
@@ -375,14 +395,24 @@ def _labels(non_tensor: dict[str, Any], key: str) -> list[Any] | None:
     return None
 
 
-def compute_advantage(data: Any, *args: Any, task_key: str = "problem_type", data_type_key: str = "data_type", **kwargs: Any) -> Any:
+def compute_advantage(
+    data: Any,
+    *args: Any,
+    task_key: str = "problem_type",
+    data_type_key: str = "data_type",
+    **kwargs: Any,
+) -> Any:
     """``verl.trainer.ppo.ray_trainer.compute_advantage`` with the task labels handed over."""
     from verl.trainer.ppo import ray_trainer
 
     _LABELS.tasks = _labels(data.non_tensor_batch, task_key)
     _LABELS.data_types = _labels(data.non_tensor_batch, data_type_key)
     try:
-        return _ORIGINAL(data, *args, **kwargs) if _ORIGINAL is not None else ray_trainer.compute_advantage(data, *args, **kwargs)
+        return (
+            _ORIGINAL(data, *args, **kwargs)
+            if _ORIGINAL is not None
+            else ray_trainer.compute_advantage(data, *args, **kwargs)
+        )
     finally:
         _LABELS.tasks = _LABELS.data_types = None
 

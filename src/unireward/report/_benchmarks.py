@@ -72,13 +72,17 @@ def _acc_metrics(ious: list[Any]) -> dict[str, float]:
 
 def _tracks(items: list[Any]) -> dict[str, float]:
     # GOT-10k pools the frames of all sequences, so a chunk of sequences is one long sequence
-    return metrics.tracking_metrics([[b for p, _ in items for b in p]], [[b for _, t in items for b in t]])
+    return metrics.tracking_metrics(
+        [[b for p, _ in items for b in p]], [[b for _, t in items for b in t]]
+    )
 
 
 class _Fold:
     """A metric folded over chunks: the weighted mean of its per-chunk values."""
 
-    def __init__(self, fn: Callable[[list[Any]], dict[str, float]], weight: Callable[[list[Any]], float]) -> None:
+    def __init__(
+        self, fn: Callable[[list[Any]], dict[str, float]], weight: Callable[[list[Any]], float]
+    ) -> None:
         self.fn, self.weight = fn, weight
         self.buf: list[Any] = []
         self.sums: dict[str, float] = {}
@@ -106,12 +110,17 @@ class _Fold:
         return {k: v / self.total for k, v in self.sums.items()} if self.total else {}
 
 
+def _giou(pairs: list[tuple[int, int]]) -> dict[str, float]:
+    inter = np.array([i for i, _ in pairs])
+    union = np.array([u for _, u in pairs])
+    return {"gIoU": MaskSetScores(inter, union).giou}
+
+
 class _MaskFold:
     """gIoU (mean of per-row IoUs) and cIoU (sum of intersections / sum of unions)."""
 
     def __init__(self) -> None:
-        self.iou = _Fold(lambda b: {"gIoU": MaskSetScores(np.array([i for i, _ in b]), np.array([u for _, u in b])).giou},
-                         len)
+        self.iou = _Fold(_giou, len)
         self.inter = 0
         self.union = 0
 
@@ -125,7 +134,9 @@ class _MaskFold:
         self.union += item[1]
 
     def values(self) -> dict[str, float]:
-        one = MaskSetScores(np.array([self.inter], dtype=np.int64), np.array([self.union], dtype=np.int64))
+        one = MaskSetScores(
+            np.array([self.inter], dtype=np.int64), np.array([self.union], dtype=np.int64)
+        )
         return {**self.iou.values(), "cIoU": one.ciou}
 
 
@@ -176,7 +187,8 @@ class BenchmarkSet:
         entry = self.folds.get(label)
         if entry is None:
             if family in ("temporal grounding", "spatial grounding"):
-                fold: Any = _Fold(_iou_metrics if family == "temporal grounding" else _acc_metrics, len)
+                metric = _iou_metrics if family == "temporal grounding" else _acc_metrics
+                fold: Any = _Fold(metric, len)
             elif family == "spatio-temporal grounding":
                 fold = _Fold(metrics.spatio_temporal_metrics, len)
             elif family == "tracking":
@@ -214,7 +226,9 @@ class BenchmarkSet:
         if span is None or not np.isfinite(span).all():
             self._fold(label, family).add(0.0)
             return
-        v = metrics.video_iou(frames, span, truth.time, _frame_boxes(obj, keys), [truth.frames[k] for k in keys])
+        v = metrics.video_iou(
+            frames, span, truth.time, _frame_boxes(obj, keys), [truth.frames[k] for k in keys]
+        )
         self._fold(label, family).add(v)
 
     def table(self) -> dict[str, dict[str, dict[str, float]]]:

@@ -37,9 +37,16 @@ TREND_BINS = 64  # without a step column: at most this many file-order bins
 STEP_ROWS = 1024  # without a step column: rows of one replayed batch (cut at a group change)
 MAX_STEP_ROWS = 65536  # a step longer than this is replayed in parts
 STEP_COLUMNS = ("step", "global_step", "training_step")
-TOKEN_COLUMNS = ("completion_tokens", "response_length", "completion_length", "num_tokens", "output_tokens")
+TOKEN_COLUMNS = (
+    "completion_tokens",
+    "response_length",
+    "completion_length",
+    "num_tokens",
+    "output_tokens",
+)
 _RAW_KEYS = frozenset({"_raw", "reward", "accuracy", "format", "structure", "status", "reason"})
 PARSE_FAILURES = frozenset({"parse_error", "malformed_json", "schema_error"})
+_COMPONENTS = ("reward", "accuracy", "format", "structure")
 
 
 def length_bin(n: int) -> int:
@@ -73,7 +80,9 @@ def _number(value: Any) -> float | None:
 
 
 def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[:limit] + f" [... {len(text) - limit:,} more characters]"
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f" [... {len(text) - limit:,} more characters]"
 
 
 def _text(value: Any) -> str:
@@ -94,7 +103,9 @@ class TaskStats:
 
     def __init__(self) -> None:
         self.n = 0
-        self.sums = dict.fromkeys(("reward", "reward2", "accuracy", "accuracy2", "format", "structure"), 0.0)
+        self.sums = dict.fromkeys(
+            ("reward", "reward2", "accuracy", "accuracy2", "format", "structure"), 0.0
+        )
         self.format_fail = self.parse = self.fallback = 0
         self.status: Counter[str] = Counter()
         self.reward_hist = [0] * REWARD_BINS
@@ -103,7 +114,16 @@ class TaskStats:
         self.tokens = [0] * LENGTH_BINS
         self.tokens_n = self.tokens_sum = 0
 
-    def add(self, reward: float, acc: float, fmt: float, st: float, status: str, chars: int, tokens: int | None) -> None:
+    def add(
+        self,
+        reward: float,
+        acc: float,
+        fmt: float,
+        st: float,
+        status: str,
+        chars: int,
+        tokens: int | None,
+    ) -> None:
         self.n += 1
         s = self.sums
         s["reward"] += reward
@@ -133,7 +153,11 @@ class TaskStats:
         self.parse += other.parse
         self.fallback += other.fallback
         self.status.update(other.status)
-        for mine, theirs in ((self.reward_hist, other.reward_hist), (self.chars, other.chars), (self.tokens, other.tokens)):
+        for mine, theirs in (
+            (self.reward_hist, other.reward_hist),
+            (self.chars, other.chars),
+            (self.tokens, other.tokens),
+        ):
             for i, c in enumerate(theirs):
                 mine[i] += c
         self.chars_sum += other.chars_sum
@@ -150,14 +174,21 @@ class TaskStats:
 
         return {
             "rows": n,
-            "reward_mean": s["reward"] / n, "reward_std": std("reward"),
-            "accuracy_mean": s["accuracy"] / n, "accuracy_std": std("accuracy"),
-            "format_mean": s["format"] / n, "structure_mean": s["structure"] / n,
-            "format_failures": self.format_fail, "format_failure_share": self.format_fail / n,
-            "parse_failures": self.parse, "fallbacks": self.fallback,
+            "reward_mean": s["reward"] / n,
+            "reward_std": std("reward"),
+            "accuracy_mean": s["accuracy"] / n,
+            "accuracy_std": std("accuracy"),
+            "format_mean": s["format"] / n,
+            "structure_mean": s["structure"] / n,
+            "format_failures": self.format_fail,
+            "format_failure_share": self.format_fail / n,
+            "parse_failures": self.parse,
+            "fallbacks": self.fallback,
             "statuses": dict(self.status.most_common()),
             "reward_histogram": list(self.reward_hist),
-            "chars_histogram": list(self.chars), "chars_mean": self.chars_sum / n, "chars_max": self.chars_max,
+            "chars_histogram": list(self.chars),
+            "chars_mean": self.chars_sum / n,
+            "chars_max": self.chars_max,
             "tokens_histogram": list(self.tokens) if self.tokens_n else None,
             "tokens_mean": self.tokens_sum / self.tokens_n if self.tokens_n else None,
         }
@@ -170,16 +201,21 @@ class _GroupStats:
         self.abs_grpo = self.abs_ema = 0.0
 
     def merge(self, o: _GroupStats) -> None:
-        for k in ("groups", "singletons", "zero_std", "all_right", "all_wrong", "rows", "abs_grpo", "abs_ema"):
+        for k in ("groups", "singletons", "zero_std", "all_right", "all_wrong", "rows",
+                  "abs_grpo", "abs_ema"):
             setattr(self, k, getattr(self, k) + getattr(o, k))
 
     def to_json(self, grpo_total: float, ema_total: float) -> dict[str, Any]:
         g = self.groups
         return {
-            "groups": g, "groups_of_one": self.singletons,
-            "zero_std_groups": self.zero_std, "zero_std_share": self.zero_std / g if g else None,
-            "all_right_groups": self.all_right, "all_right_share": self.all_right / g if g else None,
-            "all_wrong_groups": self.all_wrong, "all_wrong_share": self.all_wrong / g if g else None,
+            "groups": g,
+            "groups_of_one": self.singletons,
+            "zero_std_groups": self.zero_std,
+            "zero_std_share": self.zero_std / g if g else None,
+            "all_right_groups": self.all_right,
+            "all_right_share": self.all_right / g if g else None,
+            "all_wrong_groups": self.all_wrong,
+            "all_wrong_share": self.all_wrong / g if g else None,
             "mean_abs_advantage_grpo": self.abs_grpo / self.rows if self.rows else None,
             "mean_abs_advantage_ema_grpo": self.abs_ema / self.rows if self.rows else None,
             "advantage_share_grpo": self.abs_grpo / grpo_total if grpo_total else None,
@@ -225,7 +261,8 @@ class ReportData:
         self.normalizer = EMARewardNormalizer()
         self.ema_std: list[tuple[float, dict[str, float]]] = []
         self.groups: dict[str, _GroupStats] = {}
-        self._buf: list[tuple[str, str | None, Any, float, float]] = []  # task, data_type, group, reward, acc
+        # task, data_type, group, reward, acc
+        self._buf: list[tuple[str, str | None, Any, float, float]] = []
         self._buf_x: float | None = None
         self._finished = False
 
@@ -237,59 +274,90 @@ class ReportData:
 
         self.rows_read += 1
         get = row.get
-        nums = [_number(0.0 if (v := get(k)) is None else v) for k in ("reward", "accuracy", "format", "structure")]
+        nums = [_number(0.0 if (v := get(k)) is None else v) for k in _COMPONENTS]
         status = str(row.get("status") or "ok")
         raw = row.keys() <= _RAW_KEYS
         label = "(unreadable)" if raw else self.fields.task_label(row)
         completion = chat_text(self.fields.lookup(row, "completion"), "assistant")
-        text = completion if isinstance(completion, str) else _text(row.get("_raw") if raw else completion)
-        if status in ("error", "ground_truth_error"):  # unscorable rows: counted apart from the tasks
-            self.errors += 1
-            self.errors_by_task[label] += 1
-            reason = str(row.get("reason") or "(no reason given)")
-            self.errors_by_reason[reason[:80]] += 1
-            if len(self.error_examples) < MAX_ERRORS:
-                self.error_examples.append({"row": self.rows_read, "task": label, "reason": reason,
-                                            "completion": _cut(text, MAX_TEXT),
-                                            "truth": _cut(_text(self.fields.lookup(row, "ground_truth")), MAX_TRUTH)})
+        if isinstance(completion, str):
+            text = completion
+        else:
+            text = _text(row.get("_raw") if raw else completion)
+        if status in ("error", "ground_truth_error"):  # unscorable: counted apart from the tasks
+            self._add_error(row, label, text)
             return
         if any(v is None for v in nums):
-            self.skipped += 1
-            if len(self.skipped_examples) < MAX_ERRORS:
-                self.skipped_examples.append({"row": self.rows_read, "task": label, "values": {
-                    k: _text(row.get(k))[:40] for k in ("reward", "accuracy", "format", "structure")}})
+            self._add_skipped(row, label)
             return
         reward, acc, fmt, st = (float(v) for v in nums if v is not None)
-        tokens = None
-        if self.token_column is None:
-            self.token_column = next((c for c in TOKEN_COLUMNS if c in row), "")
-        if self.token_column:
-            t = row.get(self.token_column)
-            tokens = int(t) if isinstance(t, (int, float)) and not isinstance(t, bool) and t == t and 0 <= t < 1e12 else None
         stats = self.tasks.get(label)
         if stats is None:
             stats = self.tasks[label] = TaskStats()
-        stats.add(reward, acc, fmt, st, status, len(text), tokens)
+        stats.add(reward, acc, fmt, st, status, len(text), self._tokens(row))
         self._examples(label, row, text, reward, acc, fmt, st, status)
         family = self._family.get(label, "?")
         if family == "?":
             family = self._family[label] = family_of(label)
         if family is not None:
-            self.bench.add(label, family, row, acc, completion, self.fields.lookup(row, "ground_truth"),
+            self.bench.add(label, family, row, acc, completion,
+                           self.fields.lookup(row, "ground_truth"),
                            self.fields.lookup(row, "data_type"))
         self._step_row(row, label, reward, acc)
+
+    def _add_error(self, row: Mapping[str, Any], label: str, text: str) -> None:
+        self.errors += 1
+        self.errors_by_task[label] += 1
+        reason = str(row.get("reason") or "(no reason given)")
+        self.errors_by_reason[reason[:80]] += 1
+        if len(self.error_examples) < MAX_ERRORS:
+            truth = _text(self.fields.lookup(row, "ground_truth"))
+            self.error_examples.append({"row": self.rows_read, "task": label, "reason": reason,
+                                        "completion": _cut(text, MAX_TEXT),
+                                        "truth": _cut(truth, MAX_TRUTH)})
+
+    def _add_skipped(self, row: Mapping[str, Any], label: str) -> None:
+        """A row whose reward or components are not numbers."""
+        self.skipped += 1
+        if len(self.skipped_examples) < MAX_ERRORS:
+            values = {k: _text(row.get(k))[:40] for k in _COMPONENTS}
+            self.skipped_examples.append({"row": self.rows_read, "task": label, "values": values})
+
+    def _tokens(self, row: Mapping[str, Any]) -> int | None:
+        """The row's completion length in tokens, from the first token column the dump has."""
+        if self.token_column is None:
+            self.token_column = next((c for c in TOKEN_COLUMNS if c in row), "")
+        if not self.token_column:
+            return None
+        t = row.get(self.token_column)
+        if (isinstance(t, (int, float)) and not isinstance(t, bool)
+                and t == t and 0 <= t < 1e12):
+            return int(t)
+        return None
 
     def _examples(self, label: str, row: Mapping[str, Any], text: str, reward: float, acc: float,
                   fmt: float, st: float, status: str) -> None:
         ex = self.examples.get(label)
         if ex is None:
-            ex = self.examples[label] = {"best": None, "worst": None, "wrong_formatted": [], "format_failures": []}
+            ex = self.examples[label] = {
+                "best": None,
+                "worst": None,
+                "wrong_formatted": [],
+                "format_failures": [],
+            }
 
         def make() -> dict[str, Any]:
-            return {"row": self.rows_read, "step": self._last_step, "reward": reward, "accuracy": acc,
-                    "format": fmt, "structure": st, "status": status,
-                    "reason": str(row.get("reason") or ""), "completion": _cut(text, MAX_TEXT),
-                    "truth": _cut(_text(self.fields.lookup(row, "ground_truth")), MAX_TRUTH)}
+            return {
+                "row": self.rows_read,
+                "step": self._last_step,
+                "reward": reward,
+                "accuracy": acc,
+                "format": fmt,
+                "structure": st,
+                "status": status,
+                "reason": str(row.get("reason") or ""),
+                "completion": _cut(text, MAX_TEXT),
+                "truth": _cut(_text(self.fields.lookup(row, "ground_truth")), MAX_TRUTH),
+            }
 
         if ex["best"] is None or reward > ex["best"]["reward"]:
             ex["best"] = make()
@@ -304,7 +372,9 @@ class ReportData:
 
     def _step_of(self, row: Mapping[str, Any]) -> float | None:
         if self.has_step is None:
-            self.step_column = next((c for c in STEP_COLUMNS if _number(row.get(c)) is not None), None)
+            self.step_column = next(
+                (c for c in STEP_COLUMNS if _number(row.get(c)) is not None), None
+            )
             self.has_step = self.step_column is not None
         if self.step_column is None:
             return None
@@ -348,7 +418,9 @@ class ReportData:
         self._last_step = step
         data_type = self.fields.lookup(row, "data_type")
         # the label is the task string as the dump spells it: what a trainer keys its EMA by
-        self._buf.append((label, str(data_type) if data_type is not None else None, group, reward, acc))
+        self._buf.append(
+            (label, str(data_type) if data_type is not None else None, group, reward, acc)
+        )
         point = self.trend.setdefault(label, {}).setdefault(x, [0, 0.0, 0.0])
         point[0] += 1
         point[1] += reward
@@ -362,7 +434,9 @@ class ReportData:
             for label, points in self.trend.items():
                 merged: dict[float, list[float]] = {}
                 for x, (n, r, a) in points.items():
-                    m = merged.setdefault(float(int(x) // self._bin_rows * self._bin_rows), [0, 0.0, 0.0])
+                    m = merged.setdefault(
+                        float(int(x) // self._bin_rows * self._bin_rows), [0, 0.0, 0.0]
+                    )
                     m[0] += n
                     m[1] += r
                     m[2] += a
@@ -375,15 +449,21 @@ class ReportData:
         if not buf:
             return
         if self._buf_x is not None and self.has_step:
-            self._max_done = self._buf_x if self._max_done is None else max(self._max_done, self._buf_x)
+            self._max_done = (
+                self._buf_x if self._max_done is None else max(self._max_done, self._buf_x)
+            )
         labels = [b[0] for b in buf]
         dtypes = [b[1] for b in buf]
         groups = [b[2] for b in buf]
         rewards = np.array([b[3] for b in buf], dtype=np.float64)
         a_grpo = np.abs(grpo(rewards, groups))
-        a_ema = np.abs(ema_grpo(rewards, groups, labels, data_types=dtypes, normalizer=self.normalizer))
+        a_ema = np.abs(
+            ema_grpo(rewards, groups, labels, data_types=dtypes, normalizer=self.normalizer)
+        )
         x = self._buf_x if self._buf_x is not None else float(self._scored)
-        self.ema_std.append((x, {k: self.normalizer.std(k) for k in sorted(set(task_keys(labels, dtypes)))}))
+        self.ema_std.append(
+            (x, {k: self.normalizer.std(k) for k in sorted(set(task_keys(labels, dtypes)))})
+        )
         members: dict[Any, list[int]] = {}
         for i, g in enumerate(groups):
             members.setdefault(g, []).append(i)
@@ -401,7 +481,7 @@ class ReportData:
             gs.all_right += min(accs) >= 1.0
             gs.all_wrong += max(accs) <= 0.0
         for i, label in enumerate(labels):
-            gs = self.groups[label] if label in self.groups else self.groups.setdefault(label, _GroupStats())
+            gs = self.groups.get(label) or self.groups.setdefault(label, _GroupStats())
             gs.rows += 1
             gs.abs_grpo += float(a_grpo[i])
             gs.abs_ema += float(a_ema[i])
@@ -412,29 +492,23 @@ class ReportData:
             self._flush()
             self._finished = True
             if self.steps_out_of_order:
-                log.warning("report: %d steps came back after later ones; the EMA replay follows file order",
-                            self.steps_out_of_order)
+                log.warning(
+                    "report: %d steps came back after later ones; "
+                    "the EMA replay follows file order",
+                    self.steps_out_of_order,
+                )
         return self
 
     # -- the numbers -------------------------------------------------------------------------
 
-    def summary(self, title: str = "unireward report", inputs: Iterable[str] = ()) -> dict[str, Any]:
+    def summary(self, title: str = "unireward report",
+                inputs: Iterable[str] = ()) -> dict[str, Any]:
         """Every number of the report as JSON-ready data (the page is drawn from it)."""
         self.finish()
         labels = sorted(self.tasks)
         total = TaskStats()
         for label in labels:
             total.merge(self.tasks[label])
-        all_groups = _GroupStats()
-        for gs in self.groups.values():
-            all_groups.merge(gs)
-        tg, te = all_groups.abs_grpo, all_groups.abs_ema
-        trend_by = "step" if self.has_step else "rows"
-        trend = {label: {"x": sorted(points), "rows": [int(points[x][0]) for x in sorted(points)],
-                         "reward": [points[x][1] / points[x][0] for x in sorted(points)],
-                         "accuracy": [points[x][2] / points[x][0] for x in sorted(points)]}
-                 for label, points in sorted(self.trend.items())}
-        keys = sorted({k for _, stds in self.ema_std for k in stds})
         return {
             "title": title,
             "inputs": list(inputs),
@@ -444,24 +518,8 @@ class ReportData:
             "skipped_rows": self.skipped,
             "tasks": {label: self.tasks[label].to_json() for label in labels},
             "all_tasks": total.to_json() if total.n else None,
-            "groups": {
-                "column": self.group_column_seen,
-                "steps": len(self.ema_std),
-                "steps_out_of_order": self.steps_out_of_order,
-                "steps_split": self.steps_split,
-                "tasks": {label: self.groups[label].to_json(tg, te) for label in labels if label in self.groups},
-                "all_tasks": all_groups.to_json(tg, te),
-            },
-            "trend": {
-                "by": trend_by,
-                "column": self.step_column,
-                "bin_rows": None if self.has_step else self._bin_rows,
-                "tasks": trend,
-                "ema_std": {"x": [x for x, _ in self.ema_std],
-                            "keys": {k: [stds.get(k) for _, stds in self.ema_std] for k in keys}},
-                "ema_final": {k: {**v, "std": self.normalizer.std(k)}
-                              for k, v in self.normalizer.state_dict()["tasks"].items()},
-            },
+            "groups": self._groups_json(labels),
+            "trend": self._trend_json(),
             "lengths": {"token_column": self.token_column or None, "bins": LENGTH_BINS},
             "benchmarks": self.bench.table(),
             "examples": {label: self.examples[label] for label in labels},
@@ -469,6 +527,40 @@ class ReportData:
                        "by_reason": dict(self.errors_by_reason.most_common(20)),
                        "examples": self.error_examples},
             "skipped": {"rows": self.skipped, "examples": self.skipped_examples},
+        }
+
+    def _groups_json(self, labels: list[str]) -> dict[str, Any]:
+        """The prompt-group statistics per task and over all tasks."""
+        all_groups = _GroupStats()
+        for gs in self.groups.values():
+            all_groups.merge(gs)
+        tg, te = all_groups.abs_grpo, all_groups.abs_ema
+        return {
+            "column": self.group_column_seen,
+            "steps": len(self.ema_std),
+            "steps_out_of_order": self.steps_out_of_order,
+            "steps_split": self.steps_split,
+            "tasks": {label: self.groups[label].to_json(tg, te)
+                      for label in labels if label in self.groups},
+            "all_tasks": all_groups.to_json(tg, te),
+        }
+
+    def _trend_json(self) -> dict[str, Any]:
+        """Per task, the mean reward and accuracy over training, and the EMA's spread."""
+        trend = {label: {"x": sorted(points), "rows": [int(points[x][0]) for x in sorted(points)],
+                         "reward": [points[x][1] / points[x][0] for x in sorted(points)],
+                         "accuracy": [points[x][2] / points[x][0] for x in sorted(points)]}
+                 for label, points in sorted(self.trend.items())}
+        keys = sorted({k for _, stds in self.ema_std for k in stds})
+        return {
+            "by": "step" if self.has_step else "rows",
+            "column": self.step_column,
+            "bin_rows": None if self.has_step else self._bin_rows,
+            "tasks": trend,
+            "ema_std": {"x": [x for x, _ in self.ema_std],
+                        "keys": {k: [stds.get(k) for _, stds in self.ema_std] for k in keys}},
+            "ema_final": {k: {**v, "std": self.normalizer.std(k)}
+                          for k, v in self.normalizer.state_dict()["tasks"].items()},
         }
 
 
@@ -479,7 +571,8 @@ def build_report(rows: Iterable[Mapping[str, Any]], fields: Any = None) -> Repor
     ...          "structure": 0.5, "status": "ok", "completion": "<answer>3</answer>"}
     ...         for r, a in ((1.5, 1.0), (0.6, 0.0))]
     >>> s = build_report(rows).summary()
-    >>> round(s["tasks"]["numerical"]["reward_mean"], 6), round(s["tasks"]["numerical"]["reward_std"], 6)
+    >>> t = s["tasks"]["numerical"]
+    >>> round(t["reward_mean"], 6), round(t["reward_std"], 6)
     (1.05, 0.45)
     >>> g = s["groups"]["tasks"]["numerical"]
     >>> g["groups"], g["zero_std_groups"], round(g["mean_abs_advantage_grpo"], 4)

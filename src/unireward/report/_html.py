@@ -36,7 +36,9 @@ td:first-child,th:first-child{text-align:left}tr.all td{font-weight:600;backgrou
 pre{white-space:pre-wrap;word-break:break-all;max-width:1100px;background:#f6f6f6;padding:6px;
 max-height:180px;overflow:auto;margin:2px 0 8px 0;border-left:3px solid #bbb}
 pre.truth{border-left-color:#2a9d8f}pre.bad{border-left-color:#e76f51}
-.example{margin:6px 0 14px 0}.pair{display:grid;grid-template-columns:2fr 3fr;gap:10px;max-width:1300px}.meta{color:#555;font-size:13px}.wide{overflow-x:auto;max-width:100%}
+.example{margin:6px 0 14px 0}
+.pair{display:grid;grid-template-columns:2fr 3fr;gap:10px;max-width:1300px}
+.meta{color:#555;font-size:13px}.wide{overflow-x:auto;max-width:100%}
 nav a{margin-right:12px}
 """
 _HEAD = ("<!doctype html><html lang='en'><head><meta charset='utf-8'>"
@@ -85,7 +87,8 @@ def _section(pid: str, title: str, body: Sequence[str], intro: str = "") -> str:
     return head + (f"<p class='meta'>{intro}</p>" if intro else "") + "".join(body) + "</section>"
 
 
-def _table(head: Sequence[str], rows: Sequence[Sequence[str]], all_row: Sequence[str] | None = None) -> str:
+def _table(head: Sequence[str], rows: Sequence[Sequence[str]],
+           all_row: Sequence[str] | None = None) -> str:
     out = ["<table><tr>", *(f"<th>{esc(h)}</th>" for h in head), "</tr>"]
     for r in rows:
         out.append("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>")
@@ -96,6 +99,10 @@ def _table(head: Sequence[str], rows: Sequence[Sequence[str]], all_row: Sequence
 
 
 # -- panels of one run ---------------------------------------------------------------------
+
+_SUMMARY_HEAD = ("task", "rows", "reward", "reward std", "accuracy", "format", "structure",
+                 "format failures", "parse failures", "fallbacks")
+
 
 def _summary_cells(t: Mapping[str, Any]) -> list[str]:
     return [f"{t['rows']:,}", _f(t["reward_mean"]), _f(t["reward_std"]), _f(t["accuracy_mean"]),
@@ -108,69 +115,82 @@ def _reward_ticks() -> list[tuple[int, str]]:
 
 
 def _panel_summary(s: Mapping[str, Any]) -> str:
-    head = ["task", "rows", "reward", "reward std", "accuracy", "format", "structure", "format failures",
-            "parse failures", "fallbacks"]
-    rows = [[esc(label), *_summary_cells(t)] for label, t in s["tasks"].items()]
-    all_row = ["all tasks", *_summary_cells(s["all_tasks"])]
-    body = [_table(head, rows, all_row), "<div class='legend'>"]
-    body += [f"<span><i style='background:{c}'></i>{esc(k)}</span>" for k, c in STATUS_COLORS.items()]
+    body = [_summary_table(s), "<div class='legend'>"]
+    body += [f"<span><i style='background:{c}'></i>{esc(k)}</span>"
+             for k, c in STATUS_COLORS.items()]
     body.append("</div><div class='grid'>")
     for label, t in s["tasks"].items():
+        means = [(k, [t[f"{k}_mean"]]) for k in ("reward", "accuracy", "format", "structure")]
         body.append(
             f"<div class='card'><h3>{esc(label)}</h3><div class='meta'>reward distribution "
             f"({_plural(t['rows'], 'row')}, bins of 0.1)</div>"
             + histogram_svg(t["reward_histogram"], _reward_ticks(), label=f"rewards of {label}")
             + "<div class='meta'>component means (bar scale 0-1.5)</div>"
-            + bars_svg([(k, [t[f"{k}_mean"]]) for k in ("reward", "accuracy", "format", "structure")],
-                       ["mean"], label=f"component means of {label}", width=320, lo=0.0, hi=1.5, name_w=70)
+            + bars_svg(means, ["mean"], label=f"component means of {label}", width=320, lo=0.0,
+                       hi=1.5, name_w=70)
             + "<div class='meta'>statuses</div>"
             + stack_svg(t["statuses"], STATUS_COLORS, label=f"statuses of {label}") + "</div>")
     body.append("</div>")
     return _section("summary", "Summary", body,
-                    "Per task: mean reward and its standard deviation, mean components, the share of "
-                    "answers that fail the format, parse failures and reward-model fallbacks. Error rows "
-                    "are not in these numbers (see Errors).")
+                    "Per task: mean reward and its standard deviation, mean components, the share "
+                    "of answers that fail the format, parse failures and reward-model fallbacks. "
+                    "Error rows are not in these numbers (see Errors).")
+
+
+def _summary_table(s: Mapping[str, Any]) -> str:
+    """One run's per-task table, with the all-tasks row."""
+    rows = [[esc(label), *_summary_cells(t)] for label, t in s["tasks"].items()]
+    return _table(_SUMMARY_HEAD, rows, ["all tasks", *_summary_cells(s["all_tasks"])])
 
 
 def _panel_heterogeneity(s: Mapping[str, Any]) -> str:
     g = s["groups"]
-    head = ["task", "rows", "reward", "reward std", "groups", "no signal (zero std)", "all right", "all wrong",
-            "mean |A| GRPO", "mean |A| EMA-GRPO", "share of |A| GRPO", "share of |A| EMA-GRPO"]
-
-    def cells(label: str, t: Mapping[str, Any], gt: Mapping[str, Any] | None) -> list[str]:
-        gt = gt or {}
-        return [label, f"{t['rows']:,}", _f(t["reward_mean"]), _f(t["reward_std"]), _f(gt.get("groups")),
-                _pct(gt.get("zero_std_share")), _pct(gt.get("all_right_share")), _pct(gt.get("all_wrong_share")),
-                _f(gt.get("mean_abs_advantage_grpo")), _f(gt.get("mean_abs_advantage_ema_grpo")),
-                _pct(gt.get("advantage_share_grpo")), _pct(gt.get("advantage_share_ema_grpo"))]
-
-    rows = [cells(esc(label), t, g["tasks"].get(label)) for label, t in s["tasks"].items()]
-    body = [_table(head, rows, cells("all tasks", s["all_tasks"], g["all_tasks"]))]
+    rows = [_group_cells(esc(label), t, g["tasks"].get(label)) for label, t in s["tasks"].items()]
+    body = [_table(_GROUP_HEAD, rows, _group_cells("all tasks", s["all_tasks"], g["all_tasks"]))]
     if not g["column"]:
-        body.append("<p class='meta'>No prompt-group column (problem_id, uid or prompt; see <code>--field "
-                    "problem_id=COLUMN</code>): every row is a group of one, so there are no group statistics "
-                    "and every advantage is 0.</p>")
-    body.append("<div class='meta'>share of the total |advantage| per task: which tasks dominate the "
-                "gradient, under GRPO and under EMA-GRPO</div>")
-    body.append(bars_svg([(label, [gt.get("advantage_share_grpo") or 0.0, gt.get("advantage_share_ema_grpo") or 0.0])
-                          for label, gt in g["tasks"].items()], ["GRPO", "EMA-GRPO"],
-                         label="share of |advantage| per task", lo=0.0))
-    body.append("<div class='meta'>share of prompt groups with no learning signal (every rollout got the "
-                "same reward), all right, all wrong</div>")
-    body.append(bars_svg([(label, [gt.get("zero_std_share") or 0.0, gt.get("all_right_share") or 0.0,
-                                   gt.get("all_wrong_share") or 0.0]) for label, gt in g["tasks"].items()],
-                         ["zero std", "all right", "all wrong"], label="group shares per task", lo=0.0, hi=1.0))
-    split = (f" {_plural(g['steps_split'], 'step')} longer than the replay limit were replayed in parts."
-             if g["steps_split"] else "")
-    order = (f" {_plural(g['steps_out_of_order'], 'step')} came back after later ones: the replay follows "
-             "file order." if g["steps_out_of_order"] else "")
+        body.append("<p class='meta'>No prompt-group column (problem_id, uid or prompt; see "
+                    "<code>--field problem_id=COLUMN</code>): every row is a group of one, so "
+                    "there are no group statistics and every advantage is 0.</p>")
+    body.append("<div class='meta'>share of the total |advantage| per task: which tasks dominate "
+                "the gradient, under GRPO and under EMA-GRPO</div>")
+    body.append(bars_svg(_shares(g, ("advantage_share_grpo", "advantage_share_ema_grpo")),
+                         ["GRPO", "EMA-GRPO"], label="share of |advantage| per task", lo=0.0))
+    body.append("<div class='meta'>share of prompt groups with no learning signal (every rollout "
+                "got the same reward), all right, all wrong</div>")
+    body.append(bars_svg(_shares(g, ("zero_std_share", "all_right_share", "all_wrong_share")),
+                         ["zero std", "all right", "all wrong"], label="group shares per task",
+                         lo=0.0, hi=1.0))
+    split = (f" {_plural(g['steps_split'], 'step')} longer than the replay limit were replayed "
+             "in parts." if g["steps_split"] else "")
+    order = (f" {_plural(g['steps_out_of_order'], 'step')} came back after later ones: the replay "
+             "follows file order." if g["steps_out_of_order"] else "")
     return _section(
         "heterogeneity", "Reward heterogeneity and prompt groups", body,
-        "A prompt group is the rollouts of one prompt in one step (grouped by problem_id, else uid, else the "
-        "prompt text). Zero std: every rollout got the same reward, so GRPO has nothing to learn from. "
-        "All right: every accuracy is 1; all wrong: every accuracy is 0. Mean |A|: the mean absolute "
-        f"advantage when the dump is replayed step by step ({_plural(g['steps'], 'step')}) through "
-        "unireward.advantage.grpo and ema_grpo (default constants)." + split + order)
+        "A prompt group is the rollouts of one prompt in one step (grouped by problem_id, else "
+        "uid, else the prompt text). Zero std: every rollout got the same reward, so GRPO has "
+        "nothing to learn from. All right: every accuracy is 1; all wrong: every accuracy is 0. "
+        "Mean |A|: the mean absolute advantage when the dump is replayed step by step "
+        f"({_plural(g['steps'], 'step')}) through unireward.advantage.grpo and ema_grpo (default "
+        "constants)." + split + order)
+
+
+_GROUP_HEAD = ("task", "rows", "reward", "reward std", "groups", "no signal (zero std)",
+               "all right", "all wrong", "mean |A| GRPO", "mean |A| EMA-GRPO", "share of |A| GRPO",
+               "share of |A| EMA-GRPO")
+
+
+def _group_cells(label: str, t: Mapping[str, Any], gt: Mapping[str, Any] | None) -> list[str]:
+    gt = gt or {}
+    return [label, f"{t['rows']:,}", _f(t["reward_mean"]), _f(t["reward_std"]),
+            _f(gt.get("groups")), _pct(gt.get("zero_std_share")), _pct(gt.get("all_right_share")),
+            _pct(gt.get("all_wrong_share")), _f(gt.get("mean_abs_advantage_grpo")),
+            _f(gt.get("mean_abs_advantage_ema_grpo")), _pct(gt.get("advantage_share_grpo")),
+            _pct(gt.get("advantage_share_ema_grpo"))]
+
+
+def _shares(g: Mapping[str, Any], keys: Sequence[str]) -> list[tuple[str, list[float]]]:
+    """Per task, the group statistics ``keys`` (0 where there are none), for a bar chart."""
+    return [(label, [gt.get(k) or 0.0 for k in keys]) for label, gt in g["tasks"].items()]
 
 
 def _panel_training(s: Mapping[str, Any]) -> str:
@@ -180,26 +200,33 @@ def _panel_training(s: Mapping[str, Any]) -> str:
         intro = f"By training step (column <code>{esc(str(tr['column']))}</code>)."
     else:
         x_name = "row of the dump (bin start)"
-        intro = (f"The dump has no step column: rows are binned in file order ({_plural(tr['bin_rows'], 'row')} "
-                 "per bin), and the advantage replay cuts it into batches at prompt-group boundaries.")
+        intro = ("The dump has no step column: rows are binned in file order "
+                 f"({_plural(tr['bin_rows'], 'row')} per bin), and the advantage replay cuts it "
+                 "into batches at prompt-group boundaries.")
     tasks = tr["tasks"]
+    ema_x = tr["ema_std"]["x"]
     body = [
         "<div class='meta'>mean reward per task</div>",
-        lines_svg({label: list(zip(t["x"], t["reward"], strict=True)) for label, t in tasks.items()},
+        lines_svg({label: list(zip(t["x"], t["reward"], strict=True))
+                   for label, t in tasks.items()},
                   label="reward over training", x_name=x_name),
         "<div class='meta'>mean accuracy per task</div>",
-        lines_svg({label: list(zip(t["x"], t["accuracy"], strict=True)) for label, t in tasks.items()},
+        lines_svg({label: list(zip(t["x"], t["accuracy"], strict=True))
+                   for label, t in tasks.items()},
                   label="accuracy over training", x_name=x_name, lo=0.0, hi=1.0),
-        "<div class='meta'>EMA-GRPO's per-task reward std (sigma of the task key) after each replayed step</div>",
-        lines_svg({k: [(x, v) for x, v in zip(tr["ema_std"]["x"], vs, strict=True) if v is not None]
+        "<div class='meta'>EMA-GRPO's per-task reward std (sigma of the task key) after each "
+        "replayed step</div>",
+        lines_svg({k: [(x, v) for x, v in zip(ema_x, vs, strict=True) if v is not None]
                    for k, vs in tr["ema_std"]["keys"].items()},
-                  label="EMA std per task over training", x_name=x_name if tr["by"] == "step" else "row of the dump"),
+                  label="EMA std per task over training",
+                  x_name=x_name if tr["by"] == "step" else "row of the dump"),
     ]
     final = tr["ema_final"]
     if final:
-        body.append(_table(["task key", "EMA mean m1", "EMA second moment m2", "EMA std", "steps seen"],
-                           [[esc(k), _f(v["m1"], ".4f"), _f(v["m2"], ".4f"), _f(v["std"], ".4f"), f"{v['steps']:,}"]
-                            for k, v in sorted(final.items())]))
+        body.append(_table(["task key", "EMA mean m1", "EMA second moment m2", "EMA std",
+                            "steps seen"],
+                           [[esc(k), _f(v["m1"], ".4f"), _f(v["m2"], ".4f"), _f(v["std"], ".4f"),
+                             f"{v['steps']:,}"] for k, v in sorted(final.items())]))
     return _section("training", "Over training", body, intro)
 
 
@@ -213,25 +240,28 @@ def _panel_lengths(s: Mapping[str, Any]) -> str:
     for label, t in s["tasks"].items():
         card = [f"<div class='card'><h3>{esc(label)}</h3><div class='meta'>characters: mean "
                 f"{t['chars_mean']:,.0f}, max {t['chars_max']:,}</div>",
-                histogram_svg(t["chars_histogram"], _length_ticks(), label=f"completion characters of {label}",
-                              fill="#2a9d8f")]
+                histogram_svg(t["chars_histogram"], _length_ticks(),
+                              label=f"completion characters of {label}", fill="#2a9d8f")]
         if t["tokens_histogram"] is not None:
-            card += [f"<div class='meta'>tokens ({esc(str(token_col))}): mean {t['tokens_mean']:,.0f}</div>",
-                     histogram_svg(t["tokens_histogram"], _length_ticks(), label=f"completion tokens of {label}",
-                                   fill="#8d6cab")]
+            card += [f"<div class='meta'>tokens ({esc(str(token_col))}): "
+                     f"mean {t['tokens_mean']:,.0f}</div>",
+                     histogram_svg(t["tokens_histogram"], _length_ticks(),
+                                   label=f"completion tokens of {label}", fill="#8d6cab")]
         body.append("".join(card) + "</div>")
     body.append("</div>")
     tokens = (f"tokens from the column <code>{esc(str(token_col))}</code>" if token_col
-              else "no token-count column (completion_tokens, response_length, ...), so characters only")
+              else "no token-count column (completion_tokens, response_length, ...), so "
+              "characters only")
     return _section("lengths", "Completion lengths", body,
-                    f"Histograms of completion length per task on a logarithmic axis (bins of half an octave); "
-                    f"{tokens}.")
+                    "Histograms of completion length per task on a logarithmic axis (bins of half "
+                    f"an octave); {tokens}.")
 
 
 def _panel_benchmarks(s: Mapping[str, Any]) -> str:
     bench = s["benchmarks"]
     if not bench:
-        return _section("benchmarks", "Grounding benchmarks", ["<p>No grounding task in this dump.</p>"])
+        return _section("benchmarks", "Grounding benchmarks",
+                        ["<p>No grounding task in this dump.</p>"])
     from ._benchmarks import FAMILIES
 
     body = []
@@ -241,25 +271,30 @@ def _panel_benchmarks(s: Mapping[str, Any]) -> str:
         body.append(_table(["task", "samples", *cols],
                            [[esc(label), f"{v['samples']:,}", *(_f(v.get(c)) for c in cols)]
                             for label, v in per_label.items()]))
-        body.append(bars_svg([(label, [v.get(c, float("nan")) for c in cols]) for label, v in per_label.items()],
+        body.append(bars_svg([(label, [v.get(c, float("nan")) for c in cols])
+                              for label, v in per_label.items()],
                              list(cols), label=f"{family} benchmark", lo=0.0, hi=1.0))
     return _section(
         "benchmarks", "Grounding benchmarks", body,
-        "Computed with unireward.metrics over the scored rows (error rows excluded; an unusable answer counts "
-        "as IoU 0). Temporal: R@m is the share of answers with tIoU &ge; m. Spatial: Acc@0.5. "
-        "Spatio-temporal: vIoU of the answer's tube over the truth's annotated frames. Tracking: AO and "
-        "SR@t over the per-frame IoUs of all sequences pooled (SR counts IoU &gt; t). Segmentation: gIoU and "
-        "cIoU where rows carry mask pixel counts (mask_intersection, mask_union).")
+        "Computed with unireward.metrics over the scored rows (error rows excluded; an unusable "
+        "answer counts as IoU 0). Temporal: R@m is the share of answers with tIoU &ge; m. "
+        "Spatial: Acc@0.5. Spatio-temporal: vIoU of the answer's tube over the truth's annotated "
+        "frames. Tracking: AO and SR@t over the per-frame IoUs of all sequences pooled (SR counts "
+        "IoU &gt; t). Segmentation: gIoU and cIoU where rows carry mask pixel counts "
+        "(mask_intersection, mask_union).")
 
 
 def _example(kind: str, ex: Mapping[str, Any]) -> str:
     step = "" if ex.get("step") is None else f", step {ex['step']:g}"
     reason = f"; reason: {esc(ex['reason'])}" if ex.get("reason") else ""
-    return (f"<div class='example'><div class='meta'><b>{esc(kind)}</b> (row {ex['row']:,}{step}): reward "
-            f"{ex['reward']:.3f} = accuracy {ex['accuracy']:.3f}, format {ex['format']:g}, structure "
-            f"{ex['structure']:.3f}; status {esc(ex['status'])}{reason}</div>"
-            f"<div class='pair'><div><div class='meta'>ground truth</div><pre class='truth'>{esc(ex['truth'])}</pre>"
-            f"</div><div><div class='meta'>completion</div><pre class='bad'>{esc(ex['completion'])}</pre></div></div></div>")
+    return (f"<div class='example'><div class='meta'><b>{esc(kind)}</b> "
+            f"(row {ex['row']:,}{step}): reward {ex['reward']:.3f} = accuracy "
+            f"{ex['accuracy']:.3f}, format {ex['format']:g}, structure {ex['structure']:.3f}; "
+            f"status {esc(ex['status'])}{reason}</div>"
+            "<div class='pair'><div><div class='meta'>ground truth</div>"
+            f"<pre class='truth'>{esc(ex['truth'])}</pre></div>"
+            "<div><div class='meta'>completion</div>"
+            f"<pre class='bad'>{esc(ex['completion'])}</pre></div></div></div>")
 
 
 def _panel_examples(s: Mapping[str, Any]) -> str:
@@ -274,9 +309,10 @@ def _panel_examples(s: Mapping[str, Any]) -> str:
         body += [_example("wrong but well formatted", e) for e in wrong]
         body += [_example("format failure", e) for e in ex["format_failures"]]
     return _section("examples", "Examples", body or ["<p>No scored rows.</p>"],
-                    "Per task: the answer with the highest reward, the one with the lowest, the first answers "
-                    "that pass the format but have accuracy below 0.5, and the first format failures; each "
-                    "with its ground truth (completions cut at 2,000 characters).")
+                    "Per task: the answer with the highest reward, the one with the lowest, the "
+                    "first answers that pass the format but have accuracy below 0.5, and the first "
+                    "format failures; each with its ground truth (completions cut at 2,000 "
+                    "characters).")
 
 
 def _panel_errors(s: Mapping[str, Any]) -> str:
@@ -285,24 +321,32 @@ def _panel_errors(s: Mapping[str, Any]) -> str:
         return _section("errors", "Errors", ["<p>No error rows.</p>"])
     body = []
     if e["rows"]:
-        body.append(_table(["task", "error rows"], [[esc(k), f"{v:,}"] for k, v in e["by_task"].items()]))
-        body.append(_table(["reason (first 80 characters)", "rows"], [[esc(k), f"{v:,}"] for k, v in e["by_reason"].items()]))
+        body.append(_table(["task", "error rows"],
+                           [[esc(k), f"{v:,}"] for k, v in e["by_task"].items()]))
+        body.append(_table(["reason (first 80 characters)", "rows"],
+                           [[esc(k), f"{v:,}"] for k, v in e["by_reason"].items()]))
         for ex in e["examples"]:
-            body.append(f"<div class='example'><div class='meta'>row {ex['row']:,}, task {esc(ex['task'])}: "
-                        f"{esc(ex['reason'])}</div><div class='meta'>ground truth</div><pre class='truth'>"
-                        f"{esc(ex['truth'])}</pre><div class='meta'>completion / raw line</div>"
+            body.append("<div class='example'><div class='meta'>"
+                        f"row {ex['row']:,}, task {esc(ex['task'])}: {esc(ex['reason'])}</div>"
+                        "<div class='meta'>ground truth</div>"
+                        f"<pre class='truth'>{esc(ex['truth'])}</pre>"
+                        "<div class='meta'>completion / raw line</div>"
                         f"<pre class='bad'>{esc(ex['completion'])}</pre></div>")
     if sk["rows"]:
-        body.append(f"<p>{_plural(sk['rows'], 'row')} without numeric rewards skipped; first ones:</p>")
-        body.append(_table(["row", "task", "values"], [[f"{x['row']:,}", esc(x["task"]), esc(str(x["values"]))]
-                                                       for x in sk["examples"]]))
+        body.append(f"<p>{_plural(sk['rows'], 'row')} without numeric rewards skipped; "
+                    "first ones:</p>")
+        body.append(_table(["row", "task", "values"],
+                           [[f"{x['row']:,}", esc(x["task"]), esc(str(x["values"]))]
+                            for x in sk["examples"]]))
     return _section("errors", "Errors", body,
-                    f"{_plural(e['rows'], 'row')} with status <code>error</code> (unknown task, unusable ground "
-                    "truth, missing field, unreadable line): counted here and left out of every other panel.")
+                    f"{_plural(e['rows'], 'row')} with status <code>error</code> (unknown task, "
+                    "unusable ground truth, missing field, unreadable line): counted here and left "
+                    "out of every other panel.")
 
 
 def _page(title: str, meta: str, panels: Sequence[str]) -> str:
-    nav = "".join(f"<a href='#{pid}'>{name}</a>" for pid, name in _NAV if any(f"id='{pid}'" in p for p in panels))
+    nav = "".join(f"<a href='#{pid}'>{name}</a>" for pid, name in _NAV
+                  if any(f"id='{pid}'" in p for p in panels))
     return "\n".join([_HEAD.format(title=esc(title), css=_CSS), f"<h1>{esc(title)}</h1>",
                       f"<p class='meta'>{meta}</p><nav>{nav}</nav>", *panels, "</body></html>"])
 
@@ -324,8 +368,9 @@ def render_report(summary: Mapping[str, Any]) -> str:
     """The HTML page of one run's summary (see :meth:`ReportData.summary`)."""
     panels = [_panel_errors(summary)]
     if summary["scored_rows"]:
-        panels = [_panel_summary(summary), _panel_heterogeneity(summary), _panel_training(summary),
-                  _panel_lengths(summary), _panel_benchmarks(summary), _panel_examples(summary), *panels]
+        panels = [_panel_summary(summary), _panel_heterogeneity(summary),
+                  _panel_training(summary), _panel_lengths(summary), _panel_benchmarks(summary),
+                  _panel_examples(summary), *panels]
     return _page(summary["title"], _meta(summary), panels)
 
 
@@ -341,76 +386,98 @@ def compare_numbers(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any
         g = g or {}
         return {"rows": t["rows"], "reward": t["reward_mean"], "reward_std": t["reward_std"],
                 "accuracy": t["accuracy_mean"], "format_failure_share": t["format_failure_share"],
-                "zero_std_share": g.get("zero_std_share"), "mean_abs_advantage_ema_grpo": g.get("mean_abs_advantage_ema_grpo"),
+                "zero_std_share": g.get("zero_std_share"),
+                "mean_abs_advantage_ema_grpo": g.get("mean_abs_advantage_ema_grpo"),
                 "chars_mean": t["chars_mean"]}
 
     labels = sorted(set(a["tasks"]) | set(b["tasks"])) + ["all tasks"]
-    tasks = {}
-    for label in labels:
-        va, vb = task_values(a, label), task_values(b, label)
-        keys = list(dict.fromkeys([*va, *vb]))
-        tasks[label] = {k: {"a": va.get(k), "b": vb.get(k),
-                            "delta": None if va.get(k) is None or vb.get(k) is None else vb[k] - va[k]} for k in keys}
+    tasks = {label: _side_by_side(task_values(a, label), task_values(b, label))
+             for label in labels}
     bench: dict[str, Any] = {}
     for family in list(dict.fromkeys([*a["benchmarks"], *b["benchmarks"]])):
         fa, fb = a["benchmarks"].get(family, {}), b["benchmarks"].get(family, {})
         for label in sorted(set(fa) | set(fb)):
-            va, vb = fa.get(label, {}), fb.get(label, {})
-            bench.setdefault(family, {})[label] = {
-                k: {"a": va.get(k), "b": vb.get(k),
-                    "delta": None if va.get(k) is None or vb.get(k) is None else vb[k] - va[k]}
-                for k in dict.fromkeys([*va, *vb])}
+            bench.setdefault(family, {})[label] = _side_by_side(fa.get(label, {}),
+                                                                fb.get(label, {}))
     return {"tasks": tasks, "benchmarks": bench,
             "error_rows": {"a": a["error_rows"], "b": b["error_rows"]}}
 
 
-_COMPARE_COLS = (("rows", "rows", ".0f"), ("reward", "reward", ".3f"), ("accuracy", "accuracy", ".3f"),
-                 ("format_failure_share", "format failures", ".1%"), ("zero_std_share", "zero-std groups", ".1%"),
-                 ("mean_abs_advantage_ema_grpo", "mean |A| EMA-GRPO", ".3f"), ("chars_mean", "mean characters", ".0f"))
+def _side_by_side(va: Mapping[str, Any], vb: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """For each key of either run: its value in A, in B, and B - A (None unless both have it)."""
+    return {k: {"a": va.get(k), "b": vb.get(k),
+                "delta": None if va.get(k) is None or vb.get(k) is None else vb[k] - va[k]}
+            for k in dict.fromkeys([*va, *vb])}
 
 
-def render_comparison(a: Mapping[str, Any], b: Mapping[str, Any], *, names: tuple[str, str] = ("A", "B"),
+_COMPARE_COLS = (("rows", "rows", ".0f"), ("reward", "reward", ".3f"),
+                 ("accuracy", "accuracy", ".3f"),
+                 ("format_failure_share", "format failures", ".1%"),
+                 ("zero_std_share", "zero-std groups", ".1%"),
+                 ("mean_abs_advantage_ema_grpo", "mean |A| EMA-GRPO", ".3f"),
+                 ("chars_mean", "mean characters", ".0f"))
+
+
+def render_comparison(a: Mapping[str, Any], b: Mapping[str, Any], *,
+                      names: tuple[str, str] = ("A", "B"),
                       title: str = "unireward comparison") -> str:
     """Two runs side by side: per task A, B and B - A, then each run's summary table."""
     cmp = compare_numbers(a, b)
     na, nb = (esc(n) for n in names)
+    body = [*_compare_tasks(cmp["tasks"], names)]
+    for family, per_label in cmp["benchmarks"].items():
+        body += [f"<h3>{esc(family)}</h3>", _compare_benchmark(family, per_label, names)]
+    meta = (f"{na}: {esc(', '.join(a['inputs']))} ({_meta(a)}) "
+            f"{nb}: {esc(', '.join(b['inputs']))} ({_meta(b)}) Δ is B minus A.")
+    panels = [_section("compare", "Compare", body,
+                       "Per task, both runs and the difference (second minus first).")]
+    for s, name in ((a, names[0]), (b, names[1])):
+        if s["scored_rows"]:
+            panels.append(_section(f"summary-{'ab'[s is b]}", f"Summary of {name}",
+                                   [_summary_table(s)]))
+    return _page(title, meta, panels)
+
+
+def _compare_tasks(tasks: Mapping[str, Any], names: tuple[str, str]) -> list[str]:
+    """The per-task table of two runs (A, B and the difference per column) and the chart of
+    their mean rewards."""
     head = ["task"]
     for _, name, _ in _COMPARE_COLS:
         head += [f"{name} {names[0]}", f"{name} {names[1]}", "Δ"]
     rows, all_row = [], None
-    for label, vals in cmp["tasks"].items():
+    for label, vals in tasks.items():
         cells = [esc(label) if label != "all tasks" else label]
         for key, _, fmt in _COMPARE_COLS:
             v = vals.get(key, {"a": None, "b": None})
-            cells += [_f(v["a"], fmt) if v["a"] is not None else "n/a", _f(v["b"], fmt) if v["b"] is not None else "n/a",
-                      _delta(v["a"], v["b"], "+" + fmt)]
+            cells += [_f(v["a"], fmt), _f(v["b"], fmt), _delta(v["a"], v["b"], "+" + fmt)]
         if label == "all tasks":
             all_row = cells
         else:
             rows.append(cells)
-    chart = bars_svg([(label, [v["reward"]["a"] if v.get("reward", {}).get("a") is not None else float("nan"),
-                               v["reward"]["b"] if v.get("reward", {}).get("b") is not None else float("nan")])
-                      for label, v in cmp["tasks"].items()], list(names), label="mean reward per task, both runs",
-                     lo=0.0, hi=1.5)
-    body = ["<div class='wide'>", _table(head, rows, all_row), "</div><div class='meta'>mean reward per task</div>", chart]
-    for family, per_label in cmp["benchmarks"].items():
-        from ._benchmarks import FAMILIES
 
-        cols = FAMILIES[family][1]
-        bhead = ["task"] + [h for c in cols for h in (f"{c} {names[0]}", f"{c} {names[1]}", "Δ")]
-        brows = [[esc(label)] + [c for col in cols for c in (
-            _f(v.get(col, {}).get("a")), _f(v.get(col, {}).get("b")),
-            _delta(v.get(col, {}).get("a"), v.get(col, {}).get("b")))] for label, v in per_label.items()]
-        body += [f"<h3>{esc(family)}</h3>", _table(bhead, brows)]
-    meta = (f"{na}: {esc(', '.join(a['inputs']))} ({_meta(a)}) {nb}: {esc(', '.join(b['inputs']))} ({_meta(b)}) "
-            "Δ is B minus A.")
-    panels = [_section("compare", "Compare", body, "Per task, both runs and the difference (second minus first).")]
-    for s, name in ((a, names[0]), (b, names[1])):
-        if s["scored_rows"]:
-            head2 = ["task", "rows", "reward", "reward std", "accuracy", "format", "structure", "format failures",
-                     "parse failures", "fallbacks"]
-            panels.append(_section(f"summary-{'ab'[s is b]}", f"Summary of {name}",
-                                   [_table(head2, [[esc(lb), *_summary_cells(t)] for lb, t in s["tasks"].items()],
-                                           ["all tasks", *_summary_cells(s["all_tasks"])])]))
-    return _page(title, meta, panels)
+    def reward(v: Mapping[str, Any], side: str) -> float:
+        value = v.get("reward", {}).get(side)
+        return float("nan") if value is None else value
+
+    chart = bars_svg([(label, [reward(v, "a"), reward(v, "b")]) for label, v in tasks.items()],
+                     list(names), label="mean reward per task, both runs", lo=0.0, hi=1.5)
+    return ["<div class='wide'>", _table(head, rows, all_row),
+            "</div><div class='meta'>mean reward per task</div>", chart]
+
+
+def _compare_benchmark(family: str, per_label: Mapping[str, Any],
+                       names: tuple[str, str]) -> str:
+    """One benchmark family's table of two runs: per metric A, B and the difference."""
+    from ._benchmarks import FAMILIES
+
+    cols = FAMILIES[family][1]
+    head = ["task"] + [h for c in cols for h in (f"{c} {names[0]}", f"{c} {names[1]}", "Δ")]
+    rows = []
+    for label, v in per_label.items():
+        cells = [esc(label)]
+        for col in cols:
+            pair = v.get(col, {})
+            cells += [_f(pair.get("a")), _f(pair.get("b")), _delta(pair.get("a"), pair.get("b"))]
+        rows.append(cells)
+    return _table(head, rows)
 

@@ -15,7 +15,8 @@ esc = html.escape
 PALETTE = ("#3b7dd8", "#e76f51", "#2a9d8f", "#8d6cab", "#e9c46a", "#264653", "#f4a261",
            "#9d0208", "#6c757d", "#43aa8b", "#b5838d", "#577590", "#ff006e", "#8ac926",
            "#6a4c93", "#1982c4", "#c9184a", "#a0c4ff", "#606c38", "#fb8500")
-_HEAD = '<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="{w}" height="{h}" role="img" aria-label="{label}">'
+_HEAD = ('<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="{w}" height="{h}" '
+         'role="img" aria-label="{label}">')
 
 
 def color(i: int) -> str:
@@ -47,18 +48,33 @@ def histogram_svg(counts: Sequence[int], ticks: Sequence[tuple[int, str]], *, la
                  f'tallest bar: {max(counts, default=0):,}</text>')
     for i, c in enumerate(counts):
         h = plot_h * c / top
-        parts.append(f'<rect x="{i * bw + 0.5:.1f}" y="{band + plot_h - h:.1f}" width="{max(bw - 1, 0.5):.1f}" '
-                     f'height="{h:.1f}" fill="{fill}"><title>{c:,}</title></rect>')
-    parts.append(f'<line x1="0" y1="{band + plot_h}" x2="{width}" y2="{band + plot_h}" stroke="#444"/>')
+        parts.append(
+            f'<rect x="{i * bw + 0.5:.1f}" y="{band + plot_h - h:.1f}" '
+            f'width="{max(bw - 1, 0.5):.1f}" height="{h:.1f}" fill="{fill}">'
+            f"<title>{c:,}</title></rect>"
+        )
+    parts.append(
+        f'<line x1="0" y1="{band + plot_h}" x2="{width}" y2="{band + plot_h}" stroke="#444"/>'
+    )
     for i, text in ticks:
         x = min(max(i * bw, 0), width - 4)
-        parts.append(f'<text x="{x:.1f}" y="{height - 5}" font-size="10" fill="#333">{esc(text)}</text>')
+        parts.append(
+            f'<text x="{x:.1f}" y="{height - 5}" font-size="10" fill="#333">{esc(text)}</text>'
+        )
     parts.append("</svg>")
     return "".join(parts)
 
 
-def bars_svg(rows: Sequence[tuple[str, Sequence[float]]], series: Sequence[str], *, label: str,
-             width: int = 560, lo: float | None = None, hi: float | None = None, name_w: int = 170) -> str:
+def bars_svg(
+    rows: Sequence[tuple[str, Sequence[float]]],
+    series: Sequence[str],
+    *,
+    label: str,
+    width: int = 560,
+    lo: float | None = None,
+    hi: float | None = None,
+    name_w: int = 170,
+) -> str:
     """Horizontal grouped bars: one row per label, one bar per series, value written after.
 
     >>> svg = bars_svg([("a", [1.0, 0.5]), ("b", [0.2, 0.0])], ["x", "y"], label="demo")
@@ -85,22 +101,31 @@ def bars_svg(rows: Sequence[tuple[str, Sequence[float]]], series: Sequence[str],
     y = float(legend)
     zero = name_w + plot_w * (0 - lo) / span
     for name, vs in rows:
-        parts.append(f'<text x="0" y="{y + k * bar / 2 + 4:.1f}" font-size="11">{esc(name[:28])}</text>')
+        parts.append(
+            f'<text x="0" y="{y + k * bar / 2 + 4:.1f}" font-size="11">{esc(name[:28])}</text>'
+        )
         for j, v in enumerate(vs):
             ok = v == v
             x1 = name_w + plot_w * ((v if ok else 0) - lo) / span
             a, b = sorted((zero, x1))
-            parts.append(f'<rect x="{a:.1f}" y="{y + j * bar:.1f}" width="{max(b - a, 0.5):.1f}" height="{bar - 1}" '
-                         f'fill="{color(j)}"><title>{esc(series[j])}: {_num(v) if ok else "n/a"}</title></rect>'
-                         f'<text x="{width - val_w + 4}" y="{y + j * bar + bar - 2:.1f}" font-size="10">'
-                         f'{_num(v) if ok else "n/a"}</text>')
+            parts.append(
+                f'<rect x="{a:.1f}" y="{y + j * bar:.1f}" width="{max(b - a, 0.5):.1f}" '
+                f'height="{bar - 1}" fill="{color(j)}">'
+                f'<title>{esc(series[j])}: {_num(v) if ok else "n/a"}</title></rect>'
+                f'<text x="{width - val_w + 4}" y="{y + j * bar + bar - 2:.1f}" font-size="10">'
+                f"{_num(v) if ok else 'n/a'}</text>"
+            )
         y += k * bar + gap
-    parts.append(f'<line x1="{zero:.1f}" y1="{legend}" x2="{zero:.1f}" y2="{height - 2}" stroke="#444"/></svg>')
+    parts.append(
+        f'<line x1="{zero:.1f}" y1="{legend}" x2="{zero:.1f}" y2="{height - 2}" '
+        'stroke="#444"/></svg>'
+    )
     return "".join(parts)
 
 
 def lines_svg(series: Mapping[str, Sequence[tuple[float, float]]], *, label: str, x_name: str,
-              width: int = 560, height: int = 220, lo: float | None = None, hi: float | None = None) -> str:
+              width: int = 560, height: int = 220, lo: float | None = None,
+              hi: float | None = None) -> str:
     """Line chart of ``{name: [(x, y), ...]}`` with a legend below the plot.
 
     >>> svg = lines_svg({"a": [(0, 0.0), (1, 1.0)], "b": [(0, 0.5)]}, label="demo", x_name="step")
@@ -127,11 +152,14 @@ def lines_svg(series: Mapping[str, Sequence[tuple[float, float]]], *, label: str
         return top + plot_h * (1 - (y - y0) / yspan)
 
     parts = [_HEAD.format(w=width, h=total_h, label=esc(label))]
-    parts.append(f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="none" stroke="#ccc"/>')
+    parts.append(f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="none" '
+                 'stroke="#ccc"/>')
     for v in (y0, (y0 + y1) / 2, y1):
-        parts.append(f'<text x="{left - 4}" y="{py(v) + 4:.1f}" font-size="10" text-anchor="end">{_num(v)}</text>')
+        parts.append(f'<text x="{left - 4}" y="{py(v) + 4:.1f}" font-size="10" '
+                     f'text-anchor="end">{_num(v)}</text>')
     for v, anchor in ((x0, "start"), (x1, "end")) if x1 > x0 else ((x0, "start"),):
-        parts.append(f'<text x="{px(v):.1f}" y="{top + plot_h + 13}" font-size="10" text-anchor="{anchor}">{_num(v)}</text>')
+        parts.append(f'<text x="{px(v):.1f}" y="{top + plot_h + 13}" font-size="10" '
+                     f'text-anchor="{anchor}">{_num(v)}</text>')
     parts.append(f'<text x="{left + plot_w / 2:.1f}" y="{top + plot_h + 13}" font-size="10" '
                  f'text-anchor="middle" fill="#555">{esc(x_name)}</text>')
     for j, (name, s) in enumerate(series.items()):
@@ -139,7 +167,8 @@ def lines_svg(series: Mapping[str, Sequence[tuple[float, float]]], *, label: str
         c = color(j)
         if len(good) == 1:
             x, y = good[0]
-            parts.append(f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="3" fill="{c}"><title>{esc(name)}</title></circle>')
+            parts.append(f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="3" fill="{c}">'
+                         f"<title>{esc(name)}</title></circle>")
         elif good:
             path = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in good)
             parts.append(f'<polyline points="{path}" fill="none" stroke="{c}" stroke-width="1.6">'
@@ -152,15 +181,20 @@ def lines_svg(series: Mapping[str, Sequence[tuple[float, float]]], *, label: str
     return "".join(parts)
 
 
-def stack_svg(counts: Mapping[str, int], colors: Mapping[str, str], *, label: str, width: int = 320) -> str:
+def stack_svg(
+    counts: Mapping[str, int], colors: Mapping[str, str], *, label: str, width: int = 320
+) -> str:
     """One horizontal bar split by share (statuses of a task)."""
     total = sum(counts.values()) or 1
     parts = [_HEAD.format(w=width, h=18, label=esc(label))]
     x = 0.0
     for name, c in sorted(counts.items(), key=lambda kv: -kv[1]):
         w = width * c / total
-        parts.append(f'<rect x="{x:.1f}" y="0" width="{w:.1f}" height="18" fill="{colors.get(name, "#999")}">'
-                     f'<title>{esc(name)}: {c:,}</title></rect>')
+        parts.append(
+            f'<rect x="{x:.1f}" y="0" width="{w:.1f}" height="18" '
+            f'fill="{colors.get(name, "#999")}">'
+            f"<title>{esc(name)}: {c:,}</title></rect>"
+        )
         x += w
     parts.append("</svg>")
     return "".join(parts)

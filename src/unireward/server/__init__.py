@@ -6,10 +6,11 @@ queue time, math work shared fairly between requests, bearer-token authenticatio
 graceful drain on SIGTERM. See docs/cli.md.
 
 >>> from unireward.server import ServerConfig
->>> ServerConfig(request_timeout=float("inf"))
+>>> ServerConfig(request_timeout=float("inf"))  # doctest: +NORMALIZE_WHITESPACE
 Traceback (most recent call last):
 ...
-unireward.errors.ConfigurationError: request_timeout must be a number of seconds in (0, 86400], got inf
+unireward.errors.ConfigurationError: request_timeout must be a number of seconds in
+(0, 86400], got inf
 """
 
 from __future__ import annotations

@@ -59,7 +59,9 @@ class HTTPError(Exception):
             self.headers["connection"] = "close"
 
 
-def _error_response(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+def _error_response(
+    status: int, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status, headers=headers)
 
 
@@ -76,17 +78,28 @@ def estimated_parse_bytes(body: bytes | bytearray) -> int:
 class _Metrics:
     def __init__(self, lanes: dict[str, Lane]) -> None:
         self.registry = CollectorRegistry()
-        self.requests = Counter("unireward_http_requests", "HTTP requests answered, by endpoint and status code",
-                                ["endpoint", "code"], registry=self.registry)
+        self.requests = Counter(
+            "unireward_http_requests",
+            "HTTP requests answered, by endpoint and status code",
+            ["endpoint", "code"],
+            registry=self.registry,
+        )
         self.latency = Histogram("unireward_http_request_duration_seconds",
                                  "Time from a request's arrival to its answer", ["endpoint"],
                                  buckets=_BUCKETS, registry=self.registry)
         self.records = Counter("unireward_records", "Records scored, by endpoint and result status",
                                ["endpoint", "status"], registry=self.registry)
-        self.in_flight = Gauge("unireward_requests_in_flight", "Scoring requests admitted and not yet answered",
-                               registry=self.registry)
-        queued = Gauge("unireward_queued_units", "Units of scoring work waiting for a thread, by lane",
-                       ["lane"], registry=self.registry)
+        self.in_flight = Gauge(
+            "unireward_requests_in_flight",
+            "Scoring requests admitted and not yet answered",
+            registry=self.registry,
+        )
+        queued = Gauge(
+            "unireward_queued_units",
+            "Units of scoring work waiting for a thread, by lane",
+            ["lane"],
+            registry=self.registry,
+        )
         for name, lane in lanes.items():
             queued.labels(lane=name).set_function(_queued_of(lane))
 
@@ -158,14 +171,19 @@ class RewardApp:
         if self._api_key is None:
             return
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), self._api_key):
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            token.strip().encode(), self._api_key
+        ):
             raise HTTPError(401, "missing or wrong bearer token (Authorization: Bearer KEY)",
                             headers={"www-authenticate": "Bearer"})
 
     @contextlib.contextmanager
     def _admit(self, reserve: int) -> Any:
         cfg = self.config
-        if self.active >= cfg.max_concurrency or self.inflight_bytes + reserve > cfg.max_inflight_bytes:
+        if (
+            self.active >= cfg.max_concurrency
+            or self.inflight_bytes + reserve > cfg.max_inflight_bytes
+        ):
             raise HTTPError(503, f"server busy ({self.active} requests in flight); retry later",
                             headers={"retry-after": str(cfg.retry_after)})
         self.active += 1
@@ -185,14 +203,18 @@ class RewardApp:
             buf = bytearray()
             async for chunk in request.stream():
                 if len(buf) + len(chunk) > limit:
-                    raise HTTPError(413, f"request body over {limit} bytes (--max-body-mb)", close=True)
+                    raise HTTPError(
+                        413, f"request body over {limit} bytes (--max-body-mb)", close=True
+                    )
                 buf += chunk
             return buf
 
         try:
             return await asyncio.wait_for(collect(), timeout)
         except asyncio.TimeoutError:
-            raise HTTPError(408, f"request body not received within {timeout:g} s", close=True) from None
+            raise HTTPError(
+                408, f"request body not received within {timeout:g} s", close=True
+            ) from None
         except ClientDisconnect:
             return None
 
@@ -221,8 +243,11 @@ class RewardApp:
                 raise HTTPError(400, f"bad Content-Length {raw_length[:40]!r}", close=True)
             length = int(raw_length)
             if length > cfg.max_body:
-                raise HTTPError(413, f"request body of {length} bytes is over {cfg.max_body} (--max-body-mb)",
-                                close=True)
+                raise HTTPError(
+                    413,
+                    f"request body of {length} bytes is over {cfg.max_body} (--max-body-mb)",
+                    close=True,
+                )
         with self._admit(cfg.max_body if length is None else length):
             body = await self._read_body(request, min(cfg.body_timeout, cfg.request_timeout))
             if body is None:
@@ -248,16 +273,24 @@ class RewardApp:
                                          return_when=asyncio.FIRST_COMPLETED)
             if not done:  # the deadline: answer with what is scored
                 await asyncio.to_thread(job.expire)
-                done, _ = await asyncio.wait({job.future, gone}, return_when=asyncio.FIRST_COMPLETED)
+                done, _ = await asyncio.wait(
+                    {job.future, gone}, return_when=asyncio.FIRST_COMPLETED
+                )
         except asyncio.CancelledError:  # the server stopped waiting for us (grace exceeded)
             _abandon(job)
             gone.cancel()
-            return _error_response(503, "the server is shutting down; retry on another instance",
-                                   {"retry-after": str(self.config.retry_after), "connection": "close"})
+            return _error_response(
+                503,
+                "the server is shutting down; retry on another instance",
+                {"retry-after": str(self.config.retry_after), "connection": "close"},
+            )
         if job.future not in done:
             _abandon(job)
             request.scope["unireward.status"] = _CLOSED_BY_CLIENT
-            log.info("client %s went away before its answer; its waiting work was dropped", request.client)
+            log.info(
+                "client %s went away before its answer; its waiting work was dropped",
+                request.client,
+            )
             return Response(status_code=400)
         gone.cancel()
         try:
@@ -293,15 +326,21 @@ class RewardApp:
         else:
             rows = self._openrlhf_rows(payload)
         if len(rows) > cfg.max_records:
-            raise HTTPError(413, f"{len(rows)} records in one request, over the limit of {cfg.max_records} "
-                            "(--max-records)")
+            raise HTTPError(
+                413,
+                f"{len(rows)} records in one request, over the limit of {cfg.max_records} "
+                "(--max-records)",
+            )
         return rows
 
     def _openrlhf_rows(self, payload: dict[str, Any]) -> list[Any]:
         missing = [k for k in ("query", "labels") if payload.get(k) is None]
         if missing:
-            raise HTTPError(400, f"missing field {' and '.join(repr(k) for k in missing)}: /get_reward takes "
-                            "{'query': [prompt + response, ...], 'prompts': [...], 'labels': [...]}")
+            raise HTTPError(
+                400,
+                f"missing field {' and '.join(repr(k) for k in missing)}: /get_reward takes "
+                "{'query': [prompt + response, ...], 'prompts': [...], 'labels': [...]}",
+            )
         query, labels, prompts = payload["query"], payload["labels"], payload.get("prompts") or []
         for name, value in (("query", query), ("labels", labels), ("prompts", prompts)):
             if not isinstance(value, list):
@@ -309,7 +348,9 @@ class RewardApp:
         if len(query) != len(labels) or (prompts and len(prompts) != len(query)):
             raise HTTPError(400, "query, prompts and labels must have one entry per sample (got "
                             f"{len(query)}, {len(prompts)} and {len(labels)})")
-        return labels_to_records(query, prompts, labels, self.config.default_task, self.config.eos_tokens)
+        return labels_to_records(
+            query, prompts, labels, self.config.default_task, self.config.eos_tokens
+        )
 
     def _lane_of(self, record: Any, cache: dict[Any, str]) -> str:
         from ..tasks.math import MathScorer
@@ -322,7 +363,7 @@ class RewardApp:
         if lane is None:
             try:
                 scorer = get_scorer(task)
-            except Exception:  # noqa: BLE001 - an unknown task is scored (as an error row) by the rules lane
+            except Exception:  # noqa: BLE001 - the rules lane scores an unknown task (an error row)
                 scorer = None
             if isinstance(scorer, MathScorer):
                 lane = "math"
@@ -347,11 +388,23 @@ class RewardApp:
         plan.append((self.lanes["rules"], [
             Unit(rules[k:k + chunk], [rows[i] for i in rules[k:k + chunk]], self._rules_kwargs)
             for k in range(0, len(rules), chunk)]))
-        plan.append((self.lanes["math"], [
-            Unit([i], [rows[i]], self._rules_kwargs, cut_math_timeout=True) for i in per_lane["math"]]))
+        plan.append(
+            (
+                self.lanes["math"],
+                [
+                    Unit([i], [rows[i]], self._rules_kwargs, cut_math_timeout=True)
+                    for i in per_lane["math"]
+                ],
+            )
+        )
         if per_lane["remote"]:
             remote = per_lane["remote"]
-            plan.append((self.lanes["remote"], [Unit(remote, [rows[i] for i in remote], self._remote_kwargs)]))
+            plan.append(
+                (
+                    self.lanes["remote"],
+                    [Unit(remote, [rows[i] for i in remote], self._remote_kwargs)],
+                )
+            )
         total = sum(len(units) for _, units in plan)
         if total == 0:
             job.expect(1)
@@ -372,14 +425,22 @@ class RewardApp:
             failed = tally["error"] + tally["deadline"]
             if failed:
                 first = next(r for r in results if r.status.value in ("error", "deadline"))
-                log.warning("%s: %d of %d rows not scored (%s), e.g. %s", endpoint, failed, len(results),
-                            ", ".join(f"{n} {s}" for s, n in tally.items() if s in ("error", "deadline")),
-                            first.reason)
+                log.warning(
+                    "%s: %d of %d rows not scored (%s), e.g. %s",
+                    endpoint,
+                    failed,
+                    len(results),
+                    ", ".join(f"{n} {s}" for s, n in tally.items() if s in ("error", "deadline")),
+                    first.reason,
+                )
             payload = _score_payload(results) if endpoint == "/score" else _reward_payload(results)
             data = json.dumps(payload, allow_nan=False, separators=(",", ":")).encode()
             if len(data) > limit:
-                raise HTTPError(413, f"the response would be {len(data) >> 20} MiB, over "
-                                f"{limit >> 20} MiB (--max-response-mb): send fewer records per request")
+                raise HTTPError(
+                    413,
+                    f"the response would be {len(data) >> 20} MiB, over "
+                    f"{limit >> 20} MiB (--max-response-mb): send fewer records per request",
+                )
             return data
 
         return finish
@@ -470,7 +531,11 @@ def create_app(config: ServerConfig, *, on_ready: Callable[[], None] | None = No
             Route("/get_reward", state.get_reward, methods=["POST"]),
             Route("/score", state.score, methods=["POST"]),
         ],
-        exception_handlers={HTTPError: http_error, HTTPException: starlette_error, Exception: unexpected},
+        exception_handlers={
+            HTTPError: http_error,
+            HTTPException: starlette_error,
+            Exception: unexpected,
+        },
         lifespan=lifespan,
     )
     app.state.reward_app = state

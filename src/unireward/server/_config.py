@@ -82,25 +82,53 @@ class ServerConfig:
         from ..tasks.base import ScoreOptions
 
         ScoreOptions(**self.options)  # raises ConfigurationError naming the option
-        for name in ("max_body", "max_records", "max_parse_bytes", "max_response", "max_concurrency",
-                     "max_inflight_bytes", "max_header_bytes", "backlog", "rules_threads",
-                     "remote_threads", "chunk", "retry_after"):
+        for name in (
+            "max_body",
+            "max_records",
+            "max_parse_bytes",
+            "max_response",
+            "max_concurrency",
+            "max_inflight_bytes",
+            "max_header_bytes",
+            "backlog",
+            "rules_threads",
+            "remote_threads",
+            "chunk",
+            "retry_after",
+        ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigurationError(f"{name} must be a positive integer, got {value!r}")
-        if self.math_threads is not None and (not isinstance(self.math_threads, int) or self.math_threads < 1):
-            raise ConfigurationError(f"math_threads must be a positive integer or None, got {self.math_threads!r}")
+        if self.math_threads is not None and (
+            not isinstance(self.math_threads, int) or self.math_threads < 1
+        ):
+            raise ConfigurationError(
+                f"math_threads must be a positive integer or None, got {self.math_threads!r}"
+            )
         for name in ("request_timeout", "body_timeout", "header_timeout", "keep_alive", "grace"):
             value = getattr(self, name)
-            if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0 or value > 86400:
-                raise ConfigurationError(f"{name} must be a number of seconds in (0, 86400], got {value!r}")
+            if (
+                not isinstance(value, (int, float))
+                or not math.isfinite(value)
+                or value <= 0
+                or value > 86400
+            ):
+                raise ConfigurationError(
+                    f"{name} must be a number of seconds in (0, 86400], got {value!r}"
+                )
         if self.max_inflight_bytes < self.max_body:
             raise ConfigurationError("max_inflight_bytes must be at least max_body")
         if self.reward_model_fallback not in (None, "rouge"):
             raise ConfigurationError(
-                f"reward_model_fallback must be None or 'rouge', got {self.reward_model_fallback!r}")
-        if not isinstance(self.eos_tokens, tuple) or not all(isinstance(t, str) and t for t in self.eos_tokens):
+                f"reward_model_fallback must be None or 'rouge', got {self.reward_model_fallback!r}"
+            )
+        if not isinstance(self.eos_tokens, tuple) or not all(
+            isinstance(t, str) and t for t in self.eos_tokens
+        ):
             raise ConfigurationError("eos_tokens must be a tuple of non-empty strings")
-        if self.api_key is not None and (not isinstance(self.api_key, str) or not self.api_key.strip()
-                                         or not self.api_key.isascii()):
+        if self.api_key is not None and (
+            not isinstance(self.api_key, str)
+            or not self.api_key.strip()
+            or not self.api_key.isascii()
+        ):
             raise ConfigurationError("api_key must be a non-empty ASCII string")

@@ -56,11 +56,12 @@ def response_of(query: str, prompt: str, eos_tokens: tuple[str, ...] = EOS_TOKEN
     occurrence of the prompt's last characters (256, else 64, else 16) past the common
     prefix. End-of-sequence and padding markers at the end are removed.
 
-    >>> response_of("<|im_start|>user\\nQ<|im_end|>\\n<|im_start|>assistant\\n<answer>C</answer><|im_end|>",
-    ...             "<|im_start|>user\\nQ<|im_end|>\\n<|im_start|>assistant\\n")
+    >>> prompt = "<|im_start|>user\\nQ<|im_end|>\\n<|im_start|>assistant\\n"
+    >>> response_of(prompt + "<answer>C</answer><|im_end|>", prompt)
     '<answer>C</answer>'
-    >>> response_of("<|vision_start|><|image_pad|><|image_pad|><|vision_end|>What is it?<|im_start|>assistant\\nA cat",
-    ...             "<|vision_start|><|image_pad|><|vision_end|>What is it?<|im_start|>assistant\\n")
+    >>> asked = "<|vision_end|>What is it?<|im_start|>assistant\\n"
+    >>> response_of("<|vision_start|><|image_pad|><|image_pad|>" + asked + "A cat",
+    ...             "<|vision_start|><|image_pad|>" + asked)
     'A cat'
     """
     if prompt and query.startswith(prompt):
@@ -100,8 +101,8 @@ def labels_to_records(
 ) -> list[dict[str, Any] | RowError]:
     """One scoring record (or the reason it cannot be built) per sample.
 
-    The response is ``query`` with its prompt removed (see :func:`response_of`). A label is an object
-    (or its JSON text) naming the ground truth as ``ground_truth``, ``answer`` or
+    The response is ``query`` with its prompt removed (see :func:`response_of`). A label is an
+    object (or its JSON text) naming the ground truth as ``ground_truth``, ``answer`` or
     ``solution`` and optionally the task as ``task`` or ``problem_type`` (OneThinker's
     names), ``data_type`` and ``problem_id``; any other label is the ground truth itself,
     scored as ``default_task``. The three lists must have one entry per sample (``prompts``
@@ -109,7 +110,9 @@ def labels_to_records(
 
     >>> labels_to_records(["Q: <answer>B</answer>"], ["Q: "],
     ...                   ['{"problem_type": "multiple choice", "solution": "B"}'], None)[0]
-    {'completion': '<answer>B</answer>', 'ground_truth': 'B', 'task': 'multiple choice', 'prompt': 'Q: '}
+    ... # doctest: +NORMALIZE_WHITESPACE
+    {'completion': '<answer>B</answer>', 'ground_truth': 'B', 'task': 'multiple choice',
+     'prompt': 'Q: '}
     >>> labels_to_records(["x"], [], ["4"], "numerical")[0]["task"]
     'numerical'
     >>> labels_to_records(["x"], [], ["4"], None)[0]

@@ -4,8 +4,9 @@ uvicorn closes idle keep-alive connections, but a client that sends its request 
 headers one byte at a time (slowloris) holds its connection for as long as it likes. Here
 the request line and headers must be complete within ``header_timeout`` seconds of the
 connection opening or of the previous response ending; otherwise the connection gets a
-408 and is closed (silently when it sent nothing at all). Replies that uvicorn writes itself for malformed requests (400, 431 for
-oversized headers) carry a JSON body like every other error of the server.
+408 and is closed (silently when it sent nothing at all). Replies that uvicorn writes itself
+for malformed requests (400, 431 for oversized headers) carry a JSON body like every other
+error of the server.
 """
 
 from __future__ import annotations
@@ -91,7 +92,9 @@ class ServerProtocol(H11Protocol):
             self._tail = probe[-3:]
             return False
         self._disarm()
-        self.transport.write(raw_json_reply(431, f"request line and headers over {self._max_header} bytes"))
+        self.transport.write(
+            raw_json_reply(431, f"request line and headers over {self._max_header} bytes")
+        )
         self.transport.close()
         return True
 
@@ -112,7 +115,11 @@ class ServerProtocol(H11Protocol):
         exc = sys.exc_info()[1]  # the h11 error being handled, when there is one
         status = int(getattr(exc, "error_status_hint", 400) or 400)
         status = status if status in _PHRASES else 400
-        detail = f"request line and headers over {self._max_header} bytes" if status == 431 else f"invalid HTTP request ({exc or msg})"
+        detail = (
+            f"request line and headers over {self._max_header} bytes"
+            if status == 431
+            else f"invalid HTTP request ({exc or msg})"
+        )
         self._disarm()
         self.transport.write(raw_json_reply(status, detail))
         self.transport.close()

@@ -114,7 +114,9 @@ def run(config: ServerConfig, sock: socket.socket, *, access_log: bool = False,
 
 
 @contextlib.contextmanager
-def serve_in_thread(config: ServerConfig | None = None, *, host: str = "127.0.0.1") -> Iterator[str]:
+def serve_in_thread(
+    config: ServerConfig | None = None, *, host: str = "127.0.0.1"
+) -> Iterator[str]:
     """Serve on a free port of ``host`` in a thread; yields the base URL (tests, notebooks).
 
     The server is stopped (drained) when the block ends.

@@ -89,7 +89,9 @@ class Unit:
             return
         if left <= 0:
             reason = f"the request deadline ({job.timeout:g} s, queue time included) passed first"
-            job.unit_done(self, [error_result(reason, Status.DEADLINE, _task_of(r)) for r in self.records])
+            job.unit_done(
+                self, [error_result(reason, Status.DEADLINE, _task_of(r)) for r in self.records]
+            )
             return
         kwargs = self.kwargs
         if self.cut_math_timeout:
@@ -98,7 +100,7 @@ class Unit:
                 kwargs = {**kwargs, "math_timeout": left}
         try:
             results = score_isolated(self.records, kwargs)
-        except BaseException as exc:  # noqa: BLE001 - handed to the request (a 502 for a reward model)
+        except BaseException as exc:  # noqa: BLE001 - handed to the request (a reward model: 502)
             job.fail(exc)
             job.unit_done(self, None)
             return
@@ -170,8 +172,10 @@ class Job:
         if self.cancelled and not expired:
             self._settle(None, asyncio.CancelledError())
             return
-        late = error_result(f"the request deadline ({self.timeout:g} s, queue time included) passed first",
-                            Status.DEADLINE)
+        late = error_result(
+            f"the request deadline ({self.timeout:g} s, queue time included) passed first",
+            Status.DEADLINE,
+        )
         lost = error_result("not scored (an internal error; please report it)")
         results = [r if r is not None else (late if expired else lost) for r in self.results]
         try:
@@ -212,8 +216,10 @@ class Lane:
         self._waiting: deque[tuple[Job, deque[Unit]]] = deque()
         self._queued = 0
         self._closed = False
-        self._threads = [threading.Thread(target=self._serve, name=f"unireward-{name}-{i}", daemon=True)
-                         for i in range(max(1, int(threads)))]
+        self._threads = [
+            threading.Thread(target=self._serve, name=f"unireward-{name}-{i}", daemon=True)
+            for i in range(max(1, int(threads)))
+        ]
         for t in self._threads:
             t.start()
 

@@ -61,7 +61,8 @@ step "lint and types"
 
 step "tests: main environment"
 # the verl and SAM2 test files run in their own environments below (here they could only skip)
-ELSEWHERE=(tests/integrations/test_verl.py tests/integrations/test_verl_contract.py
+VERL_TESTS=(tests/integrations/test_verl.py tests/integrations/test_verl_contract.py)
+ELSEWHERE=("${VERL_TESTS[@]}"
            tests/masks/test_sam2_predictor.py tests/masks/test_sam2_prompts.py
            tests/masks/test_sam2_service.py tests/masks/test_mask_reward_sam2.py
            tests/masks/test_serve_sam2_cli.py)
@@ -73,7 +74,7 @@ UNIREWARD_REQUIRE=trl .venv/bin/python -m pytest -p no:cacheprovider -n 2 \
 run_pytest() { "$@" || { rc=$?; [ "$rc" = 5 ] || exit "$rc"; }; }
 
 step "tests: verl"
-UNIREWARD_REQUIRE=verl run_pytest .venvs/verl/bin/python -m pytest -p no:cacheprovider -q -m "not gpu" tests/integrations -k verl
+UNIREWARD_REQUIRE=verl run_pytest .venvs/verl/bin/python -m pytest -p no:cacheprovider -q -m "not gpu" "${VERL_TESTS[@]}"
 
 step "tests: oldest TRL"
 UNIREWARD_REQUIRE=trl run_pytest .venvs/trl-old/bin/python -m pytest -p no:cacheprovider -q tests/integrations/test_trl_contract.py

@@ -96,11 +96,8 @@ def polar_client(
     with _CLIENTS_LOCK:
         client = _CLIENTS.get(key)
         if client is None:
-            encoder = PolarEncoder()
-            if tokenizer is not None:
-                encoder._tokenizer = (
-                    tokenizer  # the encoder's token-exact mode, with a loaded tokenizer
-                )
+            # with a loaded tokenizer the encoder counts limits in its tokens
+            encoder = PolarEncoder(tokenizer=tokenizer)
             extra: dict[str, Any] = {"model": model} if model else {}
             client = _CLIENTS[key] = PolarClient(
                 base_url=str(base_url),

@@ -103,13 +103,18 @@ def test_parquet_round_trip(tmp_path: Path) -> None:
 
 
 def test_parquet_without_pyarrow_names_the_extra(tmp_path: Path) -> None:
-    try:
-        import pyarrow  # noqa: F401
-    except ImportError:
-        proc = cli("score", str(EXAMPLE), "-o", str(tmp_path / "o.parquet"), "--quiet")
-        assert proc.returncode == 2 and "unireward[parquet]" in proc.stderr
-    else:
-        pytest.skip("pyarrow is installed")
+    # an environment without pyarrow, whether or not this one has it: a package of that name
+    # first on the path that fails to import the way a missing one does
+    blocker = tmp_path / "no_pyarrow" / "pyarrow"
+    blocker.mkdir(parents=True)
+    (blocker / "__init__.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'pyarrow'\", name='pyarrow')\n"
+    )
+    path = os.pathsep.join(p for p in (str(blocker.parent), os.environ.get("PYTHONPATH")) if p)
+    out = tmp_path / "o.parquet"
+    proc = cli("score", str(EXAMPLE), "-o", str(out), "--quiet", env={"PYTHONPATH": path})
+    assert proc.returncode == 2 and "unireward[parquet]" in proc.stderr, proc.stderr
+    assert not out.exists()
 
 
 @pytest.mark.integration

@@ -36,14 +36,18 @@ def loop_grpo(scores: list[float], uids: list[str], eps: float = 1e-6) -> list[f
     for s, u in zip(scores, uids, strict=True):
         by_group.setdefault(u, []).append(s)
     stats = {u: (_mean(v), _std(v, 1) if len(v) > 1 else 0.0) for u, v in by_group.items()}
-    return [0.0 if len(by_group[u]) < 2 else (s - stats[u][0]) / (stats[u][1] + eps)
-            for s, u in zip(scores, uids, strict=True)]
+    return [
+        0.0 if len(by_group[u]) < 2 else (s - stats[u][0]) / (stats[u][1] + eps)
+        for s, u in zip(scores, uids, strict=True)
+    ]
 
 
 class LoopEMA:
     """EMA-GRPO written as plain loops (float64 throughout)."""
 
-    def __init__(self, beta: float = 0.99, min_std: float = 1e-3, eps: float = 1e-6, guard: float = 5.0) -> None:
+    def __init__(
+        self, beta: float = 0.99, min_std: float = 1e-3, eps: float = 1e-6, guard: float = 5.0
+    ) -> None:
         self.beta, self.min_std, self.eps, self.guard = beta, min_std, eps, guard
         self.m: dict[str, list[float]] = {}
 
@@ -103,16 +107,24 @@ def main() -> None:
     tasks = [f"task {prompt_task[i // a.n]}" for i in range(size)]
 
     np.testing.assert_allclose(grpo(scores, uids), loop_grpo(scores, uids), atol=1e-5)
-    np.testing.assert_allclose(ema_grpo(scores, uids, tasks, normalizer=EMARewardNormalizer()),
-                               LoopEMA()(scores, uids, tasks), atol=1e-4)
+    np.testing.assert_allclose(
+        ema_grpo(scores, uids, tasks, normalizer=EMARewardNormalizer()),
+        LoopEMA()(scores, uids, tasks),
+        atol=1e-4,
+    )
 
     rows: list[tuple[str, float, float]] = []
     base_grpo = best_of(lambda: loop_grpo(scores, uids), a.repeat)
     rows.append(("grpo numpy", base_grpo, best_of(lambda: grpo(scores, uids), a.repeat)))
     loop_ema, norm = LoopEMA(), EMARewardNormalizer()
     base_ema = best_of(lambda: loop_ema(scores, uids, tasks), a.repeat)
-    rows.append(("ema_grpo numpy", base_ema,
-                 best_of(lambda: ema_grpo(scores, uids, tasks, normalizer=norm), a.repeat)))
+    rows.append(
+        (
+            "ema_grpo numpy",
+            base_ema,
+            best_of(lambda: ema_grpo(scores, uids, tasks, normalizer=norm), a.repeat),
+        )
+    )
     try:
         import torch
 

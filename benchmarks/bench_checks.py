@@ -18,9 +18,21 @@ from typing import Any
 import unireward
 from unireward.testing import check_reward
 
-TASKS = ["temporal grounding", "spatial grounding", "tracking", "spatial-temporal grounding",
-         "segmentation", "segmentation/video", "multiple choice", "numerical", "regression", "math",
-         "ocr", "open-ended", "captioning"]
+TASKS = [
+    "temporal grounding",
+    "spatial grounding",
+    "tracking",
+    "spatial-temporal grounding",
+    "segmentation",
+    "segmentation/video",
+    "multiple choice",
+    "numerical",
+    "regression",
+    "math",
+    "ocr",
+    "open-ended",
+    "captioning",
+]
 
 
 class Timed:
@@ -71,20 +83,27 @@ def run(task: str, max_examples: int = 60) -> tuple[float, float, Timed, bool, s
 def main() -> None:
     tasks = sys.argv[1:] or TASKS
     unireward.score("<think>x</think><answer>1</answer>", "1", "math")  # start the math worker
-    print("| task | wall | CPU (this process) | CPU (workers) | reward calls | in the reward | "
-          "checker / reward time | ok |")
+    print(
+        "| task | wall | CPU (this process) | CPU (workers) | reward calls | in the reward | "
+        "checker / reward time | ok |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for task in tasks:
         wall, cpu, fn, ok, workers = run(task)
-        print(f"| {task} | {wall:.1f} s | {cpu:.1f} s | {workers} | {fn.calls:,} | {fn.seconds:.2f} s | "
-              f"{wall / fn.seconds:.1f}x | {ok} |", flush=True)
+        print(
+            f"| {task} | {wall:.1f} s | {cpu:.1f} s | {workers} | {fn.calls:,} | {fn.seconds:.2f} s | "
+            f"{wall / fn.seconds:.1f}x | {ok} |",
+            flush=True,
+        )
     task = "spatial grounding"
     print(f"\n| `max_examples` ({task}) | wall | CPU | reward calls | CPU / CPU at 60 |")
     print("|---|---|---|---|---|")
     base = run(task, 60)[1]
     for n in (15, 30, 60, 120):
         wall, cpu, fn, _, _ = run(task, n)
-        print(f"| {n} | {wall:.1f} s | {cpu:.1f} s | {fn.calls:,} | {cpu / base:.2f}x |", flush=True)
+        print(
+            f"| {n} | {wall:.1f} s | {cpu:.1f} s | {fn.calls:,} | {cpu / base:.2f}x |", flush=True
+        )
 
 
 if __name__ == "__main__":

@@ -33,12 +33,18 @@ from typing import Any
 import unireward
 
 ROOT = Path(__file__).resolve().parents[1]
-WRAPPER = ("import resource, subprocess, sys; rc = subprocess.run(sys.argv[1:]).returncode; "
-           "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+WRAPPER = (
+    "import resource, subprocess, sys; rc = subprocess.run(sys.argv[1:]).returncode; "
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+)
 
 
 def make_dump(path: Path, rows: int) -> None:
-    base = [x for x in (ROOT / "examples" / "rollouts.jsonl").read_text().splitlines() if '"math"' not in x]
+    base = [
+        x
+        for x in (ROOT / "examples" / "rollouts.jsonl").read_text().splitlines()
+        if '"math"' not in x
+    ]
     with path.open("w") as fh:
         for i in range(rows):
             fh.write(base[i % len(base)] + "\n")
@@ -50,7 +56,9 @@ def naive(path: Path, rows: int) -> float:
     with path.open() as fh:
         for _, line in zip(range(rows), fh, strict=False):
             r = json.loads(line)
-            res = unireward.score(r["completion"], r["solution"], r["problem_type"], data_type=r["data_type"])
+            res = unireward.score(
+                r["completion"], r["solution"], r["problem_type"], data_type=r["data_type"]
+            )
             json.dumps({**r, **res.to_dict()})
     return rows / (time.perf_counter() - t)
 
@@ -59,9 +67,26 @@ def cli_run(path: Path, workers: int, rows: int) -> tuple[float, float]:
     """Rows per second and peak RSS (MB) of ``unireward score``."""
     out = path.with_suffix(f".w{workers}.out.jsonl")
     t = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", WRAPPER, sys.executable, "-m", "unireward.cli", "score",
-                           str(path), "-o", str(out), "--workers", str(workers), "--quiet"],
-                          capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            WRAPPER,
+            sys.executable,
+            "-m",
+            "unireward.cli",
+            "score",
+            str(path),
+            "-o",
+            str(out),
+            "--workers",
+            str(workers),
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     elapsed = time.perf_counter() - t
     out.unlink()
     return rows / elapsed, int(proc.stdout.split()[-1]) / 1024
@@ -99,7 +124,8 @@ def rows_bench(path: Path, rows: int) -> dict[str, float]:
             pass
 
     out = {
-        "read_plain": _best(plain_read), "read_checked": _best(checked_read),
+        "read_plain": _best(plain_read),
+        "read_checked": _best(checked_read),
         "parse_plain": _best(lambda: [json.loads(x) for x in lines]),
         "parse_checked": _best(lambda: [parse_row(x) for x in lines]),
         "dump_plain": _best(lambda: [json.dumps(r, ensure_ascii=False) for r in parsed]),
@@ -112,21 +138,29 @@ def rows_bench(path: Path, rows: int) -> dict[str, float]:
 def serve_bench(requests: int = 200, concurrency: int = 8, batch: int = 16) -> dict[str, float]:
     import httpx
 
-    rows = [json.loads(x) for x in (ROOT / "examples" / "rollouts.jsonl").read_text().splitlines()
-            if '"math"' not in x]
-    batches = [rows[(i * batch) % len(rows):][:batch] or rows[:batch] for i in range(requests)]
+    rows = [
+        json.loads(x)
+        for x in (ROOT / "examples" / "rollouts.jsonl").read_text().splitlines()
+        if '"math"' not in x
+    ]
+    batches = [rows[(i * batch) % len(rows) :][:batch] or rows[:batch] for i in range(requests)]
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "unireward.cli", "serve", "--port", str(port)],
-                              stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "unireward.cli", "serve", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert server.stdout is not None
         server.stdout.readline()  # "unireward serving on ..."
         url = f"http://127.0.0.1:{port}"
 
         limits = httpx.Limits(max_connections=concurrency)
-        with httpx.Client(trust_env=False, timeout=60, limits=limits) as client:  # one pool, kept alive
+        with httpx.Client(
+            trust_env=False, timeout=60, limits=limits
+        ) as client:  # one pool, kept alive
 
             def one(recs: list[dict]) -> bool:
                 r = client.post(f"{url}/score", json={"records": recs})
@@ -144,15 +178,21 @@ def serve_bench(requests: int = 200, concurrency: int = 8, batch: int = 16) -> d
         unireward.score_batch(recs, errors="record")
     local = time.perf_counter() - t
     n = sum(len(b) for b in batches)
-    return {"errors": ok.count(False), "requests_per_s": requests / served,
-            "records_per_s": n / served, "in_process_records_per_s": n / local}
+    return {
+        "errors": ok.count(False),
+        "requests_per_s": requests / served,
+        "records_per_s": n / served,
+        "in_process_records_per_s": n / local,
+    }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--naive-rows", type=int, default=50_000, help="rows for the (slow) naive loop")
-    ap.add_argument("--parts", default="score,rows,serve", help="which parts to run (comma-separated)")
+    ap.add_argument(
+        "--parts", default="score,rows,serve", help="which parts to run (comma-separated)"
+    )
     args = ap.parse_args()
     parts = set(args.parts.split(","))
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
@@ -165,23 +205,35 @@ def main() -> None:
             rate_naive = naive(big, min(args.naive_rows, args.rows))
             print("| run | rows/s | ratio to naive | peak RSS (largest process) |")
             print("|---|---|---|---|")
-            print(f"| naive loop: `unireward.score` per row ({min(args.naive_rows, args.rows):,} rows) "
-                  f"| {rate_naive:,.0f} | 1.0x | |")
+            print(
+                f"| naive loop: `unireward.score` per row ({min(args.naive_rows, args.rows):,} rows) "
+                f"| {rate_naive:,.0f} | 1.0x | |"
+            )
             for w in (1, 2):
                 rate, rss = cli_run(big, w, args.rows)
-                print(f"| `unireward score --workers {w}` ({args.rows:,} rows) | {rate:,.0f} "
-                      f"| {rate / rate_naive:.1f}x | {rss:,.0f} MB |")
+                print(
+                    f"| `unireward score --workers {w}` ({args.rows:,} rows) | {rate:,.0f} "
+                    f"| {rate / rate_naive:.1f}x | {rss:,.0f} MB |"
+                )
             rate, rss = cli_run(small, 2, max(args.rows // 10, 1))
-            print(f"| `unireward score --workers 2` ({max(args.rows // 10, 1):,} rows) | {rate:,.0f} "
-                  f"| {rate / rate_naive:.1f}x | {rss:,.0f} MB |")
+            print(
+                f"| `unireward score --workers 2` ({max(args.rows // 10, 1):,} rows) | {rate:,.0f} "
+                f"| {rate / rate_naive:.1f}x | {rss:,.0f} MB |"
+            )
         if "rows" in parts:
             r = rows_bench(big, min(args.rows, 100_000))
             print()
             print("| per row | plain baseline | checked | ratio |")
             print("|---|---|---|---|")
-            for name, what in (("read", "read a line"), ("parse", "parse a row"), ("dump", "write a row")):
+            for name, what in (
+                ("read", "read a line"),
+                ("parse", "parse a row"),
+                ("dump", "write a row"),
+            ):
                 plain, checked = r[f"{name}_plain"], r[f"{name}_checked"]
-                print(f"| {what} | {plain * 1e6:.2f} us | {checked * 1e6:.2f} us | {checked / plain:.2f}x |")
+                print(
+                    f"| {what} | {plain * 1e6:.2f} us | {checked * 1e6:.2f} us | {checked / plain:.2f}x |"
+                )
     if "serve" not in parts:
         return
     s = serve_bench()
@@ -191,8 +243,10 @@ def main() -> None:
     print(f"| errors | {s['errors']} |")
     print(f"| requests/s | {s['requests_per_s']:,.0f} |")
     print(f"| records/s over HTTP | {s['records_per_s']:,.0f} |")
-    print(f"| records/s, `score_batch` in process (baseline) | {s['in_process_records_per_s']:,.0f} "
-          f"({s['records_per_s'] / s['in_process_records_per_s']:.2f}x) |")
+    print(
+        f"| records/s, `score_batch` in process (baseline) | {s['in_process_records_per_s']:,.0f} "
+        f"({s['records_per_s'] / s['in_process_records_per_s']:.2f}x) |"
+    )
 
 
 if __name__ == "__main__":

@@ -36,7 +36,10 @@ def loop_interval_iou(p: list[float], g: list[float]) -> float:
 
 
 def loop_points(p: list[list[float]], g: list[list[float]]) -> float:
-    best = min(sum(math.dist(p[i], g[j]) for i, j in enumerate(perm)) for perm in itertools.permutations(range(3)))
+    best = min(
+        sum(math.dist(p[i], g[j]) for i, j in enumerate(perm))
+        for perm in itertools.permutations(range(3))
+    )
     d = best / 3
     return math.exp(-(d * d) / 5000.0)
 
@@ -70,7 +73,9 @@ def main() -> None:
     a, b = boxes(rng, n), boxes(rng, n)
     al, bl = a[:m].tolist(), b[:m].tolist()
     t_vec = best_time(lambda: box_iou(a, b), args.rounds)
-    t_loop = best_time(lambda: [loop_box_iou(p, g) for p, g in zip(al, bl, strict=True)], max(1, args.rounds // 2))
+    t_loop = best_time(
+        lambda: [loop_box_iou(p, g) for p, g in zip(al, bl, strict=True)], max(1, args.rounds // 2)
+    )
     rows.append(("box_iou (element-wise)", n / t_vec, m / t_loop))
 
     side = int(math.sqrt(n))
@@ -83,7 +88,10 @@ def main() -> None:
     ib = np.stack([s + rng.normal(0, 5, n), s + rng.uniform(1, 30, n)], 1)
     ial, ibl = ia[:m].tolist(), ib[:m].tolist()
     t_vec = best_time(lambda: interval_iou(ia, ib), args.rounds)
-    t_loop = best_time(lambda: [loop_interval_iou(p, g) for p, g in zip(ial, ibl, strict=True)], max(1, args.rounds // 2))
+    t_loop = best_time(
+        lambda: [loop_interval_iou(p, g) for p, g in zip(ial, ibl, strict=True)],
+        max(1, args.rounds // 2),
+    )
     rows.append(("interval_iou", n / t_vec, m / t_loop))
 
     k = n // 10
@@ -91,7 +99,9 @@ def main() -> None:
     ml = m // 10
     pal, pbl = pts_a[:ml].tolist(), pts_b[:ml].tolist()
     t_vec = best_time(lambda: point_set_similarity(pts_a, pts_b), args.rounds)
-    t_loop = best_time(lambda: [loop_points(p, g) for p, g in zip(pal, pbl, strict=True)], max(1, args.rounds // 2))
+    t_loop = best_time(
+        lambda: [loop_points(p, g) for p, g in zip(pal, pbl, strict=True)], max(1, args.rounds // 2)
+    )
     rows.append(("point_set_similarity (3 points)", k / t_vec, ml / t_loop))
 
     print(f"one core, best of {args.rounds} rounds; vectorised on {n:,} pairs, loops on {m:,}")

@@ -25,10 +25,24 @@ from unireward.integrations.rewards import UniRewardFunction
 SHAPES = [  # (task, data type, ground truth, completion)
     ("multiple choice", "image", "B", "<think>look at the image</think><answer>B</answer>"),
     ("numerical", "image", "4", "<think>count</think><answer>4.0</answer>"),
-    ("temporal grounding", "video", '{"time": [1.0, 3.5]}', '<think>t</think><answer>{"time": [1.2, 3.0]}</answer>'),
-    ("spatial grounding", "image", '{"boxes": [[10, 10, 50, 60]]}',
-     '<think>t</think><answer>{"boxes": [[12, 8, 48, 61]]}</answer>'),
-    ("open-ended", "video", "the man is cooking pasta", "<think>t</think><answer>a man cooks pasta</answer>"),
+    (
+        "temporal grounding",
+        "video",
+        '{"time": [1.0, 3.5]}',
+        '<think>t</think><answer>{"time": [1.2, 3.0]}</answer>',
+    ),
+    (
+        "spatial grounding",
+        "image",
+        '{"boxes": [[10, 10, 50, 60]]}',
+        '<think>t</think><answer>{"boxes": [[12, 8, 48, 61]]}</answer>',
+    ),
+    (
+        "open-ended",
+        "video",
+        "the man is cooking pasta",
+        "<think>t</think><answer>a man cooks pasta</answer>",
+    ),
     ("no such task", "image", "x", "<think>t</think><answer>x</answer>"),
 ]
 
@@ -52,19 +66,37 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5)
     a = ap.parse_args()
     data = rows(a.rows)
-    records = [{"completion": c, "ground_truth": g, "task": t, "data_type": d} for t, d, g, c in data]
+    records = [
+        {"completion": c, "ground_truth": g, "task": t, "data_type": d} for t, d, g, c in data
+    ]
     want = [r.total for r in unireward.score_batch(records, errors="record")]
 
     trl_fn = UniRewardFunction(unscored="fallback")
-    trl_kwargs = {"prompts": [[{"role": "user", "content": "q"}]] * len(data),
-                  "completions": [[{"role": "assistant", "content": c}] for *_, c in data],
-                  "solution": [g for _, _, g, _ in data], "problem_type": [t for t, *_ in data],
-                  "data_type": [d for _, d, _, _ in data],
-                  "log_extra": lambda name, values: None, "log_metric": lambda name, value: None}
-    easy_inputs = [{"response": c, "response_length": len(c), "ground_truth": g, "problem_type": t, "data_type": d,
-                    "problem": "q", "problem_id": str(i // 8)} for i, (t, d, g, c) in enumerate(data)]
+    trl_kwargs = {
+        "prompts": [[{"role": "user", "content": "q"}]] * len(data),
+        "completions": [[{"role": "assistant", "content": c}] for *_, c in data],
+        "solution": [g for _, _, g, _ in data],
+        "problem_type": [t for t, *_ in data],
+        "data_type": [d for _, d, _, _ in data],
+        "log_extra": lambda name, values: None,
+        "log_metric": lambda name, value: None,
+    }
+    easy_inputs = [
+        {
+            "response": c,
+            "response_length": len(c),
+            "ground_truth": g,
+            "problem_type": t,
+            "data_type": d,
+            "problem": "q",
+            "problem_id": str(i // 8),
+        }
+        for i, (t, d, g, c) in enumerate(data)
+    ]
     cases: dict[str, Callable[[], list[float]]] = {
-        "score_batch (baseline)": lambda: [r.total for r in unireward.score_batch(records, errors="record")],
+        "score_batch (baseline)": lambda: [
+            r.total for r in unireward.score_batch(records, errors="record")
+        ],
         "TRL UniRewardFunction": lambda: trl_fn(**trl_kwargs),  # type: ignore[arg-type, return-value]
         "EasyR1 compute_score": lambda: [s["overall"] for s in easyr1_score(easy_inputs)],  # type: ignore[union-attr, index]
     }
@@ -77,9 +109,13 @@ def main() -> None:
         sols = [c for *_, c in data]
         gts = [g for _, _, g, _ in data]
         infos = [{"problem_type": t, "data_type": d} for t, d, _, _ in data]
-        cases["verl compute_score_batch"] = lambda: [s["score"] for s in uv.compute_score_batch(srcs, sols, gts, infos)]
+        cases["verl compute_score_batch"] = lambda: [
+            s["score"] for s in uv.compute_score_batch(srcs, sols, gts, infos)
+        ]
         cases["verl compute_score per row"] = lambda: [
-            uv.compute_score(s, c, g, i)["score"] for s, c, g, i in zip(srcs, sols, gts, infos, strict=True)]
+            uv.compute_score(s, c, g, i)["score"]
+            for s, c, g, i in zip(srcs, sols, gts, infos, strict=True)
+        ]
 
     import logging
 

@@ -76,7 +76,12 @@ def mask_pairs(n: int, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
         cy, cx = rng.uniform(120, 360), rng.uniform(200, 650)
         ry, rx = rng.uniform(40, 110), rng.uniform(60, 190)
         a = ellipse(cy, cx, ry, rx)
-        b = ellipse(cy + rng.normal(0, 8), cx + rng.normal(0, 8), ry * rng.uniform(0.9, 1.1), rx * rng.uniform(0.9, 1.1))
+        b = ellipse(
+            cy + rng.normal(0, 8),
+            cx + rng.normal(0, 8),
+            ry * rng.uniform(0.9, 1.1),
+            rx * rng.uniform(0.9, 1.1),
+        )
         out.append((a, b))
     return out
 
@@ -105,7 +110,13 @@ def bench_metrics(n: int, rounds: int) -> None:
     t_ours = best(lambda: [boundary_f(a, b) for a, b in pairs], rounds) / n
     t_davis = best(lambda: [davis_boundary_f(a, b, 8) for a, b in pairs], rounds) / n
 
-    rles = [(coco.encode(np.asfortranarray(a.astype(np.uint8))), coco.encode(np.asfortranarray(b.astype(np.uint8)))) for a, b in pairs]
+    rles = [
+        (
+            coco.encode(np.asfortranarray(a.astype(np.uint8))),
+            coco.encode(np.asfortranarray(b.astype(np.uint8))),
+        )
+        for a, b in pairs
+    ]
     iou_ours = [float(mask_iou(a, b)) for a, b in pairs]
     iou_coco = [float(coco.iou([ra], [rb], [0])[0, 0]) for ra, rb in rles]
     assert np.allclose(iou_ours, iou_coco, atol=1e-9), "mask IoU differs from pycocotools"
@@ -113,8 +124,12 @@ def bench_metrics(n: int, rounds: int) -> None:
     t_coco = best(lambda: [coco.iou([ra], [rb], [0]) for ra, rb in rles], rounds) / n
 
     print(f"mask metrics, {n} pairs of {H}x{W} masks, best of {rounds}")
-    print(f"| boundary F (radius 8) | {t_ours * 1e3:.1f} ms | DAVIS binary_dilation: {t_davis * 1e3:.1f} ms | {t_davis / t_ours:.1f}x faster |")
-    print(f"| mask IoU (dense) | {t_iou * 1e3:.3f} ms | pycocotools iou on RLE: {t_coco * 1e3:.3f} ms | {t_iou / t_coco:.1f}x slower |")
+    print(
+        f"| boundary F (radius 8) | {t_ours * 1e3:.1f} ms | DAVIS binary_dilation: {t_davis * 1e3:.1f} ms | {t_davis / t_ours:.1f}x faster |"
+    )
+    print(
+        f"| mask IoU (dense) | {t_iou * 1e3:.3f} ms | pycocotools iou on RLE: {t_coco * 1e3:.3f} ms | {t_iou / t_coco:.1f}x slower |"
+    )
 
 
 def frames(n: int) -> np.ndarray:
@@ -164,9 +179,15 @@ def bench_sam2(rounds: int) -> None:
     answer = dict(ANSWER, time=2.0)
     t_vid5 = best(lambda: pred.predict_video(video, answer, fps=1.0), 1)
     print(f"SAM2 hiera-tiny, random weights, CPU, {H}x{W}, best of {rounds}")
-    print(f"| image, image predictor | {t_img:.2f} s | bare set_image + one predict: {t_img_base:.2f} s | {t_img / t_img_base:.2f}x |")
-    print(f"| image as a one-frame video | {t_vid1:.2f} s | bare init_state + one prompt + propagate: {t_vid1_base:.2f} s | {t_vid1 / t_vid1_base:.2f}x |")
-    print(f"| 5-frame video, key frame 2, both ways | {t_vid5:.1f} s ({t_vid5 / 5:.1f} s per frame) | | |")
+    print(
+        f"| image, image predictor | {t_img:.2f} s | bare set_image + one predict: {t_img_base:.2f} s | {t_img / t_img_base:.2f}x |"
+    )
+    print(
+        f"| image as a one-frame video | {t_vid1:.2f} s | bare init_state + one prompt + propagate: {t_vid1_base:.2f} s | {t_vid1 / t_vid1_base:.2f}x |"
+    )
+    print(
+        f"| 5-frame video, key frame 2, both ways | {t_vid5:.1f} s ({t_vid5 / 5:.1f} s per frame) | | |"
+    )
 
 
 def rss_mb() -> float:
@@ -181,8 +202,15 @@ def reward_records(img: object, answers: list[dict], truth_mask: object) -> list
     import json
 
     truth = {"mask": truth_mask, "image": img}
-    return [{"completion": f"<think>t</think><answer>{json.dumps(a)}</answer>", "ground_truth": truth,
-             "task": "segmentation", "data_type": "image"} for a in answers]
+    return [
+        {
+            "completion": f"<think>t</think><answer>{json.dumps(a)}</answer>",
+            "ground_truth": truth,
+            "task": "segmentation",
+            "data_type": "image",
+        }
+        for a in answers
+    ]
 
 
 def rollout_answers(n: int) -> list[dict]:
@@ -218,9 +246,15 @@ def bench_reward(rollouts: int, rounds: int, device: str) -> None:
     t_base = best(per_rollout, rounds)
     t_shared = best(shared, rounds)
     t_cached = best(cached, rounds)
-    print(f"mask reward, {rollouts} rollouts of one {H}x{W} image, SAM2 hiera-tiny at 1024, {device}, best of {rounds}")
-    print(f"| {rollouts} rollouts, embedding shared | {t_shared:.2f} s | predictor per rollout: {t_base:.2f} s | {t_base / t_shared:.1f}x faster |")
-    print(f"| {rollouts} rollouts, embedding cached | {t_cached:.3f} s | predictor per rollout: {t_base:.2f} s | {t_base / t_cached:.0f}x faster |")
+    print(
+        f"mask reward, {rollouts} rollouts of one {H}x{W} image, SAM2 hiera-tiny at 1024, {device}, best of {rounds}"
+    )
+    print(
+        f"| {rollouts} rollouts, embedding shared | {t_shared:.2f} s | predictor per rollout: {t_base:.2f} s | {t_base / t_shared:.1f}x faster |"
+    )
+    print(
+        f"| {rollouts} rollouts, embedding cached | {t_cached:.3f} s | predictor per rollout: {t_base:.2f} s | {t_base / t_cached:.0f}x faster |"
+    )
 
 
 def bench_memory(n_images: int, size: int, device: str, cache_size: int = 32) -> None:
@@ -230,7 +264,9 @@ def bench_memory(n_images: int, size: int, device: str, cache_size: int = 32) ->
     from unireward.masks import Sam2MaskPredictor, Sam2MaskReward
 
     torch.manual_seed(0)
-    pred = Sam2MaskPredictor(allow_random_init=True, device=device, hydra_overrides=[f"++model.image_size={size}"])
+    pred = Sam2MaskPredictor(
+        allow_random_init=True, device=device, hydra_overrides=[f"++model.image_size={size}"]
+    )
     reward = Sam2MaskReward(pred, cache_size=cache_size)
     rng = np.random.default_rng(0)
     truth = np.zeros((24, 32), bool)
@@ -238,7 +274,9 @@ def bench_memory(n_images: int, size: int, device: str, cache_size: int = 32) ->
     answers = rollout_answers(2)
     per_batch = 50
     t0 = time.perf_counter()
-    print(f"mask reward memory: {n_images} distinct 24x32 images, input size {size}, cache_size={cache_size}, {device}")
+    print(
+        f"mask reward memory: {n_images} distinct 24x32 images, input size {size}, cache_size={cache_size}, {device}"
+    )
     print("| images | VmRSS MB | cached embeddings | cached MB |")
     print(f"| 0 | {rss_mb():.0f} | 0 | 0 |")
     for start in range(0, n_images, per_batch):
@@ -250,9 +288,14 @@ def bench_memory(n_images: int, size: int, device: str, cache_size: int = 32) ->
         done = start + per_batch
         if done % 1000 == 0:
             s = reward.stats
-            print(f"| {done} | {rss_mb():.0f} | {s.cached} | {s.cached_bytes / 2**20:.2f} |", flush=True)
+            print(
+                f"| {done} | {rss_mb():.0f} | {s.cached} | {s.cached_bytes / 2**20:.2f} |",
+                flush=True,
+            )
     s = reward.stats
-    print(f"encoder passes {s.encoder_passes}, decoder calls {s.decoder_calls}, {time.perf_counter() - t0:.0f} s")
+    print(
+        f"encoder passes {s.encoder_passes}, decoder calls {s.decoder_calls}, {time.perf_counter() - t0:.0f} s"
+    )
 
 
 def main() -> None:

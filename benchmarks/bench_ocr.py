@@ -38,7 +38,9 @@ def pairs(n_words: int, count: int, seed: int = 0) -> list[tuple[str, str]]:
     return out
 
 
-def per_pair(fn: Callable[[str, str], float], data: list[tuple[str, str]], repeat: int = 5) -> float:
+def per_pair(
+    fn: Callable[[str, str], float], data: list[tuple[str, str]], repeat: int = 5
+) -> float:
     best = float("inf")
     for _ in range(repeat):
         start = time.perf_counter()

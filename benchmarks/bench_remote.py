@@ -35,8 +35,9 @@ BATCH = 64
 @contextmanager
 def server(latency: float = 0.0) -> Iterator[str]:
     """Start the test server in a subprocess and yield its URL."""
-    proc = subprocess.Popen([sys.executable, str(SERVER), "--latency", str(latency)],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(SERVER), "--latency", str(latency)], stdout=subprocess.PIPE, text=True
+    )
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline().split()
@@ -50,12 +51,17 @@ def server(latency: float = 0.0) -> Iterator[str]:
 
 def make_samples(n: int) -> tuple[list[str], list[str], list[str]]:
     """Realistic open-ended triples: a ~200-char question, ~300-char answers."""
-    prompts = [f"Question {i}: describe what happens in the video, step by step. " * 3
-               for i in range(n)]
-    refs = [f"Reference {i}: a man walks into a kitchen and cooks pasta with tomatoes. " * 4
-            for i in range(n)]
-    outs = [f"Answer {i}: someone prepares a meal; he boils water and adds the pasta. " * 4
-            for i in range(n)]
+    prompts = [
+        f"Question {i}: describe what happens in the video, step by step. " * 3 for i in range(n)
+    ]
+    refs = [
+        f"Reference {i}: a man walks into a kitchen and cooks pasta with tomatoes. " * 4
+        for i in range(n)
+    ]
+    outs = [
+        f"Answer {i}: someone prepares a meal; he boils water and adds the pasta. " * 4
+        for i in range(n)
+    ]
     return prompts, refs, outs
 
 
@@ -63,19 +69,23 @@ def bench_overhead(url: str, rounds: int, batches: int) -> dict[str, float]:
     n = BATCH * batches
     prompts, refs, outs = make_samples(n)
     texts = PolarEncoder().encode_batch(prompts, refs, outs)
-    bodies = [json.dumps({"model": "internlm/POLAR-7B", "input": texts[i:i + BATCH]}).encode()
-              for i in range(0, n, BATCH)]
+    bodies = [
+        json.dumps({"model": "internlm/POLAR-7B", "input": texts[i : i + BATCH]}).encode()
+        for i in range(0, n, BATCH)
+    ]
     client_times, base_times, encode_times = [], [], []
-    with PolarClient(base_url=url, batch_size=BATCH) as rm, \
-            httpx.Client(trust_env=False, timeout=30.0) as raw:
+    with (
+        PolarClient(base_url=url, batch_size=BATCH) as rm,
+        httpx.Client(trust_env=False, timeout=30.0) as raw,
+    ):
         rm.score_pairs(prompts[:BATCH], refs[:BATCH], outs[:BATCH])  # warm the connections
-        raw.post(url + "/pooling", content=bodies[0],
-                 headers={"Content-Type": "application/json"})
+        raw.post(url + "/pooling", content=bodies[0], headers={"Content-Type": "application/json"})
         for _ in range(rounds):
             t0 = time.perf_counter()
             for body in bodies:
-                raw.post(url + "/pooling", content=body,
-                         headers={"Content-Type": "application/json"}).json()
+                raw.post(
+                    url + "/pooling", content=body, headers={"Content-Type": "application/json"}
+                ).json()
             base_times.append((time.perf_counter() - t0) / n)
             t0 = time.perf_counter()
             scores = rm.score_pairs(prompts, refs, outs)
@@ -86,18 +96,21 @@ def bench_overhead(url: str, rounds: int, batches: int) -> dict[str, float]:
             encode_times.append((time.perf_counter() - t0) / n)
     client_ms = statistics.median(client_times) * 1e3
     base_ms = statistics.median(base_times) * 1e3
-    return {"samples": n, "client_ms_per_sample": client_ms,
-            "baseline_ms_per_sample": base_ms, "overhead_ms_per_sample": client_ms - base_ms,
-            "encode_ms_per_sample": statistics.median(encode_times) * 1e3,
-            "ratio_client_over_baseline": client_ms / base_ms}
+    return {
+        "samples": n,
+        "client_ms_per_sample": client_ms,
+        "baseline_ms_per_sample": base_ms,
+        "overhead_ms_per_sample": client_ms - base_ms,
+        "encode_ms_per_sample": statistics.median(encode_times) * 1e3,
+        "ratio_client_over_baseline": client_ms / base_ms,
+    }
 
 
 def bench_concurrency(url: str, latency: float, n_batches: int) -> dict[str, float]:
     prompts, refs, outs = make_samples(BATCH * n_batches)
 
     async def run(limit: int) -> float:
-        async with AsyncPolarClient(base_url=url, batch_size=BATCH,
-                                    max_concurrency=limit) as rm:
+        async with AsyncPolarClient(base_url=url, batch_size=BATCH, max_concurrency=limit) as rm:
             await rm.score_pairs(prompts[:BATCH], refs[:BATCH], outs[:BATCH])  # warm up
             t0 = time.perf_counter()
             scores = await rm.score_pairs(prompts, refs, outs)
@@ -106,10 +119,15 @@ def bench_concurrency(url: str, latency: float, n_batches: int) -> dict[str, flo
 
     concurrent = asyncio.run(run(n_batches))
     sequential = asyncio.run(run(1))
-    return {"batches": n_batches, "latency_s": latency, "concurrent_s": concurrent,
-            "concurrent_in_latencies": concurrent / latency, "sequential_s": sequential,
-            "sequential_in_latencies": sequential / latency,
-            "speedup": sequential / concurrent}
+    return {
+        "batches": n_batches,
+        "latency_s": latency,
+        "concurrent_s": concurrent,
+        "concurrent_in_latencies": concurrent / latency,
+        "sequential_s": sequential,
+        "sequential_in_latencies": sequential / latency,
+        "speedup": sequential / concurrent,
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -127,19 +145,27 @@ def main(argv: list[str] | None = None) -> None:
     if args.json:
         print(json.dumps({"overhead": overhead, "concurrency": conc}, indent=2))
         return
-    print(f"Client overhead at batch {BATCH} ({overhead['samples']} samples, median of "
-          f"{args.rounds} rounds)")
+    print(
+        f"Client overhead at batch {BATCH} ({overhead['samples']} samples, median of "
+        f"{args.rounds} rounds)"
+    )
     print(f"  PolarClient.score_pairs : {overhead['client_ms_per_sample']:.4f} ms/sample")
     print(f"  bare httpx post (base)  : {overhead['baseline_ms_per_sample']:.4f} ms/sample")
-    print(f"  overhead                : {overhead['overhead_ms_per_sample']:.4f} ms/sample "
-          f"(ratio {overhead['ratio_client_over_baseline']:.2f}x; target < 1 ms)")
+    print(
+        f"  overhead                : {overhead['overhead_ms_per_sample']:.4f} ms/sample "
+        f"(ratio {overhead['ratio_client_over_baseline']:.2f}x; target < 1 ms)"
+    )
     print(f"  of which pair encoding  : {overhead['encode_ms_per_sample']:.4f} ms/sample")
     print(f"Async in flight: {conc['batches']} batches, server latency {conc['latency_s']} s")
-    print(f"  max_concurrency={conc['batches']:<3}: {conc['concurrent_s']:.3f} s "
-          f"({conc['concurrent_in_latencies']:.2f} x latency)")
-    print(f"  max_concurrency=1  : {conc['sequential_s']:.3f} s "
-          f"({conc['sequential_in_latencies']:.2f} x latency), speedup "
-          f"{conc['speedup']:.1f}x")
+    print(
+        f"  max_concurrency={conc['batches']:<3}: {conc['concurrent_s']:.3f} s "
+        f"({conc['concurrent_in_latencies']:.2f} x latency)"
+    )
+    print(
+        f"  max_concurrency=1  : {conc['sequential_s']:.3f} s "
+        f"({conc['sequential_in_latencies']:.2f} x latency), speedup "
+        f"{conc['speedup']:.1f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -31,22 +31,41 @@ from unireward.cli._io import read_rows
 from unireward.report import build_report
 
 ROOT = Path(__file__).resolve().parents[1]
-WRAPPER = ("import resource, subprocess, sys; rc = subprocess.run(sys.argv[1:]).returncode; "
-           "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(rc)")
+WRAPPER = (
+    "import resource, subprocess, sys; rc = subprocess.run(sys.argv[1:]).returncode; "
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(rc)"
+)
 STEP_ROWS = 2400
 
 
 def make_dump(path: Path, rows: int) -> None:
     base = [json.loads(x) for x in (ROOT / "examples" / "rollouts.jsonl").read_text().splitlines()]
-    results = unireward.score_batch([{"completion": r["completion"], "ground_truth": r["solution"],
-                                      "task": r["problem_type"], "data_type": r["data_type"]} for r in base])
+    results = unireward.score_batch(
+        [
+            {
+                "completion": r["completion"],
+                "ground_truth": r["solution"],
+                "task": r["problem_type"],
+                "data_type": r["data_type"],
+            }
+            for r in base
+        ]
+    )
     scored = [{**r, **res.to_dict()} for r, res in zip(base, results, strict=True)]
     with path.open("w") as fh:
         for i in range(rows):
             r = scored[i % len(scored)]
             step = i // STEP_ROWS
-            fh.write(json.dumps({**r, "problem_id": f"{r['problem_id']}-{step}-{i % STEP_ROWS // len(scored)}",
-                                 "step": step}) + "\n")
+            fh.write(
+                json.dumps(
+                    {
+                        **r,
+                        "problem_id": f"{r['problem_id']}-{step}-{i % STEP_ROWS // len(scored)}",
+                        "step": step,
+                    }
+                )
+                + "\n"
+            )
 
 
 def read_only(path: Path) -> float:
@@ -66,9 +85,25 @@ def cli_report(path: Path) -> tuple[float, float, int]:
     """Seconds, peak RSS (MB) and page size (bytes) of ``unireward report``."""
     out = path.with_suffix(".html")
     t = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", WRAPPER, sys.executable, "-m", "unireward.cli", "report",
-                           str(path), "-o", str(out), "--summary-json", str(path.with_suffix(".json"))],
-                          capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            WRAPPER,
+            sys.executable,
+            "-m",
+            "unireward.cli",
+            "report",
+            str(path),
+            "-o",
+            str(out),
+            "--summary-json",
+            str(path.with_suffix(".json")),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     elapsed = time.perf_counter() - t
     return elapsed, int(proc.stdout.strip().splitlines()[-1]) / 1024, out.stat().st_size
 
@@ -82,16 +117,22 @@ def main() -> None:
         small, big = Path(tmp) / "small.jsonl", Path(tmp) / "big.jsonl"
         make_dump(small, args.small)
         make_dump(big, args.rows)
-        print(f"dumps: {args.small:,} rows ({small.stat().st_size / 1e6:.0f} MB), "
-              f"{args.rows:,} rows ({big.stat().st_size / 1e6:.0f} MB)")
+        print(
+            f"dumps: {args.small:,} rows ({small.stat().st_size / 1e6:.0f} MB), "
+            f"{args.rows:,} rows ({big.stat().st_size / 1e6:.0f} MB)"
+        )
         base = read_only(small)
         mine = in_process(small)
-        print(f"in process, {args.small:,} rows: reading alone {base:,.0f} rows/s; reading + report data "
-              f"{mine:,.0f} rows/s (ratio {mine / base:.2f})")
+        print(
+            f"in process, {args.small:,} rows: reading alone {base:,.0f} rows/s; reading + report data "
+            f"{mine:,.0f} rows/s (ratio {mine / base:.2f})"
+        )
         for path, n in ((small, args.small), (big, args.rows)):
             secs, rss, size = cli_report(path)
-            print(f"unireward report, {n:,} rows: {secs:.1f} s ({n / secs:,.0f} rows/s), peak RSS {rss:.0f} MB, "
-                  f"page {size / 1e6:.2f} MB")
+            print(
+                f"unireward report, {n:,} rows: {secs:.1f} s ({n / secs:,.0f} rows/s), peak RSS {rss:.0f} MB, "
+                f"page {size / 1e6:.2f} MB"
+            )
         os.sync()
 
 

@@ -38,11 +38,21 @@ def records(n: int) -> list[dict]:
     kinds = [
         ("<think>the third option</think><answer>C</answer>", "C", "multiple choice"),
         ("<think>count them</think><answer>3.14</answer>", "3.14", "numerical"),
-        ('<think>left dog</think><answer>{"boxes": [35, 227, 437, 932]}</answer>',
-         '{"boxes": [40, 230, 430, 930]}', "spatial grounding"),
-        ('<think>when</think><answer>{"time": [12.5, 20.0]}</answer>', '{"time": [11.0, 19.5]}',
-         "temporal grounding"),
-        ("<think>read it</think><answer>the quick brown fox</answer>", "the quick brown fox jumps", "ocr"),
+        (
+            '<think>left dog</think><answer>{"boxes": [35, 227, 437, 932]}</answer>',
+            '{"boxes": [40, 230, 430, 930]}',
+            "spatial grounding",
+        ),
+        (
+            '<think>when</think><answer>{"time": [12.5, 20.0]}</answer>',
+            '{"time": [11.0, 19.5]}',
+            "temporal grounding",
+        ),
+        (
+            "<think>read it</think><answer>the quick brown fox</answer>",
+            "the quick brown fox jumps",
+            "ocr",
+        ),
         ("<think>halve it</think><answer>\\frac{3}{4}</answer>", "0.75", "math"),
     ]
     out = []
@@ -54,8 +64,13 @@ def records(n: int) -> list[dict]:
 
 def start_server(*args: str) -> tuple[subprocess.Popen[str], str, int]:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    proc = subprocess.Popen([sys.executable, "-m", "unireward.cli", "serve", "--port", "0", *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "unireward.cli", "serve", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
     assert proc.stdout is not None
     line = proc.stdout.readline()
     url = line.split("serving on ", 1)[1].split()[0]
@@ -105,19 +120,30 @@ async def _client(host: str, port: int, request: bytes, until: float, lat: list[
     return errors
 
 
-async def load(host: str, port: int, clients: int, n_records: int, seconds: float) -> dict[str, float]:
+async def load(
+    host: str, port: int, clients: int, n_records: int, seconds: float
+) -> dict[str, float]:
     body = json.dumps({"records": records(n_records)}).encode()
-    request = (f"POST /score HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
-               f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+    request = (
+        f"POST /score HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
     lat: list[float] = []
     until = time.perf_counter() + seconds
     t0 = time.perf_counter()
-    errors = sum(await asyncio.gather(*(_client(host, port, request, until, lat) for _ in range(clients))))
+    errors = sum(
+        await asyncio.gather(*(_client(host, port, request, until, lat) for _ in range(clients)))
+    )
     wall = time.perf_counter() - t0
     lat.sort()
-    return {"requests_per_s": len(lat) / wall, "records_per_s": len(lat) * n_records / wall,
-            "p50_ms": 1000 * statistics.median(lat), "p99_ms": 1000 * lat[int(0.99 * (len(lat) - 1))],
-            "errors": errors, "requests": len(lat)}
+    return {
+        "requests_per_s": len(lat) / wall,
+        "records_per_s": len(lat) * n_records / wall,
+        "p50_ms": 1000 * statistics.median(lat),
+        "p99_ms": 1000 * lat[int(0.99 * (len(lat) - 1))],
+        "errors": errors,
+        "requests": len(lat),
+    }
 
 
 async def slowloris(host: str, port: int, n: int, seconds: float) -> dict[str, float]:
@@ -132,7 +158,7 @@ async def slowloris(host: str, port: int, n: int, seconds: float) -> dict[str, f
             for k in range(len(head)):
                 if time.perf_counter() - start > seconds:
                     break
-                writer.write(head[k:k + 1])
+                writer.write(head[k : k + 1])
                 try:
                     data = await asyncio.wait_for(reader.read(4096), 0.5)
                 except asyncio.TimeoutError:
@@ -161,7 +187,9 @@ def baseline(n_records: int, seconds: float = 2.0) -> float:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--seconds", type=float, default=4.0, help="seconds per load run")
     args = ap.parse_args(argv)
 
@@ -169,16 +197,23 @@ def main(argv: list[str] | None = None) -> None:
     proc, host, port = start_server()
     try:
         asyncio.run(load(host, port, 2, 64, 1.0))  # warm up (math workers)
-        print("| clients | records/request | requests/s | records/s | p50 ms | p99 ms | errors | "
-              "records/s vs in-process |")
+        print(
+            "| clients | records/request | requests/s | records/s | p50 ms | p99 ms | errors | "
+            "records/s vs in-process |"
+        )
         print("|---|---|---|---|---|---|---|---|")
         for n_records in (1, 64):
             for clients in (1, 8, 64):
                 r = asyncio.run(load(host, port, clients, n_records, args.seconds))
-                print(f"| {clients} | {n_records} | {r['requests_per_s']:.0f} | {r['records_per_s']:.0f} | "
-                      f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['errors']} | "
-                      f"{r['records_per_s'] / base[n_records]:.2f} |", flush=True)
-        print(f"\nin-process score_batch: {base[1]:.0f} records/s (1 per call), {base[64]:.0f} (64 per call)")
+                print(
+                    f"| {clients} | {n_records} | {r['requests_per_s']:.0f} | {r['records_per_s']:.0f} | "
+                    f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['errors']} | "
+                    f"{r['records_per_s'] / base[n_records]:.2f} |",
+                    flush=True,
+                )
+        print(
+            f"\nin-process score_batch: {base[1]:.0f} records/s (1 per call), {base[64]:.0f} (64 per call)"
+        )
         print(f"server peak RSS after the load runs: {vm_hwm_mib(proc.pid):.0f} MiB")
 
         quiet = asyncio.run(load(host, port, 8, 1, args.seconds))
@@ -191,11 +226,15 @@ def main(argv: list[str] | None = None) -> None:
 
         busy, slow = asyncio.run(attacked())
         print(f"\nslowloris ({slow['connections']} connections, a header byte every 0.5 s):")
-        print(f"  8 clients x 1 record: {quiet['requests_per_s']:.0f} req/s alone, {busy['requests_per_s']:.0f} "
-              f"req/s under attack ({busy['requests_per_s'] / quiet['requests_per_s']:.2f}x), p99 "
-              f"{quiet['p99_ms']:.1f} -> {busy['p99_ms']:.1f} ms, errors {busy['errors']}")
-        print(f"  slow connections cut by the server: {slow['cut_by_server']:.0f}/{slow['connections']:.0f}, "
-              f"the longest lived {slow['longest_s']:.1f} s")
+        print(
+            f"  8 clients x 1 record: {quiet['requests_per_s']:.0f} req/s alone, {busy['requests_per_s']:.0f} "
+            f"req/s under attack ({busy['requests_per_s'] / quiet['requests_per_s']:.2f}x), p99 "
+            f"{quiet['p99_ms']:.1f} -> {busy['p99_ms']:.1f} ms, errors {busy['errors']}"
+        )
+        print(
+            f"  slow connections cut by the server: {slow['cut_by_server']:.0f}/{slow['connections']:.0f}, "
+            f"the longest lived {slow['longest_s']:.1f} s"
+        )
         print(f"server peak RSS: {vm_hwm_mib(proc.pid):.0f} MiB")
     finally:
         proc.terminate()

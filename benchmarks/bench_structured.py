@@ -74,7 +74,9 @@ def baseline(rec: dict) -> float:
                 struct = 0.5
                 ap = max(0.0, p[2] - p[0]) * max(0.0, p[3] - p[1])
                 ag = max(0.0, g[2] - g[0]) * max(0.0, g[3] - g[1])
-                inter = max(0.0, min(p[2], g[2]) - max(p[0], g[0])) * max(0.0, min(p[3], g[3]) - max(p[1], g[1]))
+                inter = max(0.0, min(p[2], g[2]) - max(p[0], g[0])) * max(
+                    0.0, min(p[3], g[3]) - max(p[1], g[1])
+                )
                 union = ap + ag - inter
                 acc = inter / union if union > 0 else 0.0
     except (ValueError, KeyError, TypeError, AttributeError):
@@ -98,7 +100,9 @@ def baseline_scoring(answer: str, ground_truth: str, task: str) -> tuple[float, 
             return (inter / union if union > 1e-12 else 0.0), 0.5
         ap = max(0.0, p[2] - p[0]) * max(0.0, p[3] - p[1])
         ag = max(0.0, g[2] - g[0]) * max(0.0, g[3] - g[1])
-        inter = max(0.0, min(p[2], g[2]) - max(p[0], g[0])) * max(0.0, min(p[3], g[3]) - max(p[1], g[1]))
+        inter = max(0.0, min(p[2], g[2]) - max(p[0], g[0])) * max(
+            0.0, min(p[3], g[3]) - max(p[1], g[1])
+        )
         union = ap + ag - inter
         return (inter / union if union > 0 else 0.0), 0.5
     except (ValueError, KeyError, TypeError, AttributeError):
@@ -128,7 +132,18 @@ def make(n: int, task: str, rng: random.Random, mode: str) -> list[dict]:
                 gts.append(json.dumps({"time": [round(s, 1), round(s + rng.uniform(1, 30), 1)]}))
             else:
                 x, y = rng.uniform(0, 600), rng.uniform(0, 600)
-                gts.append(json.dumps({"boxes": [round(x), round(y), round(x + rng.uniform(20, 400)), round(y + rng.uniform(20, 400))]}))
+                gts.append(
+                    json.dumps(
+                        {
+                            "boxes": [
+                                round(x),
+                                round(y),
+                                round(x + rng.uniform(20, 400)),
+                                round(y + rng.uniform(20, 400)),
+                            ]
+                        }
+                    )
+                )
         gt = json.loads(gts[-1])
         if task == "temporal grounding":
             ans = json.dumps({"time": [round(v + rng.gauss(0, 3), 1) for v in gt["time"]]})
@@ -158,12 +173,17 @@ def main() -> None:
     args = ap.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
-    scorers = {"temporal grounding": TemporalGroundingScorer(), "spatial grounding": SpatialGroundingScorer()}
+    scorers = {
+        "temporal grounding": TemporalGroundingScorer(),
+        "spatial grounding": SpatialGroundingScorer(),
+    }
     for s in scorers.values():
         register_task(s, overwrite=True)  # these scorers, whatever the registry held
     rng = random.Random(0)
     opts = ScoreOptions()
-    print(f"one core, best of {args.rounds} rounds, {args.n:,} completions per task, think={args.think}")
+    print(
+        f"one core, best of {args.rounds} rounds, {args.n:,} completions per task, think={args.think}"
+    )
     print(
         f"{'task':20s} {'baseline/s':>11s} {'score_batch/s':>14s} {'ratio':>6s} {'parse+many/s':>13s} "
         f"{'ratio':>6s} {'score()/s':>10s} {'ratio':>6s} | {'base scoring/s':>14s} {'columns/s':>13s} {'ratio':>6s}"
@@ -172,7 +192,9 @@ def main() -> None:
         print(measure(task, scorer, make(args.n, task, rng, args.think), args.rounds, opts))
 
 
-def measure(task: str, scorer: TaskScorer, recs: list[dict], rounds: int, opts: ScoreOptions) -> str:
+def measure(
+    task: str, scorer: TaskScorer, recs: list[dict], rounds: int, opts: ScoreOptions
+) -> str:
     """One table row: throughput of each path and its ratio to the baseline."""
     n = len(recs)
     t_base, base = timed(lambda: [baseline(r) for r in recs], rounds)
@@ -192,11 +214,16 @@ def measure(task: str, scorer: TaskScorer, recs: list[dict], rounds: int, opts: 
     t_own, _ = timed(own, rounds)
     few = recs[:20_000]
     t_base_few, _ = timed(lambda: [baseline(r) for r in few], rounds)
-    t_one, ones = timed(lambda: [unireward.score(r["completion"], r["ground_truth"], r["task"]) for r in few], rounds)
+    t_one, ones = timed(
+        lambda: [unireward.score(r["completion"], r["ground_truth"], r["task"]) for r in few],
+        rounds,
+    )
     assert [r.total for r in ones] == totals[: len(few)]  # type: ignore[attr-defined]
     answers = [parse_completion(r["completion"]).answer for r in recs]
     gts = [r["ground_truth"] for r in recs]
-    t_bs, _ = timed(lambda: [baseline_scoring(a, g, task) for a, g in zip(answers, gts, strict=True)], rounds)
+    t_bs, _ = timed(
+        lambda: [baseline_scoring(a, g, task) for a, g in zip(answers, gts, strict=True)], rounds
+    )
     t_many, _ = timed(lambda: scorer.score_columns(answers, truths, [None] * n, opts), rounds)
     return (
         f"{task:20s} {n / t_base:11,.0f} {n / t_api:14,.0f} {t_base / t_api:5.1f}x {n / t_own:13,.0f} "

@@ -20,23 +20,41 @@ VECTORS = Path(__file__).resolve().parents[1] / "tests" / "data" / "ema_grpo_ref
 
 def _clustered(centre: float, spread: float, steps: int = 100, seed: int = 1) -> list[tuple]:
     rng = np.random.default_rng(seed)
-    return [((centre + spread * rng.standard_normal(128)).tolist(), UIDS, ["ocr"] * 128, ["image"] * 128)
-            for _ in range(steps)]
+    return [
+        (
+            (centre + spread * rng.standard_normal(128)).tolist(),
+            UIDS,
+            ["ocr"] * 128,
+            ["image"] * 128,
+        )
+        for _ in range(steps)
+    ]
 
 
 def _reference_steps() -> list[tuple]:
     rows = [json.loads(line) for line in VECTORS.read_text().splitlines() if line.strip()]
-    return [(r["inputs"]["scores"], r["inputs"]["uid"], r["inputs"]["problem_type"], r["inputs"]["data_type"])
-            for r in rows]
+    return [
+        (
+            r["inputs"]["scores"],
+            r["inputs"]["uid"],
+            r["inputs"]["problem_type"],
+            r["inputs"]["data_type"],
+        )
+        for r in rows
+    ]
 
 
-def _advantages(steps: list[tuple], arithmetic: object | None, profile: str = "onethinker") -> np.ndarray:
+def _advantages(
+    steps: list[tuple], arithmetic: object | None, profile: str = "onethinker"
+) -> np.ndarray:
     saved = list(core._TORCH_ARITHMETIC)
     if arithmetic is not None:
         core._TORCH_ARITHMETIC[:] = [arithmetic]
     try:
         norm = EMARewardNormalizer(profile=profile)
-        return np.concatenate([ema_grpo(s, u, t, data_types=d, normalizer=norm) for s, u, t, d in steps])
+        return np.concatenate(
+            [ema_grpo(s, u, t, data_types=d, normalizer=norm) for s, u, t, d in steps]
+        )
     finally:
         core._TORCH_ARITHMETIC[:] = saved
 
@@ -45,7 +63,9 @@ def numpy_fallback() -> None:
     print("| task's rewards | advantages equal bit for bit | largest difference |")
     print("|---|---|---|")
     cases = [("the reference steps", _reference_steps())] + [
-        (f"around {c}, std {s}", _clustered(c, s)) for c, s in [(1.0, 0.3), (0.9, 0.05), (1.31, 0.01), (1.31, 0.003)]]
+        (f"around {c}, std {s}", _clustered(c, s))
+        for c, s in [(1.0, 0.3), (0.9, 0.05), (1.31, 0.01), (1.31, 0.003)]
+    ]
     for name, steps in cases:
         torch_adv = _advantages(steps, core._TorchFloat32())
         numpy_adv = _advantages(steps, core._NumpyFloat32())
@@ -54,7 +74,9 @@ def numpy_fallback() -> None:
 
 
 def strict_drift() -> None:
-    print("\n| accuracy spread | sigma onethinker | sigma strict | relative | largest advantage difference |")
+    print(
+        "\n| accuracy spread | sigma onethinker | sigma strict | relative | largest advantage difference |"
+    )
     print("|---|---|---|---|---|")
     for sd in (0.05, 0.01, 0.003, 0.0015):
         rng = np.random.default_rng(2026)

@@ -40,9 +40,13 @@ def test_centred_per_group_and_zero_where_undefined(batch) -> None:  # type: ign
     norm = EMARewardNormalizer()
     strict = EMARewardNormalizer(profile="strict")
     dts = ["image"] * len(tasks)
-    outs = {"grpo": grpo(rewards, groups), "pop": grpo(rewards, groups, std="population"),
-            "dr": dr_grpo(rewards, groups), "ema": ema_grpo(rewards, groups, tasks, data_types=dts, normalizer=norm),
-            "ema strict": ema_grpo(rewards, groups, tasks, data_types=dts, normalizer=strict)}
+    outs = {
+        "grpo": grpo(rewards, groups),
+        "pop": grpo(rewards, groups, std="population"),
+        "dr": dr_grpo(rewards, groups),
+        "ema": ema_grpo(rewards, groups, tasks, data_types=dts, normalizer=norm),
+        "ema strict": ema_grpo(rewards, groups, tasks, data_types=dts, normalizer=strict),
+    }
     valid = _valid_groups(rewards, groups)
     for name, adv in outs.items():
         assert adv.dtype == np.float32 and adv.shape == (len(rewards),), name
@@ -72,7 +76,9 @@ def test_centred_per_group_and_zero_where_undefined(batch) -> None:  # type: ign
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(st.floats(0.0, 1.5, width=32), min_size=2, max_size=8), st.floats(-1.0, 1.0, width=32))
+@given(
+    st.lists(st.floats(0.0, 1.5, width=32), min_size=2, max_size=8), st.floats(-1.0, 1.0, width=32)
+)
 def test_grpo_ignores_a_shift_and_dr_grpo_too(values, shift) -> None:  # type: ignore[no-untyped-def]
     g = ["a"] * len(values)
     shifted = [v + shift for v in values]
@@ -101,7 +107,9 @@ def test_named_corner_cases(fn) -> None:  # type: ignore[no-untyped-def]
     assert list(fn([None, float("nan")], ["g", "g"])) == [0.0, 0.0]
     assert list(fn([1.0, None, 0.0], ["g"] * 3))[1] == 0.0
     # ints and numpy arrays are accepted as group ids
-    np.testing.assert_array_equal(fn(np.array([1.0, 0.0]), np.array([3, 3])), fn([1.0, 0.0], ["x", "x"]))
+    np.testing.assert_array_equal(
+        fn(np.array([1.0, 0.0]), np.array([3, 3])), fn([1.0, 0.0], ["x", "x"])
+    )
 
 
 def test_ema_empty_batch_keeps_state() -> None:
@@ -119,9 +127,16 @@ def test_torch_twin_equals_numpy(batch) -> None:  # type: ignore[no-untyped-def]
     rewards, groups, tasks = batch
     n1, n2 = EMARewardNormalizer(), EMARewardNormalizer()
     for _ in range(2):  # two steps: the tracker moves identically
-        np.testing.assert_allclose(adv_torch.ema_grpo(rewards, groups, tasks, normalizer=n2).numpy(),
-                                   ema_grpo(rewards, groups, tasks, normalizer=n1), atol=1e-6)
+        np.testing.assert_allclose(
+            adv_torch.ema_grpo(rewards, groups, tasks, normalizer=n2).numpy(),
+            ema_grpo(rewards, groups, tasks, normalizer=n1),
+            atol=1e-6,
+        )
     assert n1.state_dict() == n2.state_dict()
     as_tensor = torch.tensor([float("nan") if r is None else r for r in rewards])
-    np.testing.assert_allclose(adv_torch.grpo(as_tensor, groups).numpy(), grpo(rewards, groups), atol=1e-6)
-    np.testing.assert_allclose(adv_torch.dr_grpo(rewards, groups).numpy(), dr_grpo(rewards, groups), atol=1e-6)
+    np.testing.assert_allclose(
+        adv_torch.grpo(as_tensor, groups).numpy(), grpo(rewards, groups), atol=1e-6
+    )
+    np.testing.assert_allclose(
+        adv_torch.dr_grpo(rewards, groups).numpy(), dr_grpo(rewards, groups), atol=1e-6
+    )

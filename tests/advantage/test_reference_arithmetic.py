@@ -49,7 +49,9 @@ def _split(scores, uid, ptype, dtype):  # type: ignore[no-untyped-def]
 class ReferenceOracle:
     """The reference estimator, step by step, in torch float32."""
 
-    def __init__(self, beta: float = 0.99, min_std: float = 1e-3, eps: float = 1e-6, guard: float = 5.0) -> None:
+    def __init__(
+        self, beta: float = 0.99, min_std: float = 1e-3, eps: float = 1e-6, guard: float = 5.0
+    ) -> None:
         self.beta, self.min_std, self.eps, self.guard = beta, min_std, eps, guard
         self.state: dict[str, list[float]] = {}
 
@@ -71,8 +73,10 @@ class ReferenceOracle:
                 self.state[key] = [m1, m2]
             else:
                 old = self.state[key]
-                self.state[key] = [self.beta * old[0] + (1.0 - self.beta) * m1,
-                                   self.beta * old[1] + (1.0 - self.beta) * m2]
+                self.state[key] = [
+                    self.beta * old[0] + (1.0 - self.beta) * m1,
+                    self.beta * old[1] + (1.0 - self.beta) * m2,
+                ]
         out = torch.zeros(n, dtype=torch.float32)
         for key, pos in tasks.items():
             std = self.std(key)
@@ -93,7 +97,9 @@ class ReferenceOracle:
 class Float64Oracle:
     """The same estimator in exact-as-possible float64 (numpy, two-pass moments)."""
 
-    def __init__(self, beta: float = 0.99, min_std: float = 1e-3, eps: float = 1e-6, guard: float = 5.0) -> None:
+    def __init__(
+        self, beta: float = 0.99, min_std: float = 1e-3, eps: float = 1e-6, guard: float = 5.0
+    ) -> None:
         self.beta, self.min_std, self.eps, self.guard = beta, min_std, eps, guard
         self.state: dict[str, list[float]] = {}
 
@@ -108,8 +114,14 @@ class Float64Oracle:
             m1 = math.fsum(s[pos]) / len(pos)
             m2 = m1 * m1 + math.fsum((s[pos] - m1) ** 2) / len(pos)
             old = self.state.get(key)
-            self.state[key] = [m1, m2] if old is None else [
-                self.beta * old[0] + (1 - self.beta) * m1, self.beta * old[1] + (1 - self.beta) * m2]
+            self.state[key] = (
+                [m1, m2]
+                if old is None
+                else [
+                    self.beta * old[0] + (1 - self.beta) * m1,
+                    self.beta * old[1] + (1 - self.beta) * m2,
+                ]
+            )
         out = np.zeros(n)
         for key, pos in tasks.items():
             m1, m2 = self.state[key]
@@ -122,13 +134,21 @@ class Float64Oracle:
                     continue
                 tmp = centred[gpos] / (std + self.eps)
                 if np.any(np.abs(tmp) > self.guard):
-                    tmp = centred[gpos] / (np.sqrt(np.mean((s[gpos] - np.mean(s[gpos])) ** 2)) + self.eps)
+                    tmp = centred[gpos] / (
+                        np.sqrt(np.mean((s[gpos] - np.mean(s[gpos])) ** 2)) + self.eps
+                    )
                 out[gpos] = tmp
         return out
 
 
-def _clustered(rng: np.random.Generator, steps: int, n_groups: int = 16, size: int = 8, centre: float = 1.31,
-               spread: float = 0.01):  # type: ignore[no-untyped-def]
+def _clustered(
+    rng: np.random.Generator,
+    steps: int,
+    n_groups: int = 16,
+    size: int = 8,
+    centre: float = 1.31,
+    spread: float = 0.01,
+):  # type: ignore[no-untyped-def]
     """A low-variance task (rewards clustered like segmentation or OCR near 0.9 accuracy)."""
     out = []
     for _ in range(steps):
@@ -156,9 +176,13 @@ def test_reference_vectors_bit_for_bit(ema_reference_steps: list[dict]) -> None:
     norm, oracle = EMARewardNormalizer(), ReferenceOracle()
     for st in ema_reference_steps:
         i = st["inputs"]
-        got = ema_grpo(i["scores"], i["uid"], i["problem_type"], data_types=i["data_type"], normalizer=norm)
+        got = ema_grpo(
+            i["scores"], i["uid"], i["problem_type"], data_types=i["data_type"], normalizer=norm
+        )
         np.testing.assert_array_equal(got, np.float32(st["expected_advantage"]))
-        np.testing.assert_array_equal(got, oracle.step(i["scores"], i["uid"], i["problem_type"], i["data_type"]))
+        np.testing.assert_array_equal(
+            got, oracle.step(i["scores"], i["uid"], i["problem_type"], i["data_type"])
+        )
         for key, want in st["tracker_state_after"].items():
             assert (norm.tasks[key].m1, norm.tasks[key].m2) == (want["m1"], want["m2"])
             assert norm.std(key) == want["std"]
@@ -172,13 +196,26 @@ def test_low_variance_task_matches_the_reference_exactly() -> None:
 def test_guard_fallback() -> None:
     # a task whose std settles near its floor, then a group with a spread: |A| > 5
     oracle, norm = ReferenceOracle(), EMARewardNormalizer()
-    steps = [([0.9] * 8, ["a"] * 4 + ["b"] * 4, ["regression"] * 8, [None] * 8),
-             ([0.9, 0.9, 0.9, 0.9, 0.95, 0.85, 0.9, 0.9], ["c"] * 4 + ["d"] * 4, ["regression"] * 8, [None] * 8)]
+    steps = [
+        ([0.9] * 8, ["a"] * 4 + ["b"] * 4, ["regression"] * 8, [None] * 8),
+        (
+            [0.9, 0.9, 0.9, 0.9, 0.95, 0.85, 0.9, 0.9],
+            ["c"] * 4 + ["d"] * 4,
+            ["regression"] * 8,
+            [None] * 8,
+        ),
+    ]
     _run(steps, norm, oracle)
     # the group d fell back to its own std: its advantages are about +-1.41
-    got = ema_grpo([0.9] * 4 + [0.95, 0.85, 0.9, 0.9], ["c"] * 4 + ["d"] * 4, ["regression"] * 8,
-                   normalizer=norm)
-    want = oracle.step([0.9] * 4 + [0.95, 0.85, 0.9, 0.9], ["c"] * 4 + ["d"] * 4, ["regression"] * 8, [None] * 8)
+    got = ema_grpo(
+        [0.9] * 4 + [0.95, 0.85, 0.9, 0.9],
+        ["c"] * 4 + ["d"] * 4,
+        ["regression"] * 8,
+        normalizer=norm,
+    )
+    want = oracle.step(
+        [0.9] * 4 + [0.95, 0.85, 0.9, 0.9], ["c"] * 4 + ["d"] * 4, ["regression"] * 8, [None] * 8
+    )
     np.testing.assert_array_equal(got, want)
     assert 1.3 < abs(float(got[4])) < 1.5
 
@@ -186,8 +223,10 @@ def test_guard_fallback() -> None:
 def test_min_std_floor() -> None:
     # identical rewards: the variance is 0 and the std is the floor (or a float32 residue)
     oracle, norm = ReferenceOracle(min_std=0.05), EMARewardNormalizer(min_std=0.05)
-    steps = [([1.0] * 8, ["a"] * 4 + ["b"] * 4, ["math"] * 8, [None] * 8),
-             ([1.0, 1.0, 1.0, 0.99, 1.0] + [1.0] * 3, ["c"] * 5 + ["d"] * 3, ["math"] * 8, [None] * 8)]
+    steps = [
+        ([1.0] * 8, ["a"] * 4 + ["b"] * 4, ["math"] * 8, [None] * 8),
+        ([1.0, 1.0, 1.0, 0.99, 1.0] + [1.0] * 3, ["c"] * 5 + ["d"] * 3, ["math"] * 8, [None] * 8),
+    ]
     _run(steps, norm, oracle)
     assert norm.std("math") == 0.05
 
@@ -197,23 +236,37 @@ def test_split_segmentation_keys(profile: str) -> None:
     ptype = ["segmentation"] * 12 + ["Segmentation"] * 4
     dtype = ["image"] * 4 + ["VIDEO"] * 4 + ["3d"] * 4 + ["video"] * 4
     rng = np.random.default_rng(3)
-    steps = [(rng.uniform(0.3, 1.4, 16).tolist(), [f"g{i // 4}" for i in range(16)], ptype, dtype) for _ in range(3)]
+    steps = [
+        (rng.uniform(0.3, 1.4, 16).tolist(), [f"g{i // 4}" for i in range(16)], ptype, dtype)
+        for _ in range(3)
+    ]
     norm = EMARewardNormalizer(profile=profile)
     if profile == "onethinker":
         _run(steps, norm, ReferenceOracle())
-        assert sorted(norm.tasks) == ["Segmentation", "segmentation", "segmentation/image", "segmentation/video"]
+        assert sorted(norm.tasks) == [
+            "Segmentation",
+            "segmentation",
+            "segmentation/image",
+            "segmentation/video",
+        ]
     else:
         for st in steps:
             ema_grpo(st[0], st[1], st[2], data_types=st[3], normalizer=norm)
-        assert sorted(norm.tasks) == ["Segmentation/video", "segmentation/3d", "segmentation/image",
-                                      "segmentation/video"]
+        assert sorted(norm.tasks) == [
+            "Segmentation/video",
+            "segmentation/3d",
+            "segmentation/image",
+            "segmentation/video",
+        ]
 
 
 def test_unscorable_rewards_are_left_out() -> None:
     nan = float("nan")
-    steps = [([1.5, None, 0.6, 1.5, 0.9, nan, 1.0, 1.1], ["a"] * 4 + ["b"] * 4, ["ocr"] * 8, [None] * 8),
-             ([None, 1.2, 0.8, 1.0, nan, nan, 1.3, 0.7], ["a"] * 4 + ["b"] * 4, ["ocr"] * 8, [None] * 8),
-             ([None, 1.2, nan, nan], ["a", "a", "b", "b"], ["ocr"] * 4, [None] * 4)]  # groups of one: 0
+    steps = [
+        ([1.5, None, 0.6, 1.5, 0.9, nan, 1.0, 1.1], ["a"] * 4 + ["b"] * 4, ["ocr"] * 8, [None] * 8),
+        ([None, 1.2, 0.8, 1.0, nan, nan, 1.3, 0.7], ["a"] * 4 + ["b"] * 4, ["ocr"] * 8, [None] * 8),
+        ([None, 1.2, nan, nan], ["a", "a", "b", "b"], ["ocr"] * 4, [None] * 4),
+    ]  # groups of one: 0
     norm = EMARewardNormalizer()
     oracle = ReferenceOracle()
     _run(steps, norm, oracle)
@@ -229,7 +282,9 @@ def test_torch_inputs_give_the_same_numbers() -> None:
     a, b = EMARewardNormalizer(), EMARewardNormalizer()
     for scores, uid, ptype, dtype in steps:
         x = ema_grpo(scores, uid, ptype, data_types=dtype, normalizer=a)
-        y = adv_torch.ema_grpo(torch.tensor(scores, dtype=torch.float32), uid, ptype, data_types=dtype, normalizer=b)
+        y = adv_torch.ema_grpo(
+            torch.tensor(scores, dtype=torch.float32), uid, ptype, data_types=dtype, normalizer=b
+        )
         np.testing.assert_array_equal(x, y.numpy())
 
 
@@ -252,6 +307,13 @@ def test_mixed_group_sizes_match_the_reference() -> None:
     rng = np.random.default_rng(13)
     sizes = list(range(2, 41)) + [8] * 10
     uid = [f"p{g}" for g, n in enumerate(sizes) for _ in range(n)]
-    steps = [((1.2 + 0.02 * rng.standard_normal(len(uid))).tolist(), uid, ["OCR"] * len(uid), [None] * len(uid))
-             for _ in range(5)]
+    steps = [
+        (
+            (1.2 + 0.02 * rng.standard_normal(len(uid))).tolist(),
+            uid,
+            ["OCR"] * len(uid),
+            [None] * len(uid),
+        )
+        for _ in range(5)
+    ]
     assert _run(steps, EMARewardNormalizer(), ReferenceOracle()) == 0.0

@@ -24,7 +24,11 @@ def _prepare(rewards: Any, group_ids: Sequence[Any] | Any) -> tuple[Any, Any, An
     if isinstance(rewards, torch.Tensor):
         r = rewards
     else:  # None marks an unscorable reward, like NaN
-        vals = [float("nan") if x is None else x for x in rewards] if isinstance(rewards, (list, tuple)) else rewards
+        vals = (
+            [float("nan") if x is None else x for x in rewards]
+            if isinstance(rewards, (list, tuple))
+            else rewards
+        )
         r = torch.as_tensor(vals, dtype=torch.float64)
     if r.ndim != 1:
         raise ConfigurationError(f"rewards must be a flat tensor, got shape {tuple(r.shape)}")
@@ -49,7 +53,11 @@ def _group_stats(r: Any, valid: Any, inv: Any, k: int, unbiased: bool) -> tuple[
     total = torch.zeros(k, dtype=torch.float64, device=r.device).index_add_(0, inv, r.double() * w)
     mean = (total / count.clamp(min=1.0)).to(torch.float32)
     centred = (r - mean[inv]) * w.to(torch.float32)
-    ss = torch.zeros(k, dtype=torch.float64, device=r.device).index_add_(0, inv, centred.double() ** 2).to(torch.float32)
+    ss = (
+        torch.zeros(k, dtype=torch.float64, device=r.device)
+        .index_add_(0, inv, centred.double() ** 2)
+        .to(torch.float32)
+    )
     count32 = count.to(torch.float32)
     dof = count32 - (1.0 if unbiased else 0.0)
     std = torch.sqrt(torch.where(dof > 0, ss / dof.clamp(min=1.0), torch.zeros_like(ss)))
@@ -94,11 +102,17 @@ def ema_grpo(
     if isinstance(rewards, torch.Tensor):
         device = rewards.device
         if rewards.ndim != 1:
-            raise ConfigurationError(f"rewards must be a flat tensor, got shape {tuple(rewards.shape)}")
+            raise ConfigurationError(
+                f"rewards must be a flat tensor, got shape {tuple(rewards.shape)}"
+            )
         host: Any = rewards.detach().to(device="cpu", dtype=torch.float64).numpy()
     else:
         device = torch.device("cpu")
-        host = [float("nan") if x is None else x for x in rewards] if isinstance(rewards, (list, tuple)) else rewards
+        host = (
+            [float("nan") if x is None else x for x in rewards]
+            if isinstance(rewards, (list, tuple))
+            else rewards
+        )
     if isinstance(group_ids, torch.Tensor):
         group_ids = group_ids.detach().cpu().tolist()
     adv = ema_grpo_numpy(host, group_ids, tasks, data_types=data_types, normalizer=normalizer)

@@ -42,7 +42,40 @@ from unireward._mathsafe.native import compare, read, verdict
         ("x+1", "1+x", None),
         ("1,000", "1000", None),
         ("[1, 2]", "[1,2]", None),  # a bare interval
-        ("$(2, 1)$", "$(2, 1)$", None),  # not an interval: a tuple
+        # tuples: (a, b) with a >= b, or three items and more; element by element
+        ("$(2, 1)$", "$(2, 1)$", True),
+        ("$(5, 3)$", "$(5,3.0)$", True),
+        ("$(3, 3)$", "$(3, 3)$", True),
+        ("$(5, 3)$", "$(5, 4)$", False),
+        ("$(1, 2, 3)$", "$\\left(1,2,3\\right)$", True),
+        ("$(1, 2, 3)$", "$(1, 2)$", False),  # an open interval against a triple
+        ("$(2, 1)$", "$(1, 2)$", False),  # a pair against an open interval: in order
+        ("$(1, 2]$", "$(2, 1)$", False),  # never a half-open interval
+        ("$(\\frac{1}{2}, 0)$", "$(0.5, 0)$", True),
+        ("$(2, 1)$", "$\\{2, 1\\}$", None),  # a set against a tuple
+        # vectors and matrices: same shape, same elements; never a tuple or an interval
+        ("$\\begin{pmatrix} 2 \\\\ 1 \\end{pmatrix}$", "$\\begin{bmatrix} 2 \\\\ 1 \\end{bmatrix}$", True),
+        ("$\\begin{pmatrix} 2 \\\\ 1 \\end{pmatrix}$", "$\\begin{pmatrix} 2 \\\\ 1 \\\\ \\end{pmatrix}$", True),
+        ("$\\begin{pmatrix} 2 \\\\ 1 \\end{pmatrix}$", "$\\begin{pmatrix} 2 & 1 \\end{pmatrix}$", False),
+        ("$\\begin{pmatrix} 2 \\\\ 1 \\end{pmatrix}$", "$\\begin{pmatrix} 2 \\\\ 1.0 \\end{pmatrix}$", True),
+        ("$\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}$", "$\\begin{bmatrix} 1&2\\\\3&5 \\end{bmatrix}$", False),
+        ("$\\begin{pmatrix} 2 \\\\ 1 \\end{pmatrix}$", "$(2, 1)$", False),
+        ("$\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}$", "$(1, 2)$", False),
+        # sines, cosines, exponentials of expressions with a variable
+        ("$\\sin(3x)$", "$\\sin 3x$", True),
+        ("$\\sin(3x)$", "$\\cos(3x)$", False),  # apart at a point
+        ("$\\sin(3x)$", "$-\\sin(3x)$", False),
+        ("$e^{3x}$", "$\\exp(3 x)$", True),
+        ("$e^{x}$", "$e^x$", True),
+        ("$e^{3x}$", "$3e^{x}$", False),
+        ("$e^{x+1}$", "$e^{1+x}$", True),
+        ("$\\frac{\\sin(x)}{2}$", "$\\frac{1}{2}\\sin(x)$", True),
+        ("$e^{3x}$", "$(e^{x})^3$", None),  # equal, written otherwise: Math-Verify decides
+        ("$\\sin(-x)$", "$-\\sin(x)$", None),
+        ("$\\sin(x)^2$", "$\\sin^2(x)$", None),  # a power of a function
+        ("$\\sin 3x + 1$", "$\\sin(3x)+1$", None),  # a bare argument ends the text
+        ("$\\sin(2)$", "$\\sin(2)$", None),  # a function of a constant
+        ("$y = \\sin(x)$", "$\\sin(x)$", None),
         # exact expressions: Math-Verify's simplify(gold - answer) == 0
         ("$x^2+2x+1$", "$(x+1)^2$", True),
         ("$x^2+2x+1$", "$(x-1)^2$", False),

@@ -176,8 +176,84 @@ def _unit_pairs(rng: random.Random, n: int) -> list[tuple[str, str]]:
     return out
 
 
+def _entry(rng: random.Random) -> str:
+    n = rng.randint(-9, 40)
+    return rng.choice([str(n), str(n), f"{n}.5", f"\\frac{{{n}}}{{{rng.choice([2, 3, 4])}}}", f"{n}.0"])
+
+
+def _tuple_pairs(rng: random.Random, n: int) -> list[tuple[str, str]]:
+    """Tuples and matrices of numbers: reordered, changed, written otherwise, or of the
+    other kind (a tuple against a vector, an interval against a pair)."""
+    out = []
+    for _ in range(n):
+        items = [_entry(rng) for _ in range(rng.choice([2, 2, 3, 4]))]
+        other = list(items)
+        r = rng.random()
+        if r < 0.3:
+            other[rng.randrange(len(other))] = _entry(rng)
+        elif r < 0.45:
+            rng.shuffle(other)
+        elif r < 0.55:
+            other = other[:-1] if len(other) > 2 else [*other, "1"]
+        if rng.random() < 0.5:
+            g = "(" + ", ".join(items) + ")"
+            a = rng.choice(["({})", "\\left({}\\right)", "[{}]"]).format(",".join(other))
+            if rng.random() < 0.2:
+                a = "\\begin{pmatrix} " + " \\\\ ".join(other) + " \\end{pmatrix}"
+        else:
+            sep = rng.choice([" \\\\ ", " & "])
+            g = "\\begin{pmatrix} " + sep.join(items) + " \\end{pmatrix}"
+            env = rng.choice(["pmatrix", "bmatrix"])
+            a = f"\\begin{{{env}}} " + rng.choice([sep, " \\\\ ", " & "]).join(other) + f" \\end{{{env}}}"
+            if rng.random() < 0.2:
+                a = "(" + ", ".join(other) + ")"
+        out.append((f"${g}$", f"${a}$") if rng.random() < 0.8 else (f"${a}$", f"${g}$"))
+    return out
+
+
+def _argument(rng: random.Random) -> str:
+    a = rng.choice(["", "2", "3", "5", "12"])
+    v = rng.choice("xyn")
+    return rng.choice([f"{a}{v}", f"{a}{v}+1", f"{v}^2", f"-{v}", f"{a}{v}-\\pi"])
+
+
+def _function(rng: random.Random, name: str, arg: str) -> str:
+    if name == "exp":
+        return rng.choice([f"e^{{{arg}}}", f"\\exp({arg})"])
+    bare = arg.isalnum() and arg[-1].isalpha() and rng.random() < 0.4
+    return f"\\{name} {arg}" if bare else f"\\{name}({arg})"
+
+
+def _function_pairs(rng: random.Random, n: int) -> list[tuple[str, str]]:
+    """Sines, cosines and exponentials of polynomials, with factors and sums around them."""
+    out = []
+    for _ in range(n):
+        name, arg = rng.choice(["sin", "cos", "exp"]), _argument(rng)
+        g = _function(rng, name, arg)
+        r = rng.random()
+        if r < 0.35:
+            a = _function(rng, name, arg.replace("+1", " + 1"))
+        elif r < 0.5:
+            a = _function(rng, rng.choice(["sin", "cos", "exp"]), _argument(rng))
+        elif r < 0.6:
+            a = "-" + _function(rng, name, arg)
+        elif r < 0.7:
+            a = _function(rng, name, arg) + " + 0"
+        else:
+            k = rng.choice(["2", "x", "\\frac{1}{2}"])
+            g = f"{k}{_function(rng, name, arg)}" if g[-1] == ")" or name == "exp" else g
+            a = rng.choice([f"{k}{_function(rng, name, arg)}", f"{_function(rng, name, arg)} + 1",
+                            f"\\frac{{{_function(rng, name, arg)}}}{{2}}"])
+        out.append((f"${g}$", f"${a}$") if rng.random() < 0.8 else (f"${a}$", f"${g}$"))
+    return out
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("make", [_expression_pairs, _mixed_pairs, _unit_pairs], ids=["expressions", "mixed", "units"])
+@pytest.mark.parametrize(
+    "make",
+    [_expression_pairs, _mixed_pairs, _unit_pairs, _tuple_pairs, _function_pairs],
+    ids=["expressions", "mixed", "units", "tuples", "functions"],
+)
 def test_native_verdicts_agree_with_math_verify(make) -> None:  # type: ignore[no-untyped-def]
     pairs = make(random.Random(20261202), 220)
     decided = [(g, a, v) for g, a in pairs if (v := verdict(g, a)) is not None]

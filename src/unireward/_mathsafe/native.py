@@ -115,6 +115,19 @@ class Assignment(NamedTuple):
     value: Num | Expr
 
 
+class NumTuple(NamedTuple):
+    """An ordered tuple of numbers, ``(5, 3)`` (Math-Verify reads ``(a, b)`` with ``a < b``
+    as an open interval instead)."""
+
+    items: tuple[Num, ...]
+
+
+class Matrix(NamedTuple):
+    """A ``pmatrix`` or ``bmatrix`` of numbers, row by row."""
+
+    rows: tuple[tuple[Num, ...], ...]
+
+
 class _Empty(NamedTuple):
     pass
 
@@ -122,7 +135,7 @@ class _Empty(NamedTuple):
 #: Math-Verify extracts nothing from the text: the pair never matches.
 EMPTY = _Empty()
 
-Value = Num | Expr | Interval | NumSet | Assignment | Percent | _Empty
+Value = Num | Expr | Interval | NumSet | Assignment | Percent | NumTuple | Matrix | _Empty
 
 
 def _boxed_inner(s: str) -> str | None:
@@ -179,7 +192,11 @@ def _number(s: str) -> Num | None:
 
 # ---- the LaTeX expression subset ---------------------------------------------------------
 
-_COMMANDS = {"\\frac", "\\dfrac", "\\tfrac", "\\sqrt", "\\pi", "\\cdot", "\\times", "\\left", "\\right"}
+#: Functions of the expression subset, applied to an argument with a variable.
+_FUNCTIONS = {"\\sin": math.sin, "\\cos": math.cos, "\\exp": math.exp}
+_COMMANDS = {"\\frac", "\\dfrac", "\\tfrac", "\\sqrt", "\\pi", "\\cdot", "\\times", "\\left",
+             "\\right", *_FUNCTIONS}
+_IMPLICIT = frozenset({*VARIABLES, "\\pi", "e", "\\frac", "\\sqrt", "(", *_FUNCTIONS})
 
 
 class _Unsure(Exception):
@@ -270,7 +287,7 @@ class _Parser:
                 if not divisor.isdigit() or self.peek() not in (None, "+", "-", ")", "}"):
                     raise _Unsure
                 node = ("/", node, ("int", Fraction(int(divisor))))
-            elif tok is not None and (tok in VARIABLES or tok in ("\\pi", "e", "\\frac", "\\sqrt", "(")):
+            elif tok in _IMPLICIT:
                 before = self.t[self.i - 1]
                 if tok == "\\frac" and not (before in VARIABLES or before in ("\\pi", "e")):
                     raise _Unsure  # 2\frac{1}{3} is a mixed number there
@@ -288,6 +305,8 @@ class _Parser:
                 self.take("}")
             elif tok.isdigit() and len(tok) == 1:
                 exponent = ("int", Fraction(int(tok)))
+            elif tok in VARIABLES and base == ("atom", "E"):
+                exponent = ("atom", tok)  # e^x
             else:
                 raise _Unsure
             if self.peek() == "^":
@@ -324,11 +343,70 @@ class _Parser:
             inner = self.expr()
             self.take("}")
             return ("sqrt", inner)
+        if tok in _FUNCTIONS:
+            return self.application(tok)
         raise _Unsure
+
+    def application(self, name: str) -> tuple:
+        """``\\sin(arg)``, or ``\\sin 3x`` ending the text; nothing but ``+ - ) }`` may
+        follow (``\\sin(x)^2``, ``\\sin(x) y`` are left to Math-Verify)."""
+        if self.peek() == "(":
+            self.take()
+            arg = self.expr()
+            self.take(")")
+            if self.peek() not in (None, "+", "-", ")", "}"):
+                raise _Unsure
+        else:  # a bare argument: an optional integer and one variable, then the end
+            tok = self.take()
+            coef = None
+            if tok.isdigit() and len(tok) <= 30:
+                coef, tok = ("int", Fraction(int(tok))), self.take()
+            if tok not in VARIABLES or self.peek() is not None:
+                raise _Unsure
+            arg = ("atom", tok) if coef is None else ("*", coef, ("atom", tok))
+        return ("fn", name, arg)
 
 
 def _freeze(poly: dict) -> frozenset:
     return frozenset(poly.items())
+
+
+# Function atoms: ``sin[...]``, ``cos[...]``, ``exp[...]`` named after their argument's
+# polynomial; their arguments are kept here to evaluate them at points.
+_FUNCTION_ARGS: dict[str, tuple[str, frozenset]] = {}
+_MAX_FUNCTION_ARGS = 50_000
+
+
+def _has_variable(poly: dict | frozenset) -> bool:
+    monos = poly.keys() if isinstance(poly, dict) else (m for m, _ in poly)
+    return any(atom in VARIABLES or "[" in atom for mono in monos for atom, _ in mono)
+
+
+def _function_atom(name: str, arg: dict) -> str:
+    if any(isinstance(c, float) for c in arg.values()):
+        raise _Unsure
+    key = f"{name}[{sorted(arg.items())!r}]"
+    if key not in _FUNCTION_ARGS:
+        if len(_FUNCTION_ARGS) >= _MAX_FUNCTION_ARGS:
+            _FUNCTION_ARGS.clear()  # values read before fall back to Math-Verify
+        _FUNCTION_ARGS[key] = (name, _freeze(arg))
+    return key
+
+
+def _lower(node: tuple) -> tuple:
+    """Function applications and ``e`` to a power with a variable become atoms."""
+    kind = node[0]
+    if kind in ("int", "atom"):
+        return node
+    if kind == "fn" or (kind == "^" and node[1] == ("atom", "E")):
+        name, arg = ("\\exp", _lower(node[2])) if kind == "^" else (node[1], _lower(node[2]))
+        poly = safe_eval._poly(arg)
+        if _has_variable(poly):
+            return ("atom", _function_atom(name[1:], poly))
+        if name == "\\exp":
+            return ("^", ("atom", "E"), arg)
+        raise _Unsure  # a function of a constant: Math-Verify rounds those
+    return (kind, *(_lower(child) for child in node[1:]))
 
 
 def _expression(s: str) -> Num | Expr | None:
@@ -337,7 +415,7 @@ def _expression(s: str) -> Num | Expr | None:
         node = p.expr()
         if p.peek() is not None:
             return None
-        poly = safe_eval._poly(node)
+        poly = safe_eval._poly(_lower(node))
     except (_Unsure, safe_eval.Refused, safe_eval._NotPolynomial, ZeroDivisionError, OverflowError):
         return None
     if any(isinstance(c, float) for c in poly.values()):
@@ -395,6 +473,49 @@ def _interval(s: str) -> Interval | None:
     return Interval(left, lo, hi, right)
 
 
+def _tuple(s: str) -> NumTuple | None:
+    """``(a, b, ...)`` of numbers that Math-Verify reads as a tuple: three or more, or two
+    with ``a >= b`` (``(a, b)`` with ``a < b`` is an open interval there)."""
+    s = s.replace("\\left(", "(").replace("\\right)", ")")
+    if len(s) < 5 or s[0] != "(" or s[-1] != ")" or not 1 <= s.count(",") <= 19:
+        return None
+    items = [_number(part.strip()) for part in s[1:-1].split(",")]
+    if any(x is None for x in items):
+        return None
+    nums = tuple(x for x in items if x is not None)
+    if len(nums) == 2:
+        a, b = nums[0].value, nums[1].value
+        exact = not (nums[0].inexact or nums[1].inexact)
+        if not ((a == b and exact) or a - b > max(Fraction(1), abs(a), abs(b)) / 1_000_000):
+            return None
+    return NumTuple(nums)
+
+
+_MATRIX_ENVS = ("pmatrix", "bmatrix")
+
+
+def _matrix(s: str) -> Matrix | None:
+    """``\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}`` (or ``bmatrix``) of numbers."""
+    for env in _MATRIX_ENVS:
+        begin, end = f"\\begin{{{env}}}", f"\\end{{{env}}}"
+        if s.startswith(begin) and s.endswith(end):
+            break
+    else:
+        return None
+    body = s[len(begin) : -len(end)].strip()
+    if body.endswith("\\\\"):
+        body = body[:-2]
+    rows = []
+    for row in body.split("\\\\"):
+        cells = [_number(cell.strip()) for cell in row.split("&")]
+        if any(c is None for c in cells):
+            return None
+        rows.append(tuple(c for c in cells if c is not None))
+    if len({len(r) for r in rows}) != 1 or len(rows) * len(rows[0]) < 2:
+        return None
+    return Matrix(tuple(rows))
+
+
 def _math_value(s: str) -> Value | None:
     num = _number(s)
     if num is not None:
@@ -402,6 +523,12 @@ def _math_value(s: str) -> Value | None:
     interval = _interval(s)
     if interval is not None:
         return interval
+    if s.startswith(("(", "\\left(")):
+        pair = _tuple(s)
+        if pair is not None:
+            return pair
+    if s.startswith("\\begin{"):
+        return _matrix(s)
     m = _SET.fullmatch(s)
     if m is not None:
         items = [_number(x.strip()) for x in m.group(1).split(",")]
@@ -412,7 +539,7 @@ def _math_value(s: str) -> Value | None:
         lhs, rhs = (part.strip() for part in s.split("="))
         if len(lhs) == 1 and lhs in VARIABLES and lhs not in rhs:
             value = _math_value(rhs)
-            if isinstance(value, (Num, Expr)):
+            if isinstance(value, Num) or (isinstance(value, Expr) and not _has_function(value.poly)):
                 return Assignment(lhs, value)
         return None
     return _expression(s)
@@ -494,6 +621,62 @@ def _numeric(poly: frozenset) -> float | None:
     return total
 
 
+def _has_function(poly: frozenset) -> bool:
+    return any("[" in atom for mono, _ in poly for atom, _ in mono)
+
+
+#: Points at which expressions with functions are compared (no special values).
+_POINTS = (
+    {"x": 0.3137, "y": 0.5477, "z": -0.7129, "n": 0.4271, "k": 0.6389},
+    {"x": -0.8147, "y": 0.9058, "z": 0.1270, "n": -0.9134, "k": 0.6324},
+)
+
+
+def _power(base: float, e: Fraction) -> float:
+    value = base ** float(e)
+    if isinstance(value, complex):
+        raise ValueError("a negative base with a fractional exponent")
+    return value
+
+
+def _at(poly: frozenset, point: dict[str, float]) -> float:
+    """The value of a polynomial with function atoms at ``point`` (raises KeyError for a
+    forgotten function atom, OverflowError, ValueError, ZeroDivisionError)."""
+    total = 0.0
+    for mono, coef in poly:
+        term = float(coef)
+        for atom, e in mono:
+            if atom in point:
+                base = point[atom]
+            elif atom == "pi":
+                base = math.pi
+            elif atom == "E":
+                base = math.e
+            elif atom.startswith("√"):
+                base = math.sqrt(int(atom[1:]))
+            else:
+                name, arg = _FUNCTION_ARGS[atom]
+                base = _FUNCTIONS["\\" + name](_at(arg, point))
+            term *= _power(base, e)
+        total += term
+    return total
+
+
+def _apart(pg: frozenset, pa: frozenset) -> bool | None:
+    """False when two expressions with functions differ clearly at one of the points (so
+    no simplification can make them equal), else None."""
+    for point in _POINTS:
+        try:
+            vg, va = _at(pg, point), _at(pa, point)
+        except (KeyError, OverflowError, ValueError, ZeroDivisionError):
+            return None
+        if not (math.isfinite(vg) and math.isfinite(va)):
+            return None
+        if abs(vg - va) > 1e-6 * max(1.0, abs(vg), abs(va)):
+            return False
+    return None
+
+
 def _is_constant(v: Num | Expr) -> bool:
     return isinstance(v, Num) or _numeric(v.poly) is not None
 
@@ -528,6 +711,8 @@ def _same_expression(g: Num | Expr, a: Num | Expr) -> bool | None:
     pg, pa = _poly_of(g), _poly_of(a)
     if pg == pa:
         return True
+    if _has_function(pg) or _has_function(pa):
+        return _apart(pg, pa)
     vg, va = _numeric(pg), _numeric(pa)
     if vg is not None and va is not None:
         if abs(vg - va) <= 1e-9 * max(1.0, abs(vg), abs(va)):
@@ -577,9 +762,47 @@ def compare(gold: Value, answer: Value) -> bool | None:
         return True if (low and high) else None
     if isinstance(gold, NumSet) and isinstance(answer, NumSet):
         return gold.values == answer.values
+    if isinstance(gold, Matrix) or isinstance(answer, Matrix):
+        return _same_matrix(gold, answer)
+    if isinstance(gold, NumTuple) or isinstance(answer, NumTuple):
+        return _same_tuple(gold, answer)
     if isinstance(gold, Percent) or isinstance(answer, Percent):
         return _same_percent(gold, answer)
     return None
+
+
+def _same_matrix(g: Value, a: Value) -> bool | None:
+    """Matrices: the same shape and elements (numbers compared as numbers are); never a
+    tuple or an interval."""
+    if isinstance(g, Matrix) and isinstance(a, Matrix):
+        if [len(r) for r in g.rows] != [len(r) for r in a.rows]:
+            return False
+        return _all_same([_same_number(x, y) for rg, ra in zip(g.rows, a.rows, strict=True)
+                          for x, y in zip(rg, ra, strict=True)])
+    other = a if isinstance(g, Matrix) else g
+    return False if isinstance(other, (NumTuple, Interval)) else None
+
+
+def _all_same(verdicts: list[bool | None]) -> bool | None:
+    if False in verdicts:
+        return False
+    return True if all(v is True for v in verdicts) else None
+
+
+def _same_tuple(g: Value, a: Value) -> bool | None:
+    """Tuples element by element; against an open interval ``(a, b)``, its two ends in
+    order; never a closed or half-open interval."""
+    if isinstance(g, NumTuple) and isinstance(a, NumTuple):
+        if len(g.items) != len(a.items):
+            return False
+        return _all_same([_same_number(x, y) for x, y in zip(g.items, a.items, strict=True)])
+    pair, other = (g, a) if isinstance(g, NumTuple) else (a, g)
+    if not isinstance(pair, NumTuple) or not isinstance(other, Interval):
+        return None
+    if (other.left, other.right) != ("(", ")") or len(pair.items) != 2:
+        return False
+    ends = (other.low, other.high)
+    return _all_same([_same_end(x, y) for x, y in zip(pair.items, ends, strict=True)])
 
 
 def _same_percent(g: Value, a: Value) -> bool | None:

@@ -1,6 +1,7 @@
 """Math scoring against Math-Verify: throughput, verdict agreement, hang-proofing.
 
-Usage: ``python benchmarks/bench_math.py [--problems N] [--symbolic N] [--workers K]``
+Usage: ``python benchmarks/bench_math.py [--problems N] [--symbolic N] [--workers K]
+[--hard SHARE] [--needing-mv SHARE]``
 
 Tables (all scored in one run, Math-Verify first, in this process):
 
@@ -9,14 +10,19 @@ Tables (all scored in one run, Math-Verify first, in this process):
    the rollouts give the ground truth's exact string, 20% an equivalent spelling
    (``\\frac{1}{2}`` / ``0.5`` / ``1/2``, ``(x+1)^2`` / ``x^2+2x+1``), 40% wrong answers
    drawn from a few per problem (wrong answers repeat too). A share ``--hard`` (8% by
-   default) of the problems have answers that need Math-Verify itself (vectors, units in
-   words, exponential and trigonometric functions, percents in math mode, ordered pairs),
-   each with its own numbers; the others are numbers (about 52%) and expressions,
-   intervals, sets and equations (40%). Scored as one batch.
-2. **Unique symbolic pairs**: ``--symbolic`` distinct pairs that all need symbolic work
+   default) of the problems have structured answers (vectors, units in words,
+   exponential and trigonometric functions, percents in math mode, ordered pairs), each
+   with its own numbers; the others are numbers (about 52%) and expressions, intervals,
+   sets and equations (40%). Scored as one batch.
+2. **GRPO batches needing Math-Verify**: the same, except that the structured problems
+   are replaced by a share ``--needing-mv`` (8% by default) of problems whose equivalent
+   spellings only Math-Verify can compare (``(e^{x})^{3}`` against ``e^{3x}``, a double
+   angle, ``\\tan`` against a quotient, the root of a polynomial, rational functions,
+   sums of logarithms).
+3. **Unique symbolic pairs**: ``--symbolic`` distinct pairs that all need symbolic work
    (polynomials, radicals, ``\\pi``, equations, trigonometry, logarithms, exponentials,
    intervals and sets with expressions, matrices), no pair repeated. Scored as one batch.
-3. **Broad table** (tests/mathsafe/data/broad_table.json): numbers, fractions, percents,
+4. **Broad table** (tests/mathsafe/data/broad_table.json): numbers, fractions, percents,
    units, intervals, sets, tuples, equations, matrices, expressions, answers in words.
 
 The baseline is the reference's call pattern, ``verify(parse(gold), parse(answer))``, with
@@ -25,7 +31,7 @@ core. unireward runs ``MathScorer.score_many`` with ``--workers`` math workers (
 one core for the symbolic work; the native path and the memo run in this process, the
 process waits while its one worker computes). Every verdict disagreement is printed.
 
-4. **Adversarial inputs**: the scorer's worst latency with the deadline (the baseline is
+5. **Adversarial inputs**: the scorer's worst latency with the deadline (the baseline is
    not run on those: a power tower holds the GIL inside sympy for minutes).
 """
 
@@ -115,7 +121,8 @@ def _expression_problem(rng: random.Random) -> tuple[str, list[str], list[str]]:
 
 
 def _hard_problem(rng: random.Random) -> tuple[str, list[str], list[str]]:
-    """A problem whose answers need Math-Verify itself (each one different)."""
+    """A problem with a structured answer, each with its own numbers (all decided by the
+    native reader; they needed Math-Verify before it read vectors, tuples and functions)."""
     a, b = rng.randint(2, 40), rng.randint(2, 40)
     kind = rng.randrange(6)
     if kind == 0:  # a vector
@@ -133,12 +140,40 @@ def _hard_problem(rng: random.Random) -> tuple[str, list[str], list[str]]:
     return f"$({hi}, {lo})$", [f"$({hi},{lo})$"], [f"$({lo}, {hi})$", f"$({hi}, {lo + 1})$"]
 
 
-def grpo_table(problems: int, seed: int = 0, rollouts: int = 8, hard: float = 0.08) -> list[tuple[str, str]]:
+def _symbolic_problem(rng: random.Random) -> tuple[str, list[str], list[str]]:
+    """A problem whose equivalent spellings only Math-Verify can compare (identities,
+    rational functions, roots of polynomials, logarithms), each with its own numbers."""
+    a, b = rng.randint(2, 40), rng.randint(2, 40)
+    kind = rng.randrange(6)
+    if kind == 0:  # a power of an exponential
+        return f"$e^{{{a}x}}$", [f"$(e^{{x}})^{{{a}}}$"], [f"$(e^{{x}})^{{{a + 1}}}$", f"${a}e^{{x}}$"]
+    if kind == 1:  # a double angle
+        return (f"$\\sin({2 * a}x)$", [f"$2\\sin({a}x)\\cos({a}x)$"],
+                [f"$2\\sin({a}x)$", f"$\\sin({a}x)\\cos({a}x)$"])
+    if kind == 2:  # a tangent
+        return (f"$\\tan({a}x)$", [f"$\\frac{{\\sin({a}x)}}{{\\cos({a}x)}}$"],
+                [f"$\\cot({a}x)$", f"$\\tan({a + 1}x)$"])
+    if kind == 3:  # the root of a polynomial
+        return (f"$\\sqrt{{x^2+{a}}}$", [f"$(x^2+{a})^{{1/2}}$"],
+                [f"$x+\\sqrt{{{a}}}$", f"$\\sqrt{{x^2+{a + 1}}}$"])
+    if kind == 4:  # a rational function
+        return (f"$\\frac{{x+{a}}}{{x-{b}}}$", [f"$\\frac{{{a}+x}}{{x-{b}}}$", f"$(x+{a})/(x-{b})$"],
+                [f"$\\frac{{x-{a}}}{{x-{b}}}$", f"$\\frac{{x+{a}}}{{x+{b}}}$"])
+    return (f"$\\ln({a * b})$", [f"$\\ln {a} + \\ln {b}$", f"$\\ln({b * a})$"],
+            [f"$\\ln({a + b})$", f"$\\ln {a} \\cdot \\ln {b}$"])
+
+
+def grpo_table(problems: int, seed: int = 0, rollouts: int = 8, hard: float = 0.08,
+               symbolic: float = 0.0) -> list[tuple[str, str]]:
+    """``hard``: share of problems with structured answers (:func:`_hard_problem`);
+    ``symbolic``: share of problems needing Math-Verify (:func:`_symbolic_problem`)."""
     rng = random.Random(seed)
     out: list[tuple[str, str]] = []
     for _ in range(problems):
         r = rng.random()
-        if r < hard:
+        if r < symbolic:
+            gold, same, wrong = _symbolic_problem(rng)
+        elif r < symbolic + hard:
             gold, same, wrong = _hard_problem(rng)
         elif r < 0.6:
             gold, same, wrong = _num_problem(rng)
@@ -272,7 +307,10 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=1, help="math worker processes")
     ap.add_argument("--timeout", type=float, default=5.0)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--hard", type=float, default=0.08, help="share of GRPO problems needing Math-Verify")
+    ap.add_argument("--hard", type=float, default=0.08,
+                    help="share of GRPO problems with structured answers (vectors, functions ...)")
+    ap.add_argument("--needing-mv", type=float, default=0.08,
+                    help="share of the second GRPO table's problems needing Math-Verify itself")
     args = ap.parse_args()
     os.environ["UNIREWARD_MATH_WORKERS"] = str(args.workers)
     logging.getLogger("math_verify").setLevel(logging.CRITICAL)
@@ -288,6 +326,9 @@ def main() -> None:
     results = {
         "grpo": report(f"GRPO batches (8 rollouts per problem, {args.hard:.0%} hard problems)",
                        grpo_table(args.problems, args.seed, hard=args.hard), options),
+        "grpo_mv": report(f"GRPO batches, {args.needing_mv:.0%} of the problems needing Math-Verify",
+                          grpo_table(args.problems, args.seed, hard=0.0, symbolic=args.needing_mv),
+                          options),
         "symbolic": report("unique symbolic pairs", symbolic_table(args.symbolic, args.seed + 1), options),
         "broad": report("broad table", broad_table(), options),
     }

@@ -76,6 +76,20 @@ from unireward._mathsafe.native import compare, read, verdict
         ("$\\sin 3x + 1$", "$\\sin(3x)+1$", None),  # a bare argument ends the text
         ("$\\sin(2)$", "$\\sin(2)$", None),  # a function of a constant
         ("$y = \\sin(x)$", "$\\sin(x)$", None),
+        ("$\\tan(3x)$", "$\\cot(3x)$", False),
+        ("$\\ln(x)$", "$\\ln x$", True),
+        ("$\\ln(2x)$", "$\\ln x$", False),
+        # quotients: equal when cross products are equal, else apart at a point
+        ("$\\frac{x+3}{x-2}$", "$(3+x)/(x-2)$", True),
+        ("$\\frac{2x+2}{2x-4}$", "$\\frac{x+1}{x-2}$", True),
+        ("$\\frac{x^2-1}{x-1}$", "$x+1$", True),
+        ("$\\frac{x+3}{x-2}$", "$\\frac{x-3}{x-2}$", False),
+        ("$\\frac{x+3}{x-2}$", "$3$", False),
+        ("$\\sqrt{x^2+5}$", "$x+\\sqrt{5}$", False),
+        ("$\\sqrt{x^2+5}$", "$(x^2+5)^{1/2}$", None),
+        ("$\\frac{x}{x+1}$", "$1-\\frac{1}{x+1}$", None),  # equal, not one quotient
+        ("$(x+1)/(x+2)y$", "$\\frac{(x+1)y}{x+2}$", None),  # read as (x+1)/((x+2)y) there
+        ("$\\frac{x+3}{x-2}$", "$x$", None),  # a single letter: the symbol rule
         # exact expressions: Math-Verify's simplify(gold - answer) == 0
         ("$x^2+2x+1$", "$(x+1)^2$", True),
         ("$x^2+2x+1$", "$(x-1)^2$", False),

@@ -224,17 +224,20 @@ def _function(rng: random.Random, name: str, arg: str) -> str:
     return f"\\{name} {arg}" if bare else f"\\{name}({arg})"
 
 
+_NAMES = ["sin", "cos", "exp", "tan", "cot", "ln"]
+
+
 def _function_pairs(rng: random.Random, n: int) -> list[tuple[str, str]]:
     """Sines, cosines and exponentials of polynomials, with factors and sums around them."""
     out = []
     for _ in range(n):
-        name, arg = rng.choice(["sin", "cos", "exp"]), _argument(rng)
+        name, arg = rng.choice(_NAMES), _argument(rng)
         g = _function(rng, name, arg)
         r = rng.random()
         if r < 0.35:
             a = _function(rng, name, arg.replace("+1", " + 1"))
         elif r < 0.5:
-            a = _function(rng, rng.choice(["sin", "cos", "exp"]), _argument(rng))
+            a = _function(rng, rng.choice(_NAMES), _argument(rng))
         elif r < 0.6:
             a = "-" + _function(rng, name, arg)
         elif r < 0.7:
@@ -248,11 +251,38 @@ def _function_pairs(rng: random.Random, n: int) -> list[tuple[str, str]]:
     return out
 
 
+def _side(rng: random.Random) -> str:
+    v, a, b = rng.choice("xyn"), rng.randint(1, 5), rng.randint(-4, 4)
+    return rng.choice([f"{v}{b:+d}", f"{a}{v}{b:+d}", f"{v}^2{b:+d}", f"{v}^2-{a * a}", f"{v}+{a}",
+                       f"({v}-{a})({v}+{a})", f"{v}"])
+
+
+def _rational_pairs(rng: random.Random, n: int) -> list[tuple[str, str]]:
+    """Rational functions, roots of polynomials and functions of them: equal quotients
+    written otherwise (reordered, scaled, cancelled) and different ones."""
+    out = []
+    for _ in range(n):
+        p, q = _side(rng), _side(rng)
+        g = rng.choice([f"\\frac{{{p}}}{{{q}}}", f"({p})/({q})", f"\\sqrt{{{p}}}", f"\\sin(\\frac{{{p}}}{{{q}}})"])
+        r = rng.random()
+        if r < 0.3:
+            k = rng.choice([2, 3])
+            a = rng.choice([f"\\frac{{{k}({p})}}{{{k}({q})}}", f"({q})/({q})\\cdot 1", f"\\frac{{{p}}}{{{q}}}"])
+        elif r < 0.6:
+            a = rng.choice([f"\\frac{{{_side(rng)}}}{{{q}}}", f"\\frac{{{p}}}{{{_side(rng)}}}", f"\\sqrt{{{_side(rng)}}}"])
+        elif r < 0.8:
+            a = rng.choice([p, q, str(rng.randint(-3, 3)), "0.5", f"{p} + 1"])
+        else:
+            a = g.replace("\\frac", "\\dfrac") if rng.random() < 0.5 else f"-{g}"
+        out.append((f"${g}$", f"${a}$") if rng.random() < 0.8 else (f"${a}$", f"${g}$"))
+    return out
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "make",
-    [_expression_pairs, _mixed_pairs, _unit_pairs, _tuple_pairs, _function_pairs],
-    ids=["expressions", "mixed", "units", "tuples", "functions"],
+    [_expression_pairs, _mixed_pairs, _unit_pairs, _tuple_pairs, _function_pairs, _rational_pairs],
+    ids=["expressions", "mixed", "units", "tuples", "functions", "rational"],
 )
 def test_native_verdicts_agree_with_math_verify(make) -> None:  # type: ignore[no-untyped-def]
     pairs = make(random.Random(20261202), 220)

@@ -128,6 +128,13 @@ class Matrix(NamedTuple):
     rows: tuple[tuple[Num, ...], ...]
 
 
+class Formula(NamedTuple):
+    """An expression with a variable that is no polynomial over the atoms (a division by a
+    sum, the root of a sum, a function of such): only its values at points are used."""
+
+    node: tuple
+
+
 class _Empty(NamedTuple):
     pass
 
@@ -135,7 +142,8 @@ class _Empty(NamedTuple):
 #: Math-Verify extracts nothing from the text: the pair never matches.
 EMPTY = _Empty()
 
-Value = Num | Expr | Interval | NumSet | Assignment | Percent | NumTuple | Matrix | _Empty
+Value = (Num | Expr | Formula | Interval | NumSet | Assignment | Percent | NumTuple | Matrix
+         | _Empty)
 
 
 def _boxed_inner(s: str) -> str | None:
@@ -193,7 +201,8 @@ def _number(s: str) -> Num | None:
 # ---- the LaTeX expression subset ---------------------------------------------------------
 
 #: Functions of the expression subset, applied to an argument with a variable.
-_FUNCTIONS = {"\\sin": math.sin, "\\cos": math.cos, "\\exp": math.exp}
+_FUNCTIONS = {"\\sin": math.sin, "\\cos": math.cos, "\\tan": math.tan,
+              "\\cot": lambda v: 1 / math.tan(v), "\\exp": math.exp, "\\ln": math.log}
 _COMMANDS = {"\\frac", "\\dfrac", "\\tfrac", "\\sqrt", "\\pi", "\\cdot", "\\times", "\\left",
              "\\right", *_FUNCTIONS}
 _IMPLICIT = frozenset({*VARIABLES, "\\pi", "e", "\\frac", "\\sqrt", "(", *_FUNCTIONS})
@@ -284,9 +293,16 @@ class _Parser:
                 # only an integer divisor that ends the term: a/b c is read differently
                 self.take()
                 divisor = self.take()
-                if not divisor.isdigit() or self.peek() not in (None, "+", "-", ")", "}"):
+                if divisor == "(":  # a bracketed divisor: (x+1)/(x-2)
+                    den = self.expr()
+                    self.take(")")
+                elif divisor.isdigit():
+                    den = ("int", Fraction(int(divisor)))
+                else:
                     raise _Unsure
-                node = ("/", node, ("int", Fraction(int(divisor))))
+                if self.peek() not in (None, "+", "-", ")", "}"):
+                    raise _Unsure
+                node = ("/", node, den)
             elif tok in _IMPLICIT:
                 before = self.t[self.i - 1]
                 if tok == "\\frac" and not (before in VARIABLES or before in ("\\pi", "e")):
@@ -409,14 +425,48 @@ def _lower(node: tuple) -> tuple:
     return (kind, *(_lower(child) for child in node[1:]))
 
 
-def _expression(s: str) -> Num | Expr | None:
+def _node_value(node: tuple, point: dict[str, float]) -> float:
+    """The value of a parsed expression at ``point`` (raises ValueError outside the reals,
+    ZeroDivisionError, OverflowError)."""
+    kind = node[0]
+    if kind == "int":
+        return float(node[1])
+    if kind == "atom":
+        name = node[1]
+        return point[name] if name in point else math.pi if name == "pi" else math.e
+    if kind == "fn":
+        return float(_FUNCTIONS[node[1]](_node_value(node[2], point)))
+    if kind in ("neg", "sqrt"):
+        inner = _node_value(node[1], point)
+        return -inner if kind == "neg" else math.sqrt(inner)
+    a, b = _node_value(node[1], point), _node_value(node[2], point)
+    if kind == "^":
+        value = a**b
+        if isinstance(value, complex):
+            raise ValueError("a negative base with a fractional exponent")
+        return float(value)
+    return a + b if kind == "+" else a - b if kind == "-" else a * b if kind == "*" else a / b
+
+
+def _mentions_variable(node: tuple) -> bool:
+    if node[0] == "atom":
+        return node[1] in VARIABLES
+    return any(isinstance(child, tuple) and _mentions_variable(child) for child in node[1:])
+
+
+def _expression(s: str) -> Num | Expr | Formula | None:
     try:
         p = _Parser(_tokens(s))
         node = p.expr()
         if p.peek() is not None:
             return None
+    except _Unsure:
+        return None
+    try:
         poly = safe_eval._poly(_lower(node))
-    except (_Unsure, safe_eval.Refused, safe_eval._NotPolynomial, ZeroDivisionError, OverflowError):
+    except safe_eval._NotPolynomial:
+        return Formula(node) if _mentions_variable(node) else None
+    except (_Unsure, safe_eval.Refused, ZeroDivisionError, OverflowError):
         return None
     if any(isinstance(c, float) for c in poly.values()):
         return None
@@ -436,7 +486,7 @@ def _endpoint(s: str) -> Num | Expr | Infinity | None:
     if number is not None:
         return number
     value = _expression(s)
-    if isinstance(value, Expr) and _numeric(value.poly) is None:
+    if isinstance(value, Formula) or (isinstance(value, Expr) and _numeric(value.poly) is None):
         return None  # an endpoint with variables
     return value
 
@@ -677,6 +727,60 @@ def _apart(pg: frozenset, pa: frozenset) -> bool | None:
     return None
 
 
+def _ratio(v: Num | Expr | Formula) -> tuple[dict, dict] | None:
+    """Numerator and denominator polynomials of a value, when it is one quotient."""
+    if isinstance(v, Num):
+        return safe_eval._const(v.value), {(): Fraction(1)}
+    if isinstance(v, Expr):
+        return dict(v.poly), {(): Fraction(1)}
+    if v.node[0] != "/":
+        return None
+    try:
+        num, den = safe_eval._poly(_lower(v.node[1])), safe_eval._poly(_lower(v.node[2]))
+    except (_Unsure, safe_eval.Refused, safe_eval._NotPolynomial, ZeroDivisionError, OverflowError):
+        return None
+    if not den or any(isinstance(c, float) for c in (*num.values(), *den.values())):
+        return None
+    return num, den
+
+
+def _same_ratio(g: Num | Expr | Formula, a: Num | Expr | Formula) -> bool:
+    """``p/q`` and ``r/s`` with ``p s = r q`` exactly: their difference simplifies to 0."""
+    rg, ra = _ratio(g), _ratio(a)
+    if rg is None or ra is None:
+        return False
+    try:
+        return safe_eval._mul(rg[0], ra[1]) == safe_eval._mul(ra[0], rg[1])
+    except safe_eval.Refused:
+        return False
+
+
+def _formula_apart(g: Num | Expr | Formula, a: Num | Expr | Formula) -> bool | None:
+    """A formula against anything: False when both sides are real and clearly apart at one
+    of the points (as functions they differ: no simplification makes them equal), else
+    None; a single letter is left to Math-Verify (its symbol rule)."""
+    if any(isinstance(v, Expr) and v.letter for v in (g, a)):
+        return None
+    if _same_ratio(g, a):
+        return True
+
+    def at(v: Num | Expr | Formula, point: dict[str, float]) -> float:
+        if isinstance(v, Formula):
+            return _node_value(v.node, point)
+        return float(v.value) if isinstance(v, Num) else _at(v.poly, point)
+
+    for point in _POINTS:
+        try:
+            vg, va = at(g, point), at(a, point)
+        except KeyError:
+            return None
+        except (OverflowError, ValueError, ZeroDivisionError):
+            continue  # outside the domain there: try the next point
+        if math.isfinite(vg) and math.isfinite(va) and abs(vg - va) > 1e-6 * max(1.0, abs(vg), abs(va)):
+            return False
+    return None
+
+
 def _is_constant(v: Num | Expr) -> bool:
     return isinstance(v, Num) or _numeric(v.poly) is not None
 
@@ -752,6 +856,8 @@ def compare(gold: Value, answer: Value) -> bool | None:
         answer = answer.value
     if isinstance(gold, (Num, Expr)) and isinstance(answer, (Num, Expr)):
         return _same_expression(gold, answer)
+    if isinstance(gold, (Num, Expr, Formula)) and isinstance(answer, (Num, Expr, Formula)):
+        return _formula_apart(gold, answer)
     if isinstance(gold, Interval) and isinstance(answer, Interval):
         low = _same_end(gold.low, answer.low)
         high = _same_end(gold.high, answer.high)

@@ -54,11 +54,31 @@ from unireward._mathsafe.native import compare, read, verdict
         ("$(\\frac{1}{2}, 0)$", "$(0.5, 0)$", True),
         ("$(2, 1)$", "$\\{2, 1\\}$", None),  # a set against a tuple
         # vectors and matrices: same shape, same elements; never a tuple or an interval
-        ("$\\begin{pmatrix} 2 \\\\ 1 \\end{pmatrix}$", "$\\begin{bmatrix} 2 \\\\ 1 \\end{bmatrix}$", True),
-        ("$\\begin{pmatrix} 2 \\\\ 1 \\end{pmatrix}$", "$\\begin{pmatrix} 2 \\\\ 1 \\\\ \\end{pmatrix}$", True),
-        ("$\\begin{pmatrix} 2 \\\\ 1 \\end{pmatrix}$", "$\\begin{pmatrix} 2 & 1 \\end{pmatrix}$", False),
-        ("$\\begin{pmatrix} 2 \\\\ 1 \\end{pmatrix}$", "$\\begin{pmatrix} 2 \\\\ 1.0 \\end{pmatrix}$", True),
-        ("$\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}$", "$\\begin{bmatrix} 1&2\\\\3&5 \\end{bmatrix}$", False),
+        (
+            "$\\begin{pmatrix} 2 \\\\ 1 \\end{pmatrix}$",
+            "$\\begin{bmatrix} 2 \\\\ 1 \\end{bmatrix}$",
+            True,
+        ),
+        (
+            "$\\begin{pmatrix} 2 \\\\ 1 \\end{pmatrix}$",
+            "$\\begin{pmatrix} 2 \\\\ 1 \\\\ \\end{pmatrix}$",
+            True,
+        ),
+        (
+            "$\\begin{pmatrix} 2 \\\\ 1 \\end{pmatrix}$",
+            "$\\begin{pmatrix} 2 & 1 \\end{pmatrix}$",
+            False,
+        ),
+        (
+            "$\\begin{pmatrix} 2 \\\\ 1 \\end{pmatrix}$",
+            "$\\begin{pmatrix} 2 \\\\ 1.0 \\end{pmatrix}$",
+            True,
+        ),
+        (
+            "$\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}$",
+            "$\\begin{bmatrix} 1&2\\\\3&5 \\end{bmatrix}$",
+            False,
+        ),
         ("$\\begin{pmatrix} 2 \\\\ 1 \\end{pmatrix}$", "$(2, 1)$", False),
         ("$\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}$", "$(1, 2)$", False),
         # sines, cosines, exponentials of expressions with a variable
@@ -132,16 +152,57 @@ def _math_verify(gold: str, answer: str) -> bool:
     from math_verify import parse, verify
 
     logging.getLogger("math_verify").setLevel(logging.CRITICAL)
-    return bool(verify(parse(gold, parsing_timeout=None), parse(answer, parsing_timeout=None),
-                       timeout_seconds=None))
+    return bool(
+        verify(
+            parse(gold, parsing_timeout=None),
+            parse(answer, parsing_timeout=None),
+            timeout_seconds=None,
+        )
+    )
 
 
-_PIECES = ["x", "y", "n", "2", "10", "0", ".", "+", "-", "^", "{", "}", "(", ")", "[", "]", ",", "=",
-           "\\frac", "\\sqrt", "\\pi", "\\cdot", "\\infty", "\\left(", "\\right)", "\\{", "\\}", "$",
-           "\\boxed{", "\\%", "/", " ", "99999999", "e", "A"]
+_PIECES = [
+    "x",
+    "y",
+    "n",
+    "2",
+    "10",
+    "0",
+    ".",
+    "+",
+    "-",
+    "^",
+    "{",
+    "}",
+    "(",
+    ")",
+    "[",
+    "]",
+    ",",
+    "=",
+    "\\frac",
+    "\\sqrt",
+    "\\pi",
+    "\\cdot",
+    "\\infty",
+    "\\left(",
+    "\\right)",
+    "\\{",
+    "\\}",
+    "$",
+    "\\boxed{",
+    "\\%",
+    "/",
+    " ",
+    "99999999",
+    "e",
+    "A",
+]
 
 
-@given(st.lists(st.sampled_from(_PIECES), max_size=60), st.lists(st.sampled_from(_PIECES), max_size=60))
+@given(
+    st.lists(st.sampled_from(_PIECES), max_size=60), st.lists(st.sampled_from(_PIECES), max_size=60)
+)
 @settings(max_examples=200, deadline=None)
 def test_arbitrary_text_never_breaks_the_reader(a: list[str], b: list[str]) -> None:
     for text in ("".join(a), "$" + "".join(a) + "$"):

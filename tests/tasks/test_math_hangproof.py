@@ -37,7 +37,9 @@ SLOW = "$(x+y+z+1)^{60}$"
 
 
 def _score(answer: str, gold: str = "3", timeout: float = DEADLINE):
-    return MathScorer().score(answer, gold, data_type=None, options=ScoreOptions(math_timeout=timeout))
+    return MathScorer().score(
+        answer, gold, data_type=None, options=ScoreOptions(math_timeout=timeout)
+    )
 
 
 def _warm() -> None:
@@ -161,7 +163,9 @@ def test_deadline_from_worker_threads() -> None:
         elapsed = time.monotonic() - start
         screened = _score(SCREENED["tower"])
         good = _score("$$-\\dfrac{3}{2}$$", gold="-1.5", timeout=60.0)
-        results.append((slow.accuracy, slow.status.value, elapsed, good.accuracy + screened.accuracy))
+        results.append(
+            (slow.accuracy, slow.status.value, elapsed, good.accuracy + screened.accuracy)
+        )
 
     threads = [threading.Thread(target=work) for _ in range(2)]
     for t in threads:

@@ -23,14 +23,19 @@ The subset, after surrounding ``$...$``, ``$$...$$``, ``\\(...\\)``, ``\\[...\\]
 - in math mode: exact expressions built from integers, the variables
   ``x y z n k`` (letters that Math-Verify's unit stripping and constants leave alone),
   ``\\pi``, ``e`` (Euler's number there), ``+ - \\cdot \\times``, implicit products,
-  a division by an integer that ends a term (``\\pi/4``), ``\\frac{}{}``, ``\\sqrt{}``,
-  integer powers ``^2`` / ``^{...}`` and brackets; their value is an exact polynomial
-  over the variables, ``\\pi``, ``e`` and square roots (:mod:`.safe_eval`'s model,
-  rationals only, no floats);
+  a division by an integer or a bracket that ends a term (``\\pi/4``, ``(x+1)/(x-2)``),
+  ``\\frac{}{}``, ``\\sqrt{}``, integer powers ``^2`` / ``^{...}``, brackets, and
+  ``\\sin \\cos \\tan \\cot \\ln \\exp`` or ``e^{...}`` of an expression with a variable
+  (``\\sin(3x)``, or ``\\sin 3x`` ending the text); their value is an exact polynomial
+  over the variables, ``\\pi``, ``e``, square roots and function applications
+  (:mod:`.safe_eval`'s model, rationals only, no floats), or, for an expression with a
+  variable that is no polynomial (a quotient of sums, the root of a sum), a
+  :class:`Formula` evaluated at points;
 - in math mode: an assignment ``v = expr`` (Math-Verify compares its right-hand side
   with a non-equation, and two assignments by variable and value), intervals
-  ``(a, b)``, ``[a, b]``, ``(a, b]``, ``[a, b)`` of numbers with ``a < b``, and sets
-  ``\\{a, b, ...\\}`` of exact numbers.
+  ``(a, b)``, ``[a, b]``, ``(a, b]``, ``[a, b)`` of numbers with ``a < b``, sets
+  ``\\{a, b, ...\\}`` of exact numbers, tuples ``(a, b, ...)`` of numbers (three or more,
+  or two with ``a >= b``), ``pmatrix`` / ``bmatrix`` of numbers.
 
 Comparison rules (Math-Verify's, restricted to where they are certain):
 
@@ -41,7 +46,15 @@ Comparison rules (Math-Verify's, restricted to where they are certain):
   of the difference is 0) and do not when they differ (constants only when they differ
   by more than ``1e-9`` relative); a side that is a single variable is left to
   Math-Verify unless both are written as one letter (its symbol rule compares names);
-- intervals: same brackets and endpoints; sets: the same elements.
+- expressions with functions: equal polynomials match; values more than ``1e-6``
+  (relative) apart at one of two fixed points do not (as functions they differ, so no
+  simplification makes them equal); the rest is left to Math-Verify;
+- formulas: quotients ``p/q`` and ``r/s`` with ``ps = rq`` exactly match; real values
+  clearly apart at a point do not; the rest is left to Math-Verify;
+- intervals: same brackets and endpoints; sets: the same elements;
+- tuples: element by element; against an open interval ``(a, b)``, its ends in order;
+  never a closed or half-open interval; matrices: same shape and elements, never a tuple
+  or an interval.
 """
 
 from __future__ import annotations
@@ -53,7 +66,7 @@ from typing import NamedTuple
 
 from . import safe_eval
 
-__all__ = ["EMPTY", "Value", "compare", "read", "verdict"]
+__all__ = ["EMPTY", "Formula", "Matrix", "NumTuple", "Value", "compare", "read", "verdict"]
 
 #: Longer texts are left to Math-Verify.
 MAX_CHARS = 200
@@ -146,6 +159,9 @@ Value = (Num | Expr | Formula | Interval | NumSet | Assignment | Percent | NumTu
          | _Empty)
 
 
+_CLOSE = str.maketrans("([", ")]")
+
+
 def _boxed_inner(s: str) -> str | None:
     if not (s.startswith("\\boxed{") and s.endswith("}")):
         return None
@@ -169,7 +185,7 @@ def _unwrap(text: str) -> tuple[str, bool]:
             s = s[2:-2].strip()
         elif len(s) >= 2 and s.startswith("$") and s.endswith("$"):
             s = s[1:-1].strip()
-        elif len(s) >= 4 and s[:2] in ("\\(", "\\[") and s[-2:] == ("\\)" if s[1] == "(" else "\\]"):
+        elif len(s) >= 4 and s[:2] in ("\\(", "\\[") and s[-2:] == s[:2].translate(_CLOSE):
             s = s[2:-2].strip()
         else:
             inner = _boxed_inner(s)
@@ -589,7 +605,9 @@ def _math_value(s: str) -> Value | None:
         lhs, rhs = (part.strip() for part in s.split("="))
         if len(lhs) == 1 and lhs in VARIABLES and lhs not in rhs:
             value = _math_value(rhs)
-            if isinstance(value, Num) or (isinstance(value, Expr) and not _has_function(value.poly)):
+            if isinstance(value, Expr) and _has_function(value.poly):
+                return None
+            if isinstance(value, (Num, Expr)):
                 return Assignment(lhs, value)
         return None
     return _expression(s)
@@ -622,7 +640,8 @@ def read(text: str) -> Value | None:
         if m is not None:
             return _number(m.group(1))
         m = _NUMBER_WORD.fullmatch(s) or _MATH_NUMBER_WORD.fullmatch(s)
-        if m is not None and not m.group(2).startswith(_PERCENT_WORDS) and "answer" not in m.group(2):
+        word = "" if m is None else m.group(2)
+        if m is not None and not word.startswith(_PERCENT_WORDS) and "answer" not in word:
             return _number(m.group(1))
         m = _PLAIN_PERCENT.fullmatch(s)
         if m is not None:
@@ -632,7 +651,7 @@ def read(text: str) -> Value | None:
     if m is not None:
         return Percent(int(m.group(1)))
     m = _UNIT.fullmatch(s)
-    if m is not None and "\\text" not in m.group(1) and "\\mbox" not in m.group(1) and "\\mathrm" not in m.group(1):
+    if m is not None and not any(cmd in m.group(1) for cmd in ("\\text", "\\mbox", "\\mathrm")):
         if not any(w in m.group(2) for w in _PERCENT_WORDS):
             value = _math_value(m.group(1).strip())
             return value if isinstance(value, Num) else None
@@ -776,7 +795,9 @@ def _formula_apart(g: Num | Expr | Formula, a: Num | Expr | Formula) -> bool | N
             return None
         except (OverflowError, ValueError, ZeroDivisionError):
             continue  # outside the domain there: try the next point
-        if math.isfinite(vg) and math.isfinite(va) and abs(vg - va) > 1e-6 * max(1.0, abs(vg), abs(va)):
+        if not (math.isfinite(vg) and math.isfinite(va)):
+            continue
+        if abs(vg - va) > 1e-6 * max(1.0, abs(vg), abs(va)):
             return False
     return None
 

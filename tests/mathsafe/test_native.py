@@ -90,7 +90,12 @@ from unireward._mathsafe.native import compare, read, verdict
         ("$e^{3x}$", "$3e^{x}$", False),
         ("$e^{x+1}$", "$e^{1+x}$", True),
         ("$\\frac{\\sin(x)}{2}$", "$\\frac{1}{2}\\sin(x)$", True),
-        ("$e^{3x}$", "$(e^{x})^3$", None),  # equal, written otherwise: Math-Verify decides
+        ("$e^{3x}$", "$(e^{x})^3$", True),  # (e^u)^n is e^{nu}
+        ("$e^{6x+3}$", "$(e^{2x+1})^{3}$", True),
+        ("$e^{3x}$", "$(e^{x})^{4}$", False),
+        ("$\\sin(6x)$", "$\\sin(3x)\\cos(3x)$", False),  # a product of functions
+        ("$2\\sin(x)\\cos(x)$", "$2\\cos(x)\\sin(x)$", True),
+        ("$\\sin(2x)$", "$2\\sin(x)\\cos(x)$", None),  # an identity: Math-Verify decides
         ("$\\sin(-x)$", "$-\\sin(x)$", None),
         ("$\\sin(x)^2$", "$\\sin^2(x)$", None),  # a power of a function
         ("$\\sin 3x + 1$", "$\\sin(3x)+1$", None),  # a bare argument ends the text

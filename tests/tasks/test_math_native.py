@@ -339,6 +339,19 @@ def _function_pairs(rng: random.Random, n: int) -> list[tuple[str, str]]:
                 ]
             )
         out.append((f"${g}$", f"${a}$") if rng.random() < 0.8 else (f"${a}$", f"${g}$"))
+    for _ in range(n // 4):  # products of functions, powers of exponentials
+        arg, k = _argument(rng), rng.choice([2, 3, -1, 5])
+        g = rng.choice([f"e^{{{k}({arg})}}", f"\\sin({arg})\\cos({arg})", f"e^{{{arg}}}"])
+        a = rng.choice(
+            [
+                f"(e^{{{arg}}})^{{{k}}}",
+                f"(e^{{{arg}}})^{rng.choice([2, 3])}",
+                f"\\cos({arg})\\sin({arg})",
+                f"\\sin({arg})\\sin({arg})",
+                f"\\frac{{1}}{{2}}\\sin(2({arg}))",
+            ]
+        )
+        out.append((f"${g}$", f"${a}$"))
     return out
 
 

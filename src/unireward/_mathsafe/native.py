@@ -380,13 +380,14 @@ class _Parser:
         raise _Unsure
 
     def application(self, name: str) -> tuple:
-        """``\\sin(arg)``, or ``\\sin 3x`` ending the text; nothing but ``+ - ) }`` may
-        follow (``\\sin(x)^2``, ``\\sin(x) y`` are left to Math-Verify)."""
+        """``\\sin(arg)``, or ``\\sin 3x`` ending the text; nothing but ``+ - ) }`` or
+        another function (``\\sin(x)\\cos(x)``, a product) may follow (``\\sin(x)^2``,
+        ``\\sin(x) y`` are left to Math-Verify)."""
         if self.peek() == "(":
             self.take()
             arg = self.expr()
             self.take(")")
-            if self.peek() not in (None, "+", "-", ")", "}"):
+            if self.peek() not in (None, "+", "-", ")", "}") and self.peek() not in _FUNCTIONS:
                 raise _Unsure
         else:  # a bare argument: an optional integer and one variable, then the end
             tok = self.take()
@@ -438,7 +439,14 @@ def _lower(node: tuple) -> tuple:
         if name == "\\exp":
             return ("^", ("atom", "E"), arg)
         raise _Unsure  # a function of a constant: Math-Verify rounds those
-    return (kind, *(_lower(child) for child in node[1:]))
+    lowered = (kind, *(_lower(child) for child in node[1:]))
+    if kind == "^" and lowered[1][0] == "atom" and lowered[1][1].startswith("exp["):
+        # (e^{u})^n is e^{nu} (sympy's simplification of the difference finds it)
+        n = safe_eval._poly(lowered[2])
+        if set(n) == {()} and isinstance(n[()], Fraction) and n[()].denominator == 1:
+            _, exponent_of = _FUNCTION_ARGS[lowered[1][1]]
+            return ("atom", _function_atom("exp", {m: c * n[()] for m, c in exponent_of}))
+    return lowered
 
 
 def _node_value(node: tuple, point: dict[str, float]) -> float:

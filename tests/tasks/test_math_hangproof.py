@@ -116,7 +116,9 @@ def test_each_step_has_its_own_deadline() -> None:
             if min(steps[:2]) >= 0.4:
                 break
         timeout = 0.9 * sum(steps)
-        assert max(steps) < timeout / 1.5  # each step alone fits with room to spare
+        if max(steps) >= timeout / 1.5:  # a load spike in one step: measure again
+            tries.append((steps, "one step took most of the pair", None))
+            continue
         r = _score(answer, gold=gold, timeout=timeout)
         tries.append((steps, r.status, r.reason))
         if (r.accuracy, r.status) == (1.0, Status.OK):

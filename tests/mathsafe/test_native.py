@@ -222,3 +222,18 @@ def test_arbitrary_text_never_breaks_the_reader(a: list[str], b: list[str]) -> N
 @settings(max_examples=150, deadline=None)
 def test_arbitrary_unicode_never_breaks_the_reader(text: str) -> None:
     assert verdict(text, text) in (True, False, None)
+
+
+def test_a_full_function_table_is_forgotten_safely(monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the table of function arguments is cleared, values read before it can no longer
+    be evaluated: their pairs go to Math-Verify (None), never a wrong verdict."""
+    from unireward._mathsafe import native
+
+    monkeypatch.setattr(native, "_FUNCTION_ARGS", {})
+    monkeypatch.setattr(native, "_MAX_FUNCTION_ARGS", 2)
+    early = read("$\\sin(3x)$")
+    for k in range(2, 6):  # fills the table: it is cleared
+        assert read(f"$(e^{{{k}x}})^{{2}}$") is not None
+    assert compare(early, read("$\\cos(3x)$")) is None  # sin[3x] is forgotten
+    assert verdict("$\\sin(3x)$", "$\\cos(3x)$") is False  # read again: known
+    assert verdict("$(e^{x})^{2}$", "$e^{2x}$") is True

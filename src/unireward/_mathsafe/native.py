@@ -443,9 +443,9 @@ def _lower(node: tuple) -> tuple:
     if kind == "^" and lowered[1][0] == "atom" and lowered[1][1].startswith("exp["):
         # (e^{u})^n is e^{nu} (sympy's simplification of the difference finds it)
         n = safe_eval._poly(lowered[2])
-        if set(n) == {()} and isinstance(n[()], Fraction) and n[()].denominator == 1:
-            _, exponent_of = _FUNCTION_ARGS[lowered[1][1]]
-            return ("atom", _function_atom("exp", {m: c * n[()] for m, c in exponent_of}))
+        known = _FUNCTION_ARGS.get(lowered[1][1])  # (forgotten after a clear: left as is)
+        if set(n) == {()} and isinstance(n[()], Fraction) and n[()].denominator == 1 and known:
+            return ("atom", _function_atom("exp", {m: c * n[()] for m, c in known[1]}))
     return lowered
 
 

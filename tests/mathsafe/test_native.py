@@ -42,7 +42,79 @@ from unireward._mathsafe.native import compare, read, verdict
         ("x+1", "1+x", None),
         ("1,000", "1000", None),
         ("[1, 2]", "[1,2]", None),  # a bare interval
-        ("$(2, 1)$", "$(2, 1)$", None),  # not an interval: a tuple
+        # tuples: (a, b) with a >= b, or three items and more; element by element
+        ("$(2, 1)$", "$(2, 1)$", True),
+        ("$(5, 3)$", "$(5,3.0)$", True),
+        ("$(3, 3)$", "$(3, 3)$", True),
+        ("$(5, 3)$", "$(5, 4)$", False),
+        ("$(1, 2, 3)$", "$\\left(1,2,3\\right)$", True),
+        ("$(1, 2, 3)$", "$(1, 2)$", False),  # an open interval against a triple
+        ("$(2, 1)$", "$(1, 2)$", False),  # a pair against an open interval: in order
+        ("$(1, 2]$", "$(2, 1)$", False),  # never a half-open interval
+        ("$(\\frac{1}{2}, 0)$", "$(0.5, 0)$", True),
+        ("$(2, 1)$", "$\\{2, 1\\}$", None),  # a set against a tuple
+        # vectors and matrices: same shape, same elements; never a tuple or an interval
+        (
+            "$\\begin{pmatrix} 2 \\\\ 1 \\end{pmatrix}$",
+            "$\\begin{bmatrix} 2 \\\\ 1 \\end{bmatrix}$",
+            True,
+        ),
+        (
+            "$\\begin{pmatrix} 2 \\\\ 1 \\end{pmatrix}$",
+            "$\\begin{pmatrix} 2 \\\\ 1 \\\\ \\end{pmatrix}$",
+            True,
+        ),
+        (
+            "$\\begin{pmatrix} 2 \\\\ 1 \\end{pmatrix}$",
+            "$\\begin{pmatrix} 2 & 1 \\end{pmatrix}$",
+            False,
+        ),
+        (
+            "$\\begin{pmatrix} 2 \\\\ 1 \\end{pmatrix}$",
+            "$\\begin{pmatrix} 2 \\\\ 1.0 \\end{pmatrix}$",
+            True,
+        ),
+        (
+            "$\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}$",
+            "$\\begin{bmatrix} 1&2\\\\3&5 \\end{bmatrix}$",
+            False,
+        ),
+        ("$\\begin{pmatrix} 2 \\\\ 1 \\end{pmatrix}$", "$(2, 1)$", False),
+        ("$\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}$", "$(1, 2)$", False),
+        # sines, cosines, exponentials of expressions with a variable
+        ("$\\sin(3x)$", "$\\sin 3x$", True),
+        ("$\\sin(3x)$", "$\\cos(3x)$", False),  # apart at a point
+        ("$\\sin(3x)$", "$-\\sin(3x)$", False),
+        ("$e^{3x}$", "$\\exp(3 x)$", True),
+        ("$e^{x}$", "$e^x$", True),
+        ("$e^{3x}$", "$3e^{x}$", False),
+        ("$e^{x+1}$", "$e^{1+x}$", True),
+        ("$\\frac{\\sin(x)}{2}$", "$\\frac{1}{2}\\sin(x)$", True),
+        ("$e^{3x}$", "$(e^{x})^3$", True),  # (e^u)^n is e^{nu}
+        ("$e^{6x+3}$", "$(e^{2x+1})^{3}$", True),
+        ("$e^{3x}$", "$(e^{x})^{4}$", False),
+        ("$\\sin(6x)$", "$\\sin(3x)\\cos(3x)$", False),  # a product of functions
+        ("$2\\sin(x)\\cos(x)$", "$2\\cos(x)\\sin(x)$", True),
+        ("$\\sin(2x)$", "$2\\sin(x)\\cos(x)$", None),  # an identity: Math-Verify decides
+        ("$\\sin(-x)$", "$-\\sin(x)$", None),
+        ("$\\sin(x)^2$", "$\\sin^2(x)$", None),  # a power of a function
+        ("$\\sin 3x + 1$", "$\\sin(3x)+1$", None),  # a bare argument ends the text
+        ("$\\sin(2)$", "$\\sin(2)$", None),  # a function of a constant
+        ("$y = \\sin(x)$", "$\\sin(x)$", None),
+        ("$\\tan(3x)$", "$\\cot(3x)$", False),
+        ("$\\ln(x)$", "$\\ln x$", True),
+        ("$\\ln(2x)$", "$\\ln x$", False),
+        # quotients: equal when cross products are equal, else apart at a point
+        ("$\\frac{x+3}{x-2}$", "$(3+x)/(x-2)$", True),
+        ("$\\frac{2x+2}{2x-4}$", "$\\frac{x+1}{x-2}$", True),
+        ("$\\frac{x^2-1}{x-1}$", "$x+1$", True),
+        ("$\\frac{x+3}{x-2}$", "$\\frac{x-3}{x-2}$", False),
+        ("$\\frac{x+3}{x-2}$", "$3$", False),
+        ("$\\sqrt{x^2+5}$", "$x+\\sqrt{5}$", False),
+        ("$\\sqrt{x^2+5}$", "$(x^2+5)^{1/2}$", None),
+        ("$\\frac{x}{x+1}$", "$1-\\frac{1}{x+1}$", None),  # equal, not one quotient
+        ("$(x+1)/(x+2)y$", "$\\frac{(x+1)y}{x+2}$", None),  # read as (x+1)/((x+2)y) there
+        ("$\\frac{x+3}{x-2}$", "$x$", None),  # a single letter: the symbol rule
         # exact expressions: Math-Verify's simplify(gold - answer) == 0
         ("$x^2+2x+1$", "$(x+1)^2$", True),
         ("$x^2+2x+1$", "$(x-1)^2$", False),
@@ -85,16 +157,57 @@ def _math_verify(gold: str, answer: str) -> bool:
     from math_verify import parse, verify
 
     logging.getLogger("math_verify").setLevel(logging.CRITICAL)
-    return bool(verify(parse(gold, parsing_timeout=None), parse(answer, parsing_timeout=None),
-                       timeout_seconds=None))
+    return bool(
+        verify(
+            parse(gold, parsing_timeout=None),
+            parse(answer, parsing_timeout=None),
+            timeout_seconds=None,
+        )
+    )
 
 
-_PIECES = ["x", "y", "n", "2", "10", "0", ".", "+", "-", "^", "{", "}", "(", ")", "[", "]", ",", "=",
-           "\\frac", "\\sqrt", "\\pi", "\\cdot", "\\infty", "\\left(", "\\right)", "\\{", "\\}", "$",
-           "\\boxed{", "\\%", "/", " ", "99999999", "e", "A"]
+_PIECES = [
+    "x",
+    "y",
+    "n",
+    "2",
+    "10",
+    "0",
+    ".",
+    "+",
+    "-",
+    "^",
+    "{",
+    "}",
+    "(",
+    ")",
+    "[",
+    "]",
+    ",",
+    "=",
+    "\\frac",
+    "\\sqrt",
+    "\\pi",
+    "\\cdot",
+    "\\infty",
+    "\\left(",
+    "\\right)",
+    "\\{",
+    "\\}",
+    "$",
+    "\\boxed{",
+    "\\%",
+    "/",
+    " ",
+    "99999999",
+    "e",
+    "A",
+]
 
 
-@given(st.lists(st.sampled_from(_PIECES), max_size=60), st.lists(st.sampled_from(_PIECES), max_size=60))
+@given(
+    st.lists(st.sampled_from(_PIECES), max_size=60), st.lists(st.sampled_from(_PIECES), max_size=60)
+)
 @settings(max_examples=200, deadline=None)
 def test_arbitrary_text_never_breaks_the_reader(a: list[str], b: list[str]) -> None:
     for text in ("".join(a), "$" + "".join(a) + "$"):
@@ -109,3 +222,18 @@ def test_arbitrary_text_never_breaks_the_reader(a: list[str], b: list[str]) -> N
 @settings(max_examples=150, deadline=None)
 def test_arbitrary_unicode_never_breaks_the_reader(text: str) -> None:
     assert verdict(text, text) in (True, False, None)
+
+
+def test_a_full_function_table_is_forgotten_safely(monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the table of function arguments is cleared, values read before it can no longer
+    be evaluated: their pairs go to Math-Verify (None), never a wrong verdict."""
+    from unireward._mathsafe import native
+
+    monkeypatch.setattr(native, "_FUNCTION_ARGS", {})
+    monkeypatch.setattr(native, "_MAX_FUNCTION_ARGS", 2)
+    early = read("$\\sin(3x)$")
+    for k in range(2, 6):  # fills the table: it is cleared
+        assert read(f"$(e^{{{k}x}})^{{2}}$") is not None
+    assert compare(early, read("$\\cos(3x)$")) is None  # sin[3x] is forgotten
+    assert verdict("$\\sin(3x)$", "$\\cos(3x)$") is False  # read again: known
+    assert verdict("$(e^{x})^{2}$", "$e^{2x}$") is True

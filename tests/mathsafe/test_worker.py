@@ -40,7 +40,9 @@ def test_pool_answers_and_survives_a_deadline() -> None:
 def test_a_group_goes_on_after_a_deadline() -> None:
     pool = MathWorkerPool(size=1)
     try:
-        out = pool.verify_group("$3$", ["$\\sqrt{9}$", "$(x+y+z+1)^{60}$", "$\\frac{6}{2}$"], timeout=1.0)
+        out = pool.verify_group(
+            "$3$", ["$\\sqrt{9}$", "$(x+y+z+1)^{60}$", "$\\frac{6}{2}$"], timeout=1.0
+        )
         assert out == [{"equal": True}, {"deadline": "verifying"}, {"equal": True}]
     finally:
         pool.close()
@@ -52,7 +54,9 @@ def test_the_screen_runs_on_what_extraction_keeps() -> None:
     try:
         tower = "$9^{9^{9^{9}}}$"
         assert pool.verify("3", tower, timeout=60.0) == {
-            "refused": "power tower (three levels)", "side": "answer"}
+            "refused": "power tower (three levels)",
+            "side": "answer",
+        }
         assert pool.verify(tower, "3", timeout=60.0)["side"] == "ground truth"
         # the tower is in the text, but extraction keeps the boxed answer only
         assert pool.verify("3", f"Not {tower}, but \\boxed{{3}}", timeout=60.0) == {"equal": True}
@@ -81,16 +85,20 @@ def test_workers_do_not_import_from_the_current_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     marker = tmp_path / "imported"
-    (tmp_path / "math_verify.py").write_text(textwrap.dedent(f"""
+    (tmp_path / "math_verify.py").write_text(
+        textwrap.dedent(f"""
         open({str(marker)!r}, "w").close()
         def parse(*args, **kwargs):
             return ["x"]
         def verify(*args, **kwargs):
             return True
-    """))
+    """)
+    )
     monkeypatch.chdir(tmp_path)
     # an empty PYTHONPATH entry also means "the current directory"
-    monkeypatch.setenv("PYTHONPATH", os.pathsep + SRC + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep + SRC + os.pathsep + os.environ.get("PYTHONPATH", "")
+    )
     pool = MathWorkerPool(size=1)
     try:
         assert pool.verify("$x+1$", "$x+2$", timeout=60.0) == {"equal": False}
@@ -125,12 +133,15 @@ def _running(pid: int) -> bool:
 
 
 @pytest.mark.integration
-@pytest.mark.skipif(not Path("/proc/self/stat").exists() and os.environ.get("CI", "").lower() != "true",
-                    reason="needs /proc")  # in CI: runs (and fails without /proc)
+@pytest.mark.skipif(
+    not Path("/proc/self/stat").exists() and os.environ.get("CI", "").lower() != "true",
+    reason="needs /proc",
+)  # in CI: runs (and fails without /proc)
 def test_workers_end_with_their_parent_killed_by_sigkill() -> None:
     env = dict(os.environ, PYTHONPATH=SRC + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    parent = subprocess.Popen([sys.executable, "-c", _ORPHAN_SCRIPT], env=env,
-                              stdout=subprocess.PIPE, text=True)
+    parent = subprocess.Popen(
+        [sys.executable, "-c", _ORPHAN_SCRIPT], env=env, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert parent.stdout is not None
         pids = [int(p) for p in parent.stdout.readline().split()]

@@ -21,23 +21,55 @@ OPTIONS = ScoreOptions(math_timeout=20.0)
 # (re-checked by test_table_agrees_with_math_verify). Quirks of the reference included:
 # bare letters never match, "- 3" loses its sign, a bare \dfrac gold is not extracted.
 TABLE = [
-    ("-1.5", "$$-\\dfrac{3}{2}$$", 1), ("\\frac{6}{2}", "3", 1), ("2", "$x=2$", 1),
-    ("40", "\\boxed{40}", 1), ("40", "41", 0), ("\\frac{1}{2}", "0.5", 1), ("0.5", "1/2", 1),
-    ("3", "3.0", 1), ("1/3", "0.333333", 1), ("1/3", "0.3333", 0), ("50", "50%", 1),
-    ("$50\\%$", "$0.5$", 1), ("5\\%", "0.05", 0), ("$[1, 2]$", "$[1,2]$", 1),
-    ("$(1, 2)$", "$[1, 2]$", 0), ("A", "A", 0), ("$A$", "$a$", 1), ("1,000", "1000", 1),
-    ("-3", "- 3", 0), ("\\sqrt{2}", "1.41", 0), ("$x^2+2x+1$", "$(x+1)^2$", 1),
-    ("x^2+2x+1", "(x+1)^2", 0), ("$\\frac{\\pi}{2}$", "$\\frac{\\pi}{2}$", 1),
-    ("$2\\sqrt{3}$", "$\\sqrt{12}$", 1), ("$x+1$", "$1+x$", 1),
-    ("12345678901234567890", "12345678901234567890.0", 1), ("3", "3.0000001", 0),
-    ("100", "1e2", 0), ("\\dfrac{3}{2}", "1.5", 0), ("$\\dfrac{3}{2}$", "1.5", 1),
-    ("\\pi", "3.14159", 0), ("$\\pi$", "$3.14159265358979$", 1), ("$x = 5$", "5", 1),
-    ("$y=2x+1$", "$y=1+2x$", 1), ("$\\{1, 2\\}$", "$\\{2, 1\\}$", 1), ("10", "ten", 0),
-    ("$\\frac{\\sqrt{3}}{2}$", "$\\frac{1}{2}\\sqrt{3}$", 1), ("0.25", "\\frac{1}{4}", 1),
-    ("25\\%", "0.25", 0), ("$25\\%$", "0.25", 1), ("7", "The answer is 7", 1),
-    ("$(3, -2)$", "$(3,-2)$", 1), ("$x \\in [0, 1]$", "$[0,1]$", 1), ("9", "\\boxed{9}.", 1),
-    ("\\frac{1}{3}", "\\frac{2}{6}", 1), ("2.5", "\\frac{5}{2}", 1),
-    ("$e^{x^2}$", "$e^{x^{2}}$", 1), ("$\\infty$", "$\\infty$", 1), ("$(1, 2)$", "$(1,2)$", 1),
+    ("-1.5", "$$-\\dfrac{3}{2}$$", 1),
+    ("\\frac{6}{2}", "3", 1),
+    ("2", "$x=2$", 1),
+    ("40", "\\boxed{40}", 1),
+    ("40", "41", 0),
+    ("\\frac{1}{2}", "0.5", 1),
+    ("0.5", "1/2", 1),
+    ("3", "3.0", 1),
+    ("1/3", "0.333333", 1),
+    ("1/3", "0.3333", 0),
+    ("50", "50%", 1),
+    ("$50\\%$", "$0.5$", 1),
+    ("5\\%", "0.05", 0),
+    ("$[1, 2]$", "$[1,2]$", 1),
+    ("$(1, 2)$", "$[1, 2]$", 0),
+    ("A", "A", 0),
+    ("$A$", "$a$", 1),
+    ("1,000", "1000", 1),
+    ("-3", "- 3", 0),
+    ("\\sqrt{2}", "1.41", 0),
+    ("$x^2+2x+1$", "$(x+1)^2$", 1),
+    ("x^2+2x+1", "(x+1)^2", 0),
+    ("$\\frac{\\pi}{2}$", "$\\frac{\\pi}{2}$", 1),
+    ("$2\\sqrt{3}$", "$\\sqrt{12}$", 1),
+    ("$x+1$", "$1+x$", 1),
+    ("12345678901234567890", "12345678901234567890.0", 1),
+    ("3", "3.0000001", 0),
+    ("100", "1e2", 0),
+    ("\\dfrac{3}{2}", "1.5", 0),
+    ("$\\dfrac{3}{2}$", "1.5", 1),
+    ("\\pi", "3.14159", 0),
+    ("$\\pi$", "$3.14159265358979$", 1),
+    ("$x = 5$", "5", 1),
+    ("$y=2x+1$", "$y=1+2x$", 1),
+    ("$\\{1, 2\\}$", "$\\{2, 1\\}$", 1),
+    ("10", "ten", 0),
+    ("$\\frac{\\sqrt{3}}{2}$", "$\\frac{1}{2}\\sqrt{3}$", 1),
+    ("0.25", "\\frac{1}{4}", 1),
+    ("25\\%", "0.25", 0),
+    ("$25\\%$", "0.25", 1),
+    ("7", "The answer is 7", 1),
+    ("$(3, -2)$", "$(3,-2)$", 1),
+    ("$x \\in [0, 1]$", "$[0,1]$", 1),
+    ("9", "\\boxed{9}.", 1),
+    ("\\frac{1}{3}", "\\frac{2}{6}", 1),
+    ("2.5", "\\frac{5}{2}", 1),
+    ("$e^{x^2}$", "$e^{x^{2}}$", 1),
+    ("$\\infty$", "$\\infty$", 1),
+    ("$(1, 2)$", "$(1,2)$", 1),
     ("$(-\\infty, 3]$", "$(-\\infty,3]$", 1),
 ]
 
@@ -53,8 +85,11 @@ def _math_verify(gold: str, prediction: str) -> bool:
 
     logging.getLogger("math_verify").setLevel(logging.ERROR)
     return bool(
-        verify(parse(gold, parsing_timeout=None), parse(prediction, parsing_timeout=None),
-               timeout_seconds=None)
+        verify(
+            parse(gold, parsing_timeout=None),
+            parse(prediction, parsing_timeout=None),
+            timeout_seconds=None,
+        )
     )
 
 
@@ -76,7 +111,9 @@ def test_batch_equals_item_by_item() -> None:
     preds = [p for _, p, _ in TABLE]
     s = MathScorer()
     batch = s.score_many(preds, golds, [None] * len(TABLE), OPTIONS)
-    single = [s.score(p, g, data_type=None, options=OPTIONS) for g, p in zip(golds, preds, strict=True)]
+    single = [
+        s.score(p, g, data_type=None, options=OPTIONS) for g, p in zip(golds, preds, strict=True)
+    ]
     assert batch == single
     assert [r.accuracy for r in batch] == [float(e) for _, _, e in TABLE]
 
@@ -109,7 +146,11 @@ def _render(rng: random.Random, v: Fraction) -> str:
     forms += [repr(d) if abs(d) < 1e15 else str(v.numerator), f"{d:.6f}", f"{d:.3f}", f"{d:.7f}"]
     sign = "-" if v < 0 else ""
     n, m, k = abs(v.numerator), v.denominator, rng.choice([1, 1, 2, 3])
-    forms += [f"{sign}\\frac{{{n * k}}}{{{m * k}}}", f"{sign}\\dfrac{{{n}}}{{{m}}}", f"{sign}{n * k}/{m * k}"]
+    forms += [
+        f"{sign}\\frac{{{n * k}}}{{{m * k}}}",
+        f"{sign}\\dfrac{{{n}}}{{{m}}}",
+        f"{sign}{n * k}/{m * k}",
+    ]
     return rng.choice(forms)
 
 
@@ -117,7 +158,17 @@ def _item(rng: random.Random, v: Fraction) -> str:
     r = rng.random()
     if r < 0.75:
         wrapper = rng.choice(
-            ["{}", "{}", "{}", "${}$", "$$ {} $$", "\\boxed{{{}}}", "\\({}\\)", "\\[{}\\]", "$\\boxed{{{}}}$"]
+            [
+                "{}",
+                "{}",
+                "{}",
+                "${}$",
+                "$$ {} $$",
+                "\\boxed{{{}}}",
+                "\\({}\\)",
+                "\\[{}\\]",
+                "$\\boxed{{{}}}$",
+            ]
         )
         return wrapper.format(_render(rng, v))
     if r < 0.82:

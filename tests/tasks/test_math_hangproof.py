@@ -37,7 +37,9 @@ SLOW = "$(x+y+z+1)^{60}$"
 
 
 def _score(answer: str, gold: str = "3", timeout: float = DEADLINE):
-    return MathScorer().score(answer, gold, data_type=None, options=ScoreOptions(math_timeout=timeout))
+    return MathScorer().score(
+        answer, gold, data_type=None, options=ScoreOptions(math_timeout=timeout)
+    )
 
 
 def _warm() -> None:
@@ -114,7 +116,9 @@ def test_each_step_has_its_own_deadline() -> None:
             if min(steps[:2]) >= 0.4:
                 break
         timeout = 0.9 * sum(steps)
-        assert max(steps) < timeout / 1.5  # each step alone fits with room to spare
+        if max(steps) >= timeout / 1.5:  # a load spike in one step: measure again
+            tries.append((steps, "one step took most of the pair", None))
+            continue
         r = _score(answer, gold=gold, timeout=timeout)
         tries.append((steps, r.status, r.reason))
         if (r.accuracy, r.status) == (1.0, Status.OK):
@@ -161,7 +165,9 @@ def test_deadline_from_worker_threads() -> None:
         elapsed = time.monotonic() - start
         screened = _score(SCREENED["tower"])
         good = _score("$$-\\dfrac{3}{2}$$", gold="-1.5", timeout=60.0)
-        results.append((slow.accuracy, slow.status.value, elapsed, good.accuracy + screened.accuracy))
+        results.append(
+            (slow.accuracy, slow.status.value, elapsed, good.accuracy + screened.accuracy)
+        )
 
     threads = [threading.Thread(target=work) for _ in range(2)]
     for t in threads:

@@ -23,14 +23,19 @@ The subset, after surrounding ``$...$``, ``$$...$$``, ``\\(...\\)``, ``\\[...\\]
 - in math mode: exact expressions built from integers, the variables
   ``x y z n k`` (letters that Math-Verify's unit stripping and constants leave alone),
   ``\\pi``, ``e`` (Euler's number there), ``+ - \\cdot \\times``, implicit products,
-  a division by an integer that ends a term (``\\pi/4``), ``\\frac{}{}``, ``\\sqrt{}``,
-  integer powers ``^2`` / ``^{...}`` and brackets; their value is an exact polynomial
-  over the variables, ``\\pi``, ``e`` and square roots (:mod:`.safe_eval`'s model,
-  rationals only, no floats);
+  a division by an integer or a bracket that ends a term (``\\pi/4``, ``(x+1)/(x-2)``),
+  ``\\frac{}{}``, ``\\sqrt{}``, integer powers ``^2`` / ``^{...}``, brackets, and
+  ``\\sin \\cos \\tan \\cot \\ln \\exp`` or ``e^{...}`` of an expression with a variable
+  (``\\sin(3x)``, or ``\\sin 3x`` ending the text); their value is an exact polynomial
+  over the variables, ``\\pi``, ``e``, square roots and function applications
+  (:mod:`.safe_eval`'s model, rationals only, no floats), or, for an expression with a
+  variable that is no polynomial (a quotient of sums, the root of a sum), a
+  :class:`Formula` evaluated at points;
 - in math mode: an assignment ``v = expr`` (Math-Verify compares its right-hand side
   with a non-equation, and two assignments by variable and value), intervals
-  ``(a, b)``, ``[a, b]``, ``(a, b]``, ``[a, b)`` of numbers with ``a < b``, and sets
-  ``\\{a, b, ...\\}`` of exact numbers.
+  ``(a, b)``, ``[a, b]``, ``(a, b]``, ``[a, b)`` of numbers with ``a < b``, sets
+  ``\\{a, b, ...\\}`` of exact numbers, tuples ``(a, b, ...)`` of numbers (three or more,
+  or two with ``a >= b``), ``pmatrix`` / ``bmatrix`` of numbers.
 
 Comparison rules (Math-Verify's, restricted to where they are certain):
 
@@ -41,7 +46,15 @@ Comparison rules (Math-Verify's, restricted to where they are certain):
   of the difference is 0) and do not when they differ (constants only when they differ
   by more than ``1e-9`` relative); a side that is a single variable is left to
   Math-Verify unless both are written as one letter (its symbol rule compares names);
-- intervals: same brackets and endpoints; sets: the same elements.
+- expressions with functions: equal polynomials match; values more than ``1e-6``
+  (relative) apart at one of two fixed points do not (as functions they differ, so no
+  simplification makes them equal); the rest is left to Math-Verify;
+- formulas: quotients ``p/q`` and ``r/s`` with ``ps = rq`` exactly match; real values
+  clearly apart at a point do not; the rest is left to Math-Verify;
+- intervals: same brackets and endpoints; sets: the same elements;
+- tuples: element by element; against an open interval ``(a, b)``, its ends in order;
+  never a closed or half-open interval; matrices: same shape and elements, never a tuple
+  or an interval.
 """
 
 from __future__ import annotations
@@ -53,7 +66,7 @@ from typing import NamedTuple
 
 from . import safe_eval
 
-__all__ = ["EMPTY", "Value", "compare", "read", "verdict"]
+__all__ = ["EMPTY", "Formula", "Matrix", "NumTuple", "Value", "compare", "read", "verdict"]
 
 #: Longer texts are left to Math-Verify.
 MAX_CHARS = 200
@@ -115,6 +128,26 @@ class Assignment(NamedTuple):
     value: Num | Expr
 
 
+class NumTuple(NamedTuple):
+    """An ordered tuple of numbers, ``(5, 3)`` (Math-Verify reads ``(a, b)`` with ``a < b``
+    as an open interval instead)."""
+
+    items: tuple[Num, ...]
+
+
+class Matrix(NamedTuple):
+    """A ``pmatrix`` or ``bmatrix`` of numbers, row by row."""
+
+    rows: tuple[tuple[Num, ...], ...]
+
+
+class Formula(NamedTuple):
+    """An expression with a variable that is no polynomial over the atoms (a division by a
+    sum, the root of a sum, a function of such): only its values at points are used."""
+
+    node: tuple
+
+
 class _Empty(NamedTuple):
     pass
 
@@ -122,7 +155,11 @@ class _Empty(NamedTuple):
 #: Math-Verify extracts nothing from the text: the pair never matches.
 EMPTY = _Empty()
 
-Value = Num | Expr | Interval | NumSet | Assignment | Percent | _Empty
+Value = (Num | Expr | Formula | Interval | NumSet | Assignment | Percent | NumTuple | Matrix
+         | _Empty)
+
+
+_CLOSE = str.maketrans("([", ")]")
 
 
 def _boxed_inner(s: str) -> str | None:
@@ -148,7 +185,7 @@ def _unwrap(text: str) -> tuple[str, bool]:
             s = s[2:-2].strip()
         elif len(s) >= 2 and s.startswith("$") and s.endswith("$"):
             s = s[1:-1].strip()
-        elif len(s) >= 4 and s[:2] in ("\\(", "\\[") and s[-2:] == ("\\)" if s[1] == "(" else "\\]"):
+        elif len(s) >= 4 and s[:2] in ("\\(", "\\[") and s[-2:] == s[:2].translate(_CLOSE):
             s = s[2:-2].strip()
         else:
             inner = _boxed_inner(s)
@@ -179,7 +216,12 @@ def _number(s: str) -> Num | None:
 
 # ---- the LaTeX expression subset ---------------------------------------------------------
 
-_COMMANDS = {"\\frac", "\\dfrac", "\\tfrac", "\\sqrt", "\\pi", "\\cdot", "\\times", "\\left", "\\right"}
+#: Functions of the expression subset, applied to an argument with a variable.
+_FUNCTIONS = {"\\sin": math.sin, "\\cos": math.cos, "\\tan": math.tan,
+              "\\cot": lambda v: 1 / math.tan(v), "\\exp": math.exp, "\\ln": math.log}
+_COMMANDS = {"\\frac", "\\dfrac", "\\tfrac", "\\sqrt", "\\pi", "\\cdot", "\\times", "\\left",
+             "\\right", *_FUNCTIONS}
+_IMPLICIT = frozenset({*VARIABLES, "\\pi", "e", "\\frac", "\\sqrt", "(", *_FUNCTIONS})
 
 
 class _Unsure(Exception):
@@ -267,10 +309,17 @@ class _Parser:
                 # only an integer divisor that ends the term: a/b c is read differently
                 self.take()
                 divisor = self.take()
-                if not divisor.isdigit() or self.peek() not in (None, "+", "-", ")", "}"):
+                if divisor == "(":  # a bracketed divisor: (x+1)/(x-2)
+                    den = self.expr()
+                    self.take(")")
+                elif divisor.isdigit():
+                    den = ("int", Fraction(int(divisor)))
+                else:
                     raise _Unsure
-                node = ("/", node, ("int", Fraction(int(divisor))))
-            elif tok is not None and (tok in VARIABLES or tok in ("\\pi", "e", "\\frac", "\\sqrt", "(")):
+                if self.peek() not in (None, "+", "-", ")", "}"):
+                    raise _Unsure
+                node = ("/", node, den)
+            elif tok in _IMPLICIT:
                 before = self.t[self.i - 1]
                 if tok == "\\frac" and not (before in VARIABLES or before in ("\\pi", "e")):
                     raise _Unsure  # 2\frac{1}{3} is a mixed number there
@@ -288,6 +337,8 @@ class _Parser:
                 self.take("}")
             elif tok.isdigit() and len(tok) == 1:
                 exponent = ("int", Fraction(int(tok)))
+            elif tok in VARIABLES and base == ("atom", "E"):
+                exponent = ("atom", tok)  # e^x
             else:
                 raise _Unsure
             if self.peek() == "^":
@@ -324,21 +375,122 @@ class _Parser:
             inner = self.expr()
             self.take("}")
             return ("sqrt", inner)
+        if tok in _FUNCTIONS:
+            return self.application(tok)
         raise _Unsure
+
+    def application(self, name: str) -> tuple:
+        """``\\sin(arg)``, or ``\\sin 3x`` ending the text; nothing but ``+ - ) }`` or
+        another function (``\\sin(x)\\cos(x)``, a product) may follow (``\\sin(x)^2``,
+        ``\\sin(x) y`` are left to Math-Verify)."""
+        if self.peek() == "(":
+            self.take()
+            arg = self.expr()
+            self.take(")")
+            if self.peek() not in (None, "+", "-", ")", "}") and self.peek() not in _FUNCTIONS:
+                raise _Unsure
+        else:  # a bare argument: an optional integer and one variable, then the end
+            tok = self.take()
+            coef = None
+            if tok.isdigit() and len(tok) <= 30:
+                coef, tok = ("int", Fraction(int(tok))), self.take()
+            if tok not in VARIABLES or self.peek() is not None:
+                raise _Unsure
+            arg = ("atom", tok) if coef is None else ("*", coef, ("atom", tok))
+        return ("fn", name, arg)
 
 
 def _freeze(poly: dict) -> frozenset:
     return frozenset(poly.items())
 
 
-def _expression(s: str) -> Num | Expr | None:
+# Function atoms: ``sin[...]``, ``cos[...]``, ``exp[...]`` named after their argument's
+# polynomial; their arguments are kept here to evaluate them at points.
+_FUNCTION_ARGS: dict[str, tuple[str, frozenset]] = {}
+_MAX_FUNCTION_ARGS = 50_000
+
+
+def _has_variable(poly: dict | frozenset) -> bool:
+    monos = poly.keys() if isinstance(poly, dict) else (m for m, _ in poly)
+    return any(atom in VARIABLES or "[" in atom for mono in monos for atom, _ in mono)
+
+
+def _function_atom(name: str, arg: dict) -> str:
+    if any(isinstance(c, float) for c in arg.values()):
+        raise _Unsure
+    key = f"{name}[{sorted(arg.items())!r}]"
+    if key not in _FUNCTION_ARGS:
+        if len(_FUNCTION_ARGS) >= _MAX_FUNCTION_ARGS:
+            _FUNCTION_ARGS.clear()  # values read before fall back to Math-Verify
+        _FUNCTION_ARGS[key] = (name, _freeze(arg))
+    return key
+
+
+def _lower(node: tuple) -> tuple:
+    """Function applications and ``e`` to a power with a variable become atoms."""
+    kind = node[0]
+    if kind in ("int", "atom"):
+        return node
+    if kind == "fn" or (kind == "^" and node[1] == ("atom", "E")):
+        name, arg = ("\\exp", _lower(node[2])) if kind == "^" else (node[1], _lower(node[2]))
+        poly = safe_eval._poly(arg)
+        if _has_variable(poly):
+            return ("atom", _function_atom(name[1:], poly))
+        if name == "\\exp":
+            return ("^", ("atom", "E"), arg)
+        raise _Unsure  # a function of a constant: Math-Verify rounds those
+    lowered = (kind, *(_lower(child) for child in node[1:]))
+    if kind == "^" and lowered[1][0] == "atom" and lowered[1][1].startswith("exp["):
+        # (e^{u})^n is e^{nu} (sympy's simplification of the difference finds it)
+        n = safe_eval._poly(lowered[2])
+        known = _FUNCTION_ARGS.get(lowered[1][1])  # (forgotten after a clear: left as is)
+        if set(n) == {()} and isinstance(n[()], Fraction) and n[()].denominator == 1 and known:
+            return ("atom", _function_atom("exp", {m: c * n[()] for m, c in known[1]}))
+    return lowered
+
+
+def _node_value(node: tuple, point: dict[str, float]) -> float:
+    """The value of a parsed expression at ``point`` (raises ValueError outside the reals,
+    ZeroDivisionError, OverflowError)."""
+    kind = node[0]
+    if kind == "int":
+        return float(node[1])
+    if kind == "atom":
+        name = node[1]
+        return point[name] if name in point else math.pi if name == "pi" else math.e
+    if kind == "fn":
+        return float(_FUNCTIONS[node[1]](_node_value(node[2], point)))
+    if kind in ("neg", "sqrt"):
+        inner = _node_value(node[1], point)
+        return -inner if kind == "neg" else math.sqrt(inner)
+    a, b = _node_value(node[1], point), _node_value(node[2], point)
+    if kind == "^":
+        value = a**b
+        if isinstance(value, complex):
+            raise ValueError("a negative base with a fractional exponent")
+        return float(value)
+    return a + b if kind == "+" else a - b if kind == "-" else a * b if kind == "*" else a / b
+
+
+def _mentions_variable(node: tuple) -> bool:
+    if node[0] == "atom":
+        return node[1] in VARIABLES
+    return any(isinstance(child, tuple) and _mentions_variable(child) for child in node[1:])
+
+
+def _expression(s: str) -> Num | Expr | Formula | None:
     try:
         p = _Parser(_tokens(s))
         node = p.expr()
         if p.peek() is not None:
             return None
-        poly = safe_eval._poly(node)
-    except (_Unsure, safe_eval.Refused, safe_eval._NotPolynomial, ZeroDivisionError, OverflowError):
+    except _Unsure:
+        return None
+    try:
+        poly = safe_eval._poly(_lower(node))
+    except safe_eval._NotPolynomial:
+        return Formula(node) if _mentions_variable(node) else None
+    except (_Unsure, safe_eval.Refused, ZeroDivisionError, OverflowError):
         return None
     if any(isinstance(c, float) for c in poly.values()):
         return None
@@ -358,7 +510,7 @@ def _endpoint(s: str) -> Num | Expr | Infinity | None:
     if number is not None:
         return number
     value = _expression(s)
-    if isinstance(value, Expr) and _numeric(value.poly) is None:
+    if isinstance(value, Formula) or (isinstance(value, Expr) and _numeric(value.poly) is None):
         return None  # an endpoint with variables
     return value
 
@@ -395,6 +547,49 @@ def _interval(s: str) -> Interval | None:
     return Interval(left, lo, hi, right)
 
 
+def _tuple(s: str) -> NumTuple | None:
+    """``(a, b, ...)`` of numbers that Math-Verify reads as a tuple: three or more, or two
+    with ``a >= b`` (``(a, b)`` with ``a < b`` is an open interval there)."""
+    s = s.replace("\\left(", "(").replace("\\right)", ")")
+    if len(s) < 5 or s[0] != "(" or s[-1] != ")" or not 1 <= s.count(",") <= 19:
+        return None
+    items = [_number(part.strip()) for part in s[1:-1].split(",")]
+    if any(x is None for x in items):
+        return None
+    nums = tuple(x for x in items if x is not None)
+    if len(nums) == 2:
+        a, b = nums[0].value, nums[1].value
+        exact = not (nums[0].inexact or nums[1].inexact)
+        if not ((a == b and exact) or a - b > max(Fraction(1), abs(a), abs(b)) / 1_000_000):
+            return None
+    return NumTuple(nums)
+
+
+_MATRIX_ENVS = ("pmatrix", "bmatrix")
+
+
+def _matrix(s: str) -> Matrix | None:
+    """``\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}`` (or ``bmatrix``) of numbers."""
+    for env in _MATRIX_ENVS:
+        begin, end = f"\\begin{{{env}}}", f"\\end{{{env}}}"
+        if s.startswith(begin) and s.endswith(end):
+            break
+    else:
+        return None
+    body = s[len(begin) : -len(end)].strip()
+    if body.endswith("\\\\"):
+        body = body[:-2]
+    rows = []
+    for row in body.split("\\\\"):
+        cells = [_number(cell.strip()) for cell in row.split("&")]
+        if any(c is None for c in cells):
+            return None
+        rows.append(tuple(c for c in cells if c is not None))
+    if len({len(r) for r in rows}) != 1 or len(rows) * len(rows[0]) < 2:
+        return None
+    return Matrix(tuple(rows))
+
+
 def _math_value(s: str) -> Value | None:
     num = _number(s)
     if num is not None:
@@ -402,6 +597,12 @@ def _math_value(s: str) -> Value | None:
     interval = _interval(s)
     if interval is not None:
         return interval
+    if s.startswith(("(", "\\left(")):
+        pair = _tuple(s)
+        if pair is not None:
+            return pair
+    if s.startswith("\\begin{"):
+        return _matrix(s)
     m = _SET.fullmatch(s)
     if m is not None:
         items = [_number(x.strip()) for x in m.group(1).split(",")]
@@ -412,6 +613,8 @@ def _math_value(s: str) -> Value | None:
         lhs, rhs = (part.strip() for part in s.split("="))
         if len(lhs) == 1 and lhs in VARIABLES and lhs not in rhs:
             value = _math_value(rhs)
+            if isinstance(value, Expr) and _has_function(value.poly):
+                return None
             if isinstance(value, (Num, Expr)):
                 return Assignment(lhs, value)
         return None
@@ -445,7 +648,8 @@ def read(text: str) -> Value | None:
         if m is not None:
             return _number(m.group(1))
         m = _NUMBER_WORD.fullmatch(s) or _MATH_NUMBER_WORD.fullmatch(s)
-        if m is not None and not m.group(2).startswith(_PERCENT_WORDS) and "answer" not in m.group(2):
+        word = "" if m is None else m.group(2)
+        if m is not None and not word.startswith(_PERCENT_WORDS) and "answer" not in word:
             return _number(m.group(1))
         m = _PLAIN_PERCENT.fullmatch(s)
         if m is not None:
@@ -455,7 +659,7 @@ def read(text: str) -> Value | None:
     if m is not None:
         return Percent(int(m.group(1)))
     m = _UNIT.fullmatch(s)
-    if m is not None and "\\text" not in m.group(1) and "\\mbox" not in m.group(1) and "\\mathrm" not in m.group(1):
+    if m is not None and not any(cmd in m.group(1) for cmd in ("\\text", "\\mbox", "\\mathrm")):
         if not any(w in m.group(2) for w in _PERCENT_WORDS):
             value = _math_value(m.group(1).strip())
             return value if isinstance(value, Num) else None
@@ -494,6 +698,118 @@ def _numeric(poly: frozenset) -> float | None:
     return total
 
 
+def _has_function(poly: frozenset) -> bool:
+    return any("[" in atom for mono, _ in poly for atom, _ in mono)
+
+
+#: Points at which expressions with functions are compared (no special values).
+_POINTS = (
+    {"x": 0.3137, "y": 0.5477, "z": -0.7129, "n": 0.4271, "k": 0.6389},
+    {"x": -0.8147, "y": 0.9058, "z": 0.1270, "n": -0.9134, "k": 0.6324},
+)
+
+
+def _power(base: float, e: Fraction) -> float:
+    value = base ** float(e)
+    if isinstance(value, complex):
+        raise ValueError("a negative base with a fractional exponent")
+    return value
+
+
+def _at(poly: frozenset, point: dict[str, float]) -> float:
+    """The value of a polynomial with function atoms at ``point`` (raises KeyError for a
+    forgotten function atom, OverflowError, ValueError, ZeroDivisionError)."""
+    total = 0.0
+    for mono, coef in poly:
+        term = float(coef)
+        for atom, e in mono:
+            if atom in point:
+                base = point[atom]
+            elif atom == "pi":
+                base = math.pi
+            elif atom == "E":
+                base = math.e
+            elif atom.startswith("√"):
+                base = math.sqrt(int(atom[1:]))
+            else:
+                name, arg = _FUNCTION_ARGS[atom]
+                base = _FUNCTIONS["\\" + name](_at(arg, point))
+            term *= _power(base, e)
+        total += term
+    return total
+
+
+def _apart(pg: frozenset, pa: frozenset) -> bool | None:
+    """False when two expressions with functions differ clearly at one of the points (so
+    no simplification can make them equal), else None."""
+    for point in _POINTS:
+        try:
+            vg, va = _at(pg, point), _at(pa, point)
+        except (KeyError, OverflowError, ValueError, ZeroDivisionError):
+            return None
+        if not (math.isfinite(vg) and math.isfinite(va)):
+            return None
+        if abs(vg - va) > 1e-6 * max(1.0, abs(vg), abs(va)):
+            return False
+    return None
+
+
+def _ratio(v: Num | Expr | Formula) -> tuple[dict, dict] | None:
+    """Numerator and denominator polynomials of a value, when it is one quotient."""
+    if isinstance(v, Num):
+        return safe_eval._const(v.value), {(): Fraction(1)}
+    if isinstance(v, Expr):
+        return dict(v.poly), {(): Fraction(1)}
+    if v.node[0] != "/":
+        return None
+    try:
+        num, den = safe_eval._poly(_lower(v.node[1])), safe_eval._poly(_lower(v.node[2]))
+    except (_Unsure, safe_eval.Refused, safe_eval._NotPolynomial, ZeroDivisionError, OverflowError):
+        return None
+    if not den or any(isinstance(c, float) for c in (*num.values(), *den.values())):
+        return None
+    return num, den
+
+
+def _same_ratio(g: Num | Expr | Formula, a: Num | Expr | Formula) -> bool:
+    """``p/q`` and ``r/s`` with ``p s = r q`` exactly: their difference simplifies to 0."""
+    rg, ra = _ratio(g), _ratio(a)
+    if rg is None or ra is None:
+        return False
+    try:
+        return safe_eval._mul(rg[0], ra[1]) == safe_eval._mul(ra[0], rg[1])
+    except safe_eval.Refused:
+        return False
+
+
+def _formula_apart(g: Num | Expr | Formula, a: Num | Expr | Formula) -> bool | None:
+    """A formula against anything: False when both sides are real and clearly apart at one
+    of the points (as functions they differ: no simplification makes them equal), else
+    None; a single letter is left to Math-Verify (its symbol rule)."""
+    if any(isinstance(v, Expr) and v.letter for v in (g, a)):
+        return None
+    if _same_ratio(g, a):
+        return True
+
+    def at(v: Num | Expr | Formula, point: dict[str, float]) -> float:
+        if isinstance(v, Formula):
+            return _node_value(v.node, point)
+        return float(v.value) if isinstance(v, Num) else _at(v.poly, point)
+
+    for point in _POINTS:
+        try:
+            vg, va = at(g, point), at(a, point)
+        except KeyError:
+            return None
+        except (OverflowError, ValueError, ZeroDivisionError):
+            continue  # outside the domain there: try the next point
+        if not (math.isfinite(vg) and math.isfinite(va)):
+            continue
+        if abs(vg - va) > 1e-6 * max(1.0, abs(vg), abs(va)):
+            return False
+    return None
+
+
 def _is_constant(v: Num | Expr) -> bool:
     return isinstance(v, Num) or _numeric(v.poly) is not None
 
@@ -528,6 +844,8 @@ def _same_expression(g: Num | Expr, a: Num | Expr) -> bool | None:
     pg, pa = _poly_of(g), _poly_of(a)
     if pg == pa:
         return True
+    if _has_function(pg) or _has_function(pa):
+        return _apart(pg, pa)
     vg, va = _numeric(pg), _numeric(pa)
     if vg is not None and va is not None:
         if abs(vg - va) <= 1e-9 * max(1.0, abs(vg), abs(va)):
@@ -567,6 +885,8 @@ def compare(gold: Value, answer: Value) -> bool | None:
         answer = answer.value
     if isinstance(gold, (Num, Expr)) and isinstance(answer, (Num, Expr)):
         return _same_expression(gold, answer)
+    if isinstance(gold, (Num, Expr, Formula)) and isinstance(answer, (Num, Expr, Formula)):
+        return _formula_apart(gold, answer)
     if isinstance(gold, Interval) and isinstance(answer, Interval):
         low = _same_end(gold.low, answer.low)
         high = _same_end(gold.high, answer.high)
@@ -577,9 +897,47 @@ def compare(gold: Value, answer: Value) -> bool | None:
         return True if (low and high) else None
     if isinstance(gold, NumSet) and isinstance(answer, NumSet):
         return gold.values == answer.values
+    if isinstance(gold, Matrix) or isinstance(answer, Matrix):
+        return _same_matrix(gold, answer)
+    if isinstance(gold, NumTuple) or isinstance(answer, NumTuple):
+        return _same_tuple(gold, answer)
     if isinstance(gold, Percent) or isinstance(answer, Percent):
         return _same_percent(gold, answer)
     return None
+
+
+def _same_matrix(g: Value, a: Value) -> bool | None:
+    """Matrices: the same shape and elements (numbers compared as numbers are); never a
+    tuple or an interval."""
+    if isinstance(g, Matrix) and isinstance(a, Matrix):
+        if [len(r) for r in g.rows] != [len(r) for r in a.rows]:
+            return False
+        return _all_same([_same_number(x, y) for rg, ra in zip(g.rows, a.rows, strict=True)
+                          for x, y in zip(rg, ra, strict=True)])
+    other = a if isinstance(g, Matrix) else g
+    return False if isinstance(other, (NumTuple, Interval)) else None
+
+
+def _all_same(verdicts: list[bool | None]) -> bool | None:
+    if False in verdicts:
+        return False
+    return True if all(v is True for v in verdicts) else None
+
+
+def _same_tuple(g: Value, a: Value) -> bool | None:
+    """Tuples element by element; against an open interval ``(a, b)``, its two ends in
+    order; never a closed or half-open interval."""
+    if isinstance(g, NumTuple) and isinstance(a, NumTuple):
+        if len(g.items) != len(a.items):
+            return False
+        return _all_same([_same_number(x, y) for x, y in zip(g.items, a.items, strict=True)])
+    pair, other = (g, a) if isinstance(g, NumTuple) else (a, g)
+    if not isinstance(pair, NumTuple) or not isinstance(other, Interval):
+        return None
+    if (other.left, other.right) != ("(", ")") or len(pair.items) != 2:
+        return False
+    ends = (other.low, other.high)
+    return _all_same([_same_end(x, y) for x, y in zip(pair.items, ends, strict=True)])
 
 
 def _same_percent(g: Value, a: Value) -> bool | None:

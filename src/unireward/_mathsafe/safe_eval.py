@@ -408,44 +408,57 @@ def _pow(base: Poly, exponent: Poly) -> Poly:
         raise _NotPolynomial  # symbolic exponent
     e = exponent.get((), Fraction(0))
     if isinstance(e, float):
-        if len(base) == 1 and () in base:
-            b = _to_float(base[()])
-            if b < 0:
-                raise Refused("negative base with a float exponent")
-            try:
-                return _const(b**e)
-            except OverflowError as exc:
-                raise Refused("power out of range") from exc
-        if not base:
-            return {} if e > 0 else _raise(Refused("zero to a non-positive power"))
-        raise Refused("float exponent on a symbolic base")
+        return _float_pow(base, e)
     if e.denominator == 1:
-        n = int(e)
-        if n == 0:
-            return {(): Fraction(1)}
-        if n < 0:
-            base = _inverse(base)
-            n = -n
-        if len(base) == 1 and () in base and isinstance(base[()], float) and n <= 64:
-            # sympy raises a Float to an integer power exactly, then rounds once
-            return _const(_to_float(Fraction(base[()]) ** n))
-        if len(base) == 1 and () in base and isinstance(base[()], Fraction):
-            c = base[()]
-            bits = max(c.numerator.bit_length(), c.denominator.bit_length())
-            if bits * n > MAX_BITS:
-                raise Refused("power too large")
-        elif n > 64:
-            raise Refused("exponent too large")
-        out: Poly = {(): Fraction(1)}
-        sq, k = base, n
-        while k:
-            if k & 1:
-                out = _mul(out, sq)
-            k >>= 1
-            if k:
-                sq = _mul(sq, sq)
-        return out
-    # a fractional exponent: only a single term
+        return _integer_pow(base, int(e))
+    return _fractional_pow(base, e)
+
+
+def _float_pow(base: Poly, e: float) -> Poly:
+    """``base ** e`` for a float exponent: only a number or zero as the base."""
+    if len(base) == 1 and () in base:
+        b = _to_float(base[()])
+        if b < 0:
+            raise Refused("negative base with a float exponent")
+        try:
+            return _const(b**e)
+        except OverflowError as exc:
+            raise Refused("power out of range") from exc
+    if not base:
+        return {} if e > 0 else _raise(Refused("zero to a non-positive power"))
+    raise Refused("float exponent on a symbolic base")
+
+
+def _integer_pow(base: Poly, n: int) -> Poly:
+    """``base ** n`` by repeated squaring, within :data:`MAX_BITS` and 64 for sums."""
+    if n == 0:
+        return {(): Fraction(1)}
+    if n < 0:
+        base = _inverse(base)
+        n = -n
+    if len(base) == 1 and () in base and isinstance(base[()], float) and n <= 64:
+        # sympy raises a Float to an integer power exactly, then rounds once
+        return _const(_to_float(Fraction(base[()]) ** n))
+    if len(base) == 1 and () in base and isinstance(base[()], Fraction):
+        c = base[()]
+        bits = max(c.numerator.bit_length(), c.denominator.bit_length())
+        if bits * n > MAX_BITS:
+            raise Refused("power too large")
+    elif n > 64:
+        raise Refused("exponent too large")
+    out: Poly = {(): Fraction(1)}
+    sq, k = base, n
+    while k:
+        if k & 1:
+            out = _mul(out, sq)
+        k >>= 1
+        if k:
+            sq = _mul(sq, sq)
+    return out
+
+
+def _fractional_pow(base: Poly, e: Fraction) -> Poly:
+    """``base ** e`` for a non-integer rational ``e``: only a single term."""
     if not base:
         if e > 0:
             return {}
@@ -462,7 +475,7 @@ def _pow(base: Poly, exponent: Poly) -> Poly:
             raise Refused("negative base with a fractional exponent")
         if e.denominator != 2:
             raise _NotPolynomial
-        coef = _pow(_sqrt_rational(c), {(): Fraction(e.numerator)})
+        coef = _integer_pow(_sqrt_rational(c), e.numerator)
     new_m = []
     for atom, k in m:
         if atom.startswith("√") or (k != 1 and atom != "pi"):

@@ -91,8 +91,8 @@ def main() -> None:
     for task in tasks:
         wall, cpu, fn, ok, workers = run(task)
         print(
-            f"| {task} | {wall:.1f} s | {cpu:.1f} s | {workers} | {fn.calls:,} | {fn.seconds:.2f} s | "
-            f"{wall / fn.seconds:.1f}x | {ok} |",
+            f"| {task} | {wall:.1f} s | {cpu:.1f} s | {workers} | {fn.calls:,} "
+            f"| {fn.seconds:.2f} s | {wall / fn.seconds:.1f}x | {ok} |",
             flush=True,
         )
     task = "spatial grounding"

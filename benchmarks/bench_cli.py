@@ -206,8 +206,8 @@ def main() -> None:
             print("| run | rows/s | ratio to naive | peak RSS (largest process) |")
             print("|---|---|---|---|")
             print(
-                f"| naive loop: `unireward.score` per row ({min(args.naive_rows, args.rows):,} rows) "
-                f"| {rate_naive:,.0f} | 1.0x | |"
+                "| naive loop: `unireward.score` per row "
+                f"({min(args.naive_rows, args.rows):,} rows) | {rate_naive:,.0f} | 1.0x | |"
             )
             for w in (1, 2):
                 rate, rss = cli_run(big, w, args.rows)
@@ -232,7 +232,8 @@ def main() -> None:
             ):
                 plain, checked = r[f"{name}_plain"], r[f"{name}_checked"]
                 print(
-                    f"| {what} | {plain * 1e6:.2f} us | {checked * 1e6:.2f} us | {checked / plain:.2f}x |"
+                    f"| {what} | {plain * 1e6:.2f} us | {checked * 1e6:.2f} us "
+                    f"| {checked / plain:.2f}x |"
                 )
     if "serve" not in parts:
         return

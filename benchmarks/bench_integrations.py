@@ -97,8 +97,13 @@ def main() -> None:
         "score_batch (baseline)": lambda: [
             r.total for r in unireward.score_batch(records, errors="record")
         ],
-        "TRL UniRewardFunction": lambda: trl_fn(**trl_kwargs),  # type: ignore[arg-type, return-value]
-        "EasyR1 compute_score": lambda: [s["overall"] for s in easyr1_score(easy_inputs)],  # type: ignore[union-attr, index]
+        "TRL UniRewardFunction": (
+            lambda: trl_fn(**trl_kwargs)  # type: ignore[arg-type, return-value]
+        ),
+        "EasyR1 compute_score": lambda: [
+            s["overall"]  # type: ignore[index]
+            for s in easyr1_score(easy_inputs)  # type: ignore[union-attr]
+        ],
     }
     try:
         from unireward.integrations import verl as uv

@@ -125,10 +125,12 @@ def bench_metrics(n: int, rounds: int) -> None:
 
     print(f"mask metrics, {n} pairs of {H}x{W} masks, best of {rounds}")
     print(
-        f"| boundary F (radius 8) | {t_ours * 1e3:.1f} ms | DAVIS binary_dilation: {t_davis * 1e3:.1f} ms | {t_davis / t_ours:.1f}x faster |"
+        f"| boundary F (radius 8) | {t_ours * 1e3:.1f} ms "
+        f"| DAVIS binary_dilation: {t_davis * 1e3:.1f} ms | {t_davis / t_ours:.1f}x faster |"
     )
     print(
-        f"| mask IoU (dense) | {t_iou * 1e3:.3f} ms | pycocotools iou on RLE: {t_coco * 1e3:.3f} ms | {t_iou / t_coco:.1f}x slower |"
+        f"| mask IoU (dense) | {t_iou * 1e3:.3f} ms "
+        f"| pycocotools iou on RLE: {t_coco * 1e3:.3f} ms | {t_iou / t_coco:.1f}x slower |"
     )
 
 
@@ -180,13 +182,17 @@ def bench_sam2(rounds: int) -> None:
     t_vid5 = best(lambda: pred.predict_video(video, answer, fps=1.0), 1)
     print(f"SAM2 hiera-tiny, random weights, CPU, {H}x{W}, best of {rounds}")
     print(
-        f"| image, image predictor | {t_img:.2f} s | bare set_image + one predict: {t_img_base:.2f} s | {t_img / t_img_base:.2f}x |"
+        f"| image, image predictor | {t_img:.2f} s "
+        f"| bare set_image + one predict: {t_img_base:.2f} s | {t_img / t_img_base:.2f}x |"
     )
     print(
-        f"| image as a one-frame video | {t_vid1:.2f} s | bare init_state + one prompt + propagate: {t_vid1_base:.2f} s | {t_vid1 / t_vid1_base:.2f}x |"
+        f"| image as a one-frame video | {t_vid1:.2f} s "
+        f"| bare init_state + one prompt + propagate: {t_vid1_base:.2f} s "
+        f"| {t_vid1 / t_vid1_base:.2f}x |"
     )
     print(
-        f"| 5-frame video, key frame 2, both ways | {t_vid5:.1f} s ({t_vid5 / 5:.1f} s per frame) | | |"
+        f"| 5-frame video, key frame 2, both ways | {t_vid5:.1f} s "
+        f"({t_vid5 / 5:.1f} s per frame) | | |"
     )
 
 
@@ -247,13 +253,16 @@ def bench_reward(rollouts: int, rounds: int, device: str) -> None:
     t_shared = best(shared, rounds)
     t_cached = best(cached, rounds)
     print(
-        f"mask reward, {rollouts} rollouts of one {H}x{W} image, SAM2 hiera-tiny at 1024, {device}, best of {rounds}"
+        f"mask reward, {rollouts} rollouts of one {H}x{W} image, SAM2 hiera-tiny at 1024, "
+        f"{device}, best of {rounds}"
     )
     print(
-        f"| {rollouts} rollouts, embedding shared | {t_shared:.2f} s | predictor per rollout: {t_base:.2f} s | {t_base / t_shared:.1f}x faster |"
+        f"| {rollouts} rollouts, embedding shared | {t_shared:.2f} s "
+        f"| predictor per rollout: {t_base:.2f} s | {t_base / t_shared:.1f}x faster |"
     )
     print(
-        f"| {rollouts} rollouts, embedding cached | {t_cached:.3f} s | predictor per rollout: {t_base:.2f} s | {t_base / t_cached:.0f}x faster |"
+        f"| {rollouts} rollouts, embedding cached | {t_cached:.3f} s "
+        f"| predictor per rollout: {t_base:.2f} s | {t_base / t_cached:.0f}x faster |"
     )
 
 
@@ -275,7 +284,8 @@ def bench_memory(n_images: int, size: int, device: str, cache_size: int = 32) ->
     per_batch = 50
     t0 = time.perf_counter()
     print(
-        f"mask reward memory: {n_images} distinct 24x32 images, input size {size}, cache_size={cache_size}, {device}"
+        f"mask reward memory: {n_images} distinct 24x32 images, input size {size}, "
+        f"cache_size={cache_size}, {device}"
     )
     print("| images | VmRSS MB | cached embeddings | cached MB |")
     print(f"| 0 | {rss_mb():.0f} | 0 | 0 |")
@@ -294,7 +304,8 @@ def bench_memory(n_images: int, size: int, device: str, cache_size: int = 32) ->
             )
     s = reward.stats
     print(
-        f"encoder passes {s.encoder_passes}, decoder calls {s.decoder_calls}, {time.perf_counter() - t0:.0f} s"
+        f"encoder passes {s.encoder_passes}, decoder calls {s.decoder_calls}, "
+        f"{time.perf_counter() - t0:.0f} s"
     )
 
 

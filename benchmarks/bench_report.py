@@ -124,14 +124,14 @@ def main() -> None:
         base = read_only(small)
         mine = in_process(small)
         print(
-            f"in process, {args.small:,} rows: reading alone {base:,.0f} rows/s; reading + report data "
-            f"{mine:,.0f} rows/s (ratio {mine / base:.2f})"
+            f"in process, {args.small:,} rows: reading alone {base:,.0f} rows/s; "
+            f"reading + report data {mine:,.0f} rows/s (ratio {mine / base:.2f})"
         )
         for path, n in ((small, args.small), (big, args.rows)):
             secs, rss, size = cli_report(path)
             print(
-                f"unireward report, {n:,} rows: {secs:.1f} s ({n / secs:,.0f} rows/s), peak RSS {rss:.0f} MB, "
-                f"page {size / 1e6:.2f} MB"
+                f"unireward report, {n:,} rows: {secs:.1f} s ({n / secs:,.0f} rows/s), "
+                f"peak RSS {rss:.0f} MB, page {size / 1e6:.2f} MB"
             )
         os.sync()
 

@@ -206,13 +206,15 @@ def main(argv: list[str] | None = None) -> None:
             for clients in (1, 8, 64):
                 r = asyncio.run(load(host, port, clients, n_records, args.seconds))
                 print(
-                    f"| {clients} | {n_records} | {r['requests_per_s']:.0f} | {r['records_per_s']:.0f} | "
-                    f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['errors']} | "
+                    f"| {clients} | {n_records} | {r['requests_per_s']:.0f} "
+                    f"| {r['records_per_s']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} "
+                    f"| {r['errors']} | "
                     f"{r['records_per_s'] / base[n_records]:.2f} |",
                     flush=True,
                 )
         print(
-            f"\nin-process score_batch: {base[1]:.0f} records/s (1 per call), {base[64]:.0f} (64 per call)"
+            f"\nin-process score_batch: {base[1]:.0f} records/s (1 per call), "
+            f"{base[64]:.0f} (64 per call)"
         )
         print(f"server peak RSS after the load runs: {vm_hwm_mib(proc.pid):.0f} MiB")
 
@@ -227,12 +229,14 @@ def main(argv: list[str] | None = None) -> None:
         busy, slow = asyncio.run(attacked())
         print(f"\nslowloris ({slow['connections']} connections, a header byte every 0.5 s):")
         print(
-            f"  8 clients x 1 record: {quiet['requests_per_s']:.0f} req/s alone, {busy['requests_per_s']:.0f} "
-            f"req/s under attack ({busy['requests_per_s'] / quiet['requests_per_s']:.2f}x), p99 "
+            f"  8 clients x 1 record: {quiet['requests_per_s']:.0f} req/s alone, "
+            f"{busy['requests_per_s']:.0f} req/s under attack "
+            f"({busy['requests_per_s'] / quiet['requests_per_s']:.2f}x), p99 "
             f"{quiet['p99_ms']:.1f} -> {busy['p99_ms']:.1f} ms, errors {busy['errors']}"
         )
         print(
-            f"  slow connections cut by the server: {slow['cut_by_server']:.0f}/{slow['connections']:.0f}, "
+            "  slow connections cut by the server: "
+            f"{slow['cut_by_server']:.0f}/{slow['connections']:.0f}, "
             f"the longest lived {slow['longest_s']:.1f} s"
         )
         print(f"server peak RSS: {vm_hwm_mib(proc.pid):.0f} MiB")

@@ -182,11 +182,13 @@ def main() -> None:
     rng = random.Random(0)
     opts = ScoreOptions()
     print(
-        f"one core, best of {args.rounds} rounds, {args.n:,} completions per task, think={args.think}"
+        f"one core, best of {args.rounds} rounds, {args.n:,} completions per task, "
+        f"think={args.think}"
     )
     print(
-        f"{'task':20s} {'baseline/s':>11s} {'score_batch/s':>14s} {'ratio':>6s} {'parse+many/s':>13s} "
-        f"{'ratio':>6s} {'score()/s':>10s} {'ratio':>6s} | {'base scoring/s':>14s} {'columns/s':>13s} {'ratio':>6s}"
+        f"{'task':20s} {'baseline/s':>11s} {'score_batch/s':>14s} {'ratio':>6s} "
+        f"{'parse+many/s':>13s} {'ratio':>6s} {'score()/s':>10s} {'ratio':>6s} | "
+        f"{'base scoring/s':>14s} {'columns/s':>13s} {'ratio':>6s}"
     )
     for task, scorer in scorers.items():
         print(measure(task, scorer, make(args.n, task, rng, args.think), args.rounds, opts))
@@ -200,7 +202,10 @@ def measure(
     t_base, base = timed(lambda: [baseline(r) for r in recs], rounds)
     t_api, res = timed(lambda: unireward.score_batch(recs), rounds)
     totals = [r.total for r in res]  # type: ignore[union-attr]
-    assert max(abs(a - b) for a, b in zip(totals, base, strict=True)) < 1e-9  # type: ignore[call-overload]
+    assert (
+        max(abs(a - b) for a, b in zip(totals, base, strict=True))  # type: ignore[call-overload]
+        < 1e-9
+    )
     truths = [scorer.prepare_ground_truth(r["ground_truth"], None) for r in recs]
 
     def own() -> list[float]:
@@ -226,8 +231,10 @@ def measure(
     )
     t_many, _ = timed(lambda: scorer.score_columns(answers, truths, [None] * n, opts), rounds)
     return (
-        f"{task:20s} {n / t_base:11,.0f} {n / t_api:14,.0f} {t_base / t_api:5.1f}x {n / t_own:13,.0f} "
-        f"{t_base / t_own:5.1f}x {len(few) / t_one:10,.0f} {t_base_few / t_one:5.1f}x | {n / t_bs:14,.0f} {n / t_many:13,.0f} {t_bs / t_many:5.1f}x"
+        f"{task:20s} {n / t_base:11,.0f} {n / t_api:14,.0f} {t_base / t_api:5.1f}x "
+        f"{n / t_own:13,.0f} {t_base / t_own:5.1f}x {len(few) / t_one:10,.0f} "
+        f"{t_base_few / t_one:5.1f}x | {n / t_bs:14,.0f} {n / t_many:13,.0f} "
+        f"{t_bs / t_many:5.1f}x"
     )
 
 

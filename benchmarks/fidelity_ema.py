@@ -75,7 +75,8 @@ def numpy_fallback() -> None:
 
 def strict_drift() -> None:
     print(
-        "\n| accuracy spread | sigma onethinker | sigma strict | relative | largest advantage difference |"
+        "\n| accuracy spread | sigma onethinker | sigma strict | relative "
+        "| largest advantage difference |"
     )
     print("|---|---|---|---|---|")
     for sd in (0.05, 0.01, 0.003, 0.0015):

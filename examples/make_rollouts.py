@@ -48,7 +48,9 @@ def problems() -> list[dict]:
             dict(
                 problem_type="multiple choice",
                 data_type=rng.choice(["image", "video"]),
-                problem_reserved_text="What is the man doing? A. cooking B. running C. sleeping D. reading",
+                problem_reserved_text=(
+                    "What is the man doing? A. cooking B. running C. sleeping D. reading"
+                ),
                 solution=f"<answer>{gold}</answer>",
                 answers=[gold, rng.choice("ABCD"), f"({gold.lower()})", f"{gold}."],
             )

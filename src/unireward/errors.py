@@ -4,12 +4,13 @@ Every error raised on purpose by unireward derives from :class:`UniRewardError`:
 
     UniRewardError
     ├── ConfigurationError (ValueError)      bad options, unknown task, bad registration
-    │   └── UnknownTaskError (KeyError)       a task name with no registered scorer
-    ├── GroundTruthError (ValueError)        a ground truth that cannot be used (names the field;
-    │                                        raised only with errors="raise")
+    │   └── UnknownTaskError (KeyError)      a task name with no registered scorer
+    ├── GroundTruthError (ValueError)        a ground truth that cannot be used (names the
+    │                                        field; raised only with errors="raise")
     ├── InputError (ValueError)              a record or input file that cannot be read
     ├── MissingExtraError (ImportError)      an optional dependency is not installed
-    ├── ScoringDeadlineError (TimeoutError)  a per-item deadline was hit (only with raise_on_error)
+    ├── ScoringDeadlineError (TimeoutError)  a per-item deadline was hit
+    │                                        (only with raise_on_error)
     └── RemoteRewardError                    the reward-model server could not be used
         ├── RemoteConnectionError            connection refused / dropped
         ├── RemoteTimeoutError (TimeoutError)

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -204,7 +205,7 @@ RANK_BATCHES = {  # two steps per rank; rank 1 sees a task rank 0 never sees, an
 
 
 @pytest.mark.integration
-def test_sync_across_two_ranks_gives_identical_state(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_sync_across_two_ranks_gives_identical_state(tmp_path: Path) -> None:
     pytest.importorskip("torch.distributed")
     script = tmp_path / "rank.py"
     script.write_text(
@@ -212,7 +213,9 @@ def test_sync_across_two_ranks_gives_identical_state(tmp_path) -> None:  # type:
         import json, sys, torch.distributed as dist
         from unireward.advantage import EMARewardNormalizer, ema_grpo
         rank = int(sys.argv[1])
-        dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{{sys.argv[2]}}", rank=rank, world_size=2)
+        dist.init_process_group(
+            "gloo", init_method=f"tcp://127.0.0.1:{{sys.argv[2]}}", rank=rank, world_size=2
+        )
         norm = EMARewardNormalizer(sync=True)
         advs = []
         for r, t in {RANK_BATCHES!r}[rank]:

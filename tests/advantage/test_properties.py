@@ -79,7 +79,7 @@ def test_centred_per_group_and_zero_where_undefined(batch) -> None:  # type: ign
 @given(
     st.lists(st.floats(0.0, 1.5, width=32), min_size=2, max_size=8), st.floats(-1.0, 1.0, width=32)
 )
-def test_grpo_ignores_a_shift_and_dr_grpo_too(values, shift) -> None:  # type: ignore[no-untyped-def]
+def test_grpo_ignores_a_shift_and_dr_grpo_too(values: list[float], shift: float) -> None:
     g = ["a"] * len(values)
     shifted = [v + shift for v in values]
     if np.std(values) > 1e-3:  # below that, float32 rounding of the shift dominates

@@ -72,19 +72,25 @@ def test_result_is_frozen_and_picklable() -> None:
 class EchoLength(TaskScorer):
     name = "echo length"
 
-    def score(self, answer, truth, *, data_type, options):  # type: ignore[no-untyped-def]
-        return TaskOutcome(min(1.0, len(answer) / max(len(truth), 1)), 0.5)
+    def score_many(self, answers, truths, data_types, options):  # type: ignore[no-untyped-def]
+        return [
+            TaskOutcome(min(1.0, len(a) / max(len(t), 1)), 0.5)
+            for a, t in zip(answers, truths, strict=True)
+        ]
 
 
-class Exploding(TaskScorer):
-    name = "exploding"
+# written against the single-item protocol of earlier releases: still works, deprecated
+with pytest.warns(DeprecationWarning, match="implements only TaskScorer.score"):
 
-    def score(self, answer, truth, *, data_type, options):  # type: ignore[no-untyped-def]
-        if answer == "boom":
-            raise RuntimeError("kaboom")
-        if answer == "nan":
-            return TaskOutcome(float("nan"), 0.5)
-        return TaskOutcome(1.0, 0.5)
+    class Exploding(TaskScorer):
+        name = "exploding"
+
+        def score(self, answer, truth, *, data_type, options):  # type: ignore[no-untyped-def]
+            if answer == "boom":
+                raise RuntimeError("kaboom")
+            if answer == "nan":
+                return TaskOutcome(float("nan"), 0.5)
+            return TaskOutcome(1.0, 0.5)
 
 
 @pytest.fixture

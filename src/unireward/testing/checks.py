@@ -39,8 +39,14 @@ _NOT_REPRODUCED = "did not reproduce when run again: the reward is not determini
 def _settings(max_examples: int) -> settings:
     # no "explain" phase: it replays the shrunk example many times to say which parts
     # matter, which cost more than the whole search on segmentation answers
-    return settings(max_examples=max_examples, database=None, deadline=None, phases=(Phase.generate, Phase.shrink),
-                    suppress_health_check=list(HealthCheck), derandomize=True)
+    return settings(
+        max_examples=max_examples,
+        database=None,
+        deadline=None,
+        phases=(Phase.generate, Phase.shrink),
+        suppress_health_check=list(HealthCheck),
+        derandomize=True,
+    )
 
 
 def _search(invariant: Invariant, probe: Probe, max_examples: int) -> Violation | None:
@@ -73,27 +79,37 @@ def _is_unireward_scorer(fn: Callable[..., Any]) -> bool:
     """True for unireward's own scorers (functions and callable objects from its modules)."""
     target = fn if inspect.isroutine(fn) else type(fn)
     module = getattr(target, "__module__", None) or ""
-    return module == "unireward" or (module.startswith("unireward.") and not module.startswith("unireward.testing"))
+    return module == "unireward" or (
+        module.startswith("unireward.") and not module.startswith("unireward.testing")
+    )
 
 
 def _name_of(fn: Callable[..., Any]) -> str:
     target = fn if inspect.isroutine(fn) else type(fn)
-    return str(getattr(target, "__qualname__", None) or getattr(target, "__name__", None) or repr(fn))
+    return str(
+        getattr(target, "__qualname__", None) or getattr(target, "__name__", None) or repr(fn)
+    )
 
 
-def _reference_caller(reference: Any, task: str, data_type: str | None, profile: str) -> RewardCaller | None:
+def _reference_caller(
+    reference: Any, task: str, data_type: str | None, profile: str
+) -> RewardCaller | None:
     if reference is None or reference is False:
         return None
     if reference is True or reference == "unireward":
         from ..api import score
 
-        def unireward_score(completion: str, ground_truth: Any, task: str, data_type: str | None = None) -> Any:
+        def unireward_score(
+            completion: str, ground_truth: Any, task: str, data_type: str | None = None
+        ) -> Any:
             return score(completion, ground_truth, task, data_type=data_type, profile=profile)
 
         return RewardCaller(unireward_score, task, data_type, "score")
     if callable(reference):
         return RewardCaller(reference, task, data_type)
-    raise ConfigurationError(f"reference must be True, 'unireward' or a reward callable, got {reference!r}")
+    raise ConfigurationError(
+        f"reference must be True, 'unireward' or a reward callable, got {reference!r}"
+    )
 
 
 def check_reward(
@@ -139,14 +155,23 @@ def check_reward(
         raise ConfigurationError(f"bounds must be (low, high) with low < high, got {bounds!r}")
     spec = task_spec(task, data_type)
     call = RewardCaller(fn, task, spec.data_type, signature)
-    probe = Probe(call=call, spec=spec, bounds=(lo, hi), top=hi if max_reward is None else float(max_reward),
-                  reference=_reference_caller(reference, task, spec.data_type, profile), tolerance=tolerance,
-                  own=_is_unireward_scorer(fn), profile=profile)
+    probe = Probe(
+        call=call,
+        spec=spec,
+        bounds=(lo, hi),
+        top=hi if max_reward is None else float(max_reward),
+        reference=_reference_caller(reference, task, spec.data_type, profile),
+        tolerance=tolerance,
+        own=_is_unireward_scorer(fn),
+        profile=profile,
+    )
     report = CheckReport(task, _name_of(fn))
     invariants = INVARIANTS + ((MATCHES_REFERENCE,) if probe.reference is not None else ())
     for inv in invariants:
         if not inv.applies(spec):
-            report.results.append(InvariantResult(inv.name, "skipped", "does not apply to this task"))
+            report.results.append(
+                InvariantResult(inv.name, "skipped", "does not apply to this task")
+            )
             continue
         violation = _search(inv, probe, max_examples)
         if violation is not None:

@@ -225,9 +225,9 @@ def test_error_tree() -> None:
     assert str(UnknownTaskError("no scorer")) == "no scorer"
 
 
-def test_batch_leaves_the_garbage_collector_as_it_was() -> None:
-    """Big batches pause the cyclic collector while they run; its state is restored, also
-    when the batch raises, and a collector the caller switched off stays off."""
+def test_batch_leaves_the_garbage_collector_alone() -> None:
+    """A batch does not pause the cyclic collector (a process-wide switch, which would
+    also stop it for every other thread), and leaves a switched-off collector off."""
     import gc
 
     good = {"completion": "<think>t</think><answer>B</answer>", "ground_truth": "B", "task": "multiple choice"}
@@ -237,6 +237,10 @@ def test_batch_leaves_the_garbage_collector_as_it_was() -> None:
         def __init__(self) -> None:
             super().__init__(good)
 
+        def get(self, key: object, default: object = None) -> object:
+            seen.append(gc.isenabled())
+            return super().get(key, default)
+
         def __contains__(self, key: object) -> bool:
             seen.append(gc.isenabled())
             return super().__contains__(key)
@@ -244,11 +248,7 @@ def test_batch_leaves_the_garbage_collector_as_it_was() -> None:
     assert gc.isenabled()
     res = unireward.score_batch([good] * 1000 + [Probe()])
     assert len(res) == 1001 and res[-1].total == 1.5
-    assert seen and not any(seen)  # paused during the batch
-    assert gc.isenabled()
-    with pytest.raises(InputError):
-        unireward.score_batch([good] * 1000 + [{"completion": "x"}], errors="raise")
-    assert gc.isenabled()
+    assert seen and all(seen)
     gc.disable()
     try:
         unireward.score_batch([good] * 1000)

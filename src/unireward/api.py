@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 import math
 import threading
@@ -326,8 +325,7 @@ def score_batch(
     ``data_type``, ``problem_id`` and ``prompt``; OneThinker's names (``problem_type``,
     ``answer`` or ``solution``, ``problem_reserved_text``) are accepted too. Items of one
     task are scored together (structured tasks in vectorised array operations); the results
-    equal :func:`score` called per record. While a batch of 512 or more records is scored
-    the cyclic garbage collector is paused (then restored as it was; see docs/api.md).
+    equal :func:`score` called per record.
 
     Args:
         records: the records.
@@ -357,7 +355,7 @@ def score_batch(
     _check_batch_args(errors, reward_model, reward_model_fallback, asynchronous=False)
     opts = _options(options)
     records = list(records)
-    results, pending = _score_rules(records, opts, errors == "record", reward_model is not None)
+    results, pending = _score_records(records, opts, errors == "record", reward_model is not None)
     if pending:
         from .remote import reward_model_accuracies
 
@@ -402,7 +400,7 @@ async def ascore_batch(
     opts = _options(options)
     records = list(records)
     results, pending = await asyncio.to_thread(
-        _score_rules, records, opts, errors == "record", reward_model is not None
+        _score_records, records, opts, errors == "record", reward_model is not None
     )
     if pending:
         from .remote import AsyncPolarClient, areward_model_accuracies, reward_model_accuracies
@@ -449,32 +447,12 @@ def _check_batch_args(
         )
 
 
-def _score_rules(
-    records: list[Any], opts: ScoreOptions, record_errors: bool, defer_open_ended: bool
-) -> tuple[list[RewardResult | None], list[_RewardModelWork]]:
-    """Everything but the reward model: the results (None where the reward model is to
-    score) and the reward model's work, one item per open-ended task group."""
-    # A batch allocates a few objects per record and frees almost none until it returns:
-    # the cyclic collector would run over and over to find nothing (about a fifth of the
-    # time). It is paused for big batches and left as it was found.
-    pause = len(records) >= _GC_PAUSE_MIN and gc.isenabled()
-    if pause:
-        gc.disable()
-    try:
-        return _score_records(records, opts, record_errors, defer_open_ended)
-    finally:
-        if pause:
-            gc.enable()
-
-
-_GC_PAUSE_MIN = 512
-
-
 def _score_records(
     records: list[Any], opts: ScoreOptions, record_errors: bool, defer_open_ended: bool
 ) -> tuple[list[RewardResult | None], list[_RewardModelWork]]:
-    """Read the records into task groups, then score each group together (or leave it to
-    the reward model)."""
+    """Everything but the reward model: the results (None where the reward model is to
+    score) and the reward model's work, one item per open-ended task group. The records
+    are read into task groups, then each group is scored together."""
     results: list[RewardResult | None] = [None] * len(records)
     groups = _Groups(opts)
     for i, record in enumerate(records):

@@ -47,7 +47,6 @@ from ..schemas import (
     as_floats,
     as_frame_boxes,
     as_points,
-    decode_json,
     load_json,
     stand_in_frames,
     truth_floats,
@@ -55,7 +54,6 @@ from ..schemas import (
     truth_object,
     validation_reason,
 )
-from ..schemas._json import _scan_once
 from ._shared import FramePairs, flag_non_finite, order_boxes, order_intervals, outcomes
 from .base import BatchScorer, ScoreOptions
 
@@ -145,34 +143,23 @@ class _OneShapeScorer(BatchScorer):
         issues = Issues()
         flat: list[float] = []  # item i owns flat[i * size : (i + 1) * size]
         structure: list[float] = []
-        scan, extend, put = _scan_once, flat.extend, structure.append
+        extend, put = flat.extend, structure.append
         for i, answer in enumerate(answers):
-            # The usual answer in C calls only: the JSON scanner alone is json.loads of an
-            # answer it takes whole, then the field as `size` floats. Anything else (bad
-            # JSON, another shape, a value float() rejects) takes the careful path below,
-            # with the value already scanned.
-            try:
-                obj, end = scan(answer, 0)
-                whole = end == len(answer)
-            except (StopIteration, ValueError, RecursionError):
-                whole = False
-            if whole:
-                x = obj.get(key) if type(obj) is dict else None
-                if type(x) is list and len(x) == size:
-                    try:
-                        extend(map(float, x))
-                        put(0.5)
-                        continue
-                    except (TypeError, ValueError, OverflowError):
-                        del flat[i * size :]  # what the failed float() left
-            else:
-                obj, err = decode_json(answer)
-                if err is not None:
-                    issues.flag(i, _MALFORMED, f"answer is {err}")
-                    extend(missing)
-                    put(0.0)
+            obj, err = load_json(answer)
+            if err is not None:
+                issues.flag(i, _MALFORMED, f"answer is {err}")
+                extend(missing)
+                put(0.0)
+                continue
+            x = obj.get(key) if type(obj) is dict else None
+            if type(x) is list and len(x) == size:
+                try:  # the usual answer: the field as `size` floats, in C calls only
+                    extend(map(float, x))
+                    put(0.5)
                     continue
-            v = as_floats(obj.get(key), size) if type(obj) is dict else None
+                except (TypeError, ValueError, OverflowError):
+                    del flat[i * size :]  # what the failed float() left
+            v = as_floats(x, size)
             if v is None:
                 issues.flag(i, _SCHEMA, validation_reason(self.answer_model, obj))
                 extend(missing)

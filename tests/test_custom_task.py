@@ -99,14 +99,14 @@ def test_report_family() -> None:
 
 
 def test_check_reward_runs_the_property_tests() -> None:
-    def reward(completion: str, ground_truth: str, task: str, data_type: str | None = None) -> float:
+    def reward(completion, ground_truth, task, data_type=None):  # type: ignore[no-untyped-def]
         return unireward.score(completion, ground_truth, task, data_type=data_type).total
 
     report = check_reward(reward, "object count", max_examples=15)
     ran = [r for r in report.results if r.outcome != "skipped"]
     assert ran and all(r.outcome == "pass" for r in ran), report.text()
 
-    def broken(completion: str, ground_truth: str, task: str, data_type: str | None = None) -> float:
+    def broken(completion, ground_truth, task, data_type=None):  # type: ignore[no-untyped-def]
         return 1.5 if "<answer>" in completion else 0.0  # ignores the answer
 
     assert any(r.outcome == "fail" for r in check_reward(broken, "count", max_examples=15).results)
@@ -115,10 +115,10 @@ def test_check_reward_runs_the_property_tests() -> None:
 def test_answer_schema_comes_from_the_scorer() -> None:
     assert "object count" not in ANSWER_ADAPTERS  # no model declared
     assert "temporal grounding" in ANSWER_ADAPTERS
-    assert schema_reason("segmentation/image", json.loads('{"boxes": [1, 2, 3, 4]}')).startswith(
-        "positive_points: Field required")
+    reason = schema_reason("segmentation/image", json.loads('{"boxes": [1, 2, 3, 4]}'))
+    assert reason.startswith("positive_points: Field required")
 
 
 def test_register_task_refuses_what_is_not_a_scorer() -> None:
-    with pytest.raises(unireward.errors.ConfigurationError, match="TaskScorer instance or subclass"):
+    with pytest.raises(unireward.errors.ConfigurationError, match="instance or subclass"):
         unireward.register_task(object)  # type: ignore[type-var]

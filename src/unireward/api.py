@@ -327,7 +327,8 @@ def score_batch(
     ``data_type``, ``problem_id`` and ``prompt``; OneThinker's names (``problem_type``,
     ``answer`` or ``solution``, ``problem_reserved_text``) are accepted too. Items of one
     task are scored together (structured tasks in vectorised array operations); the results
-    equal :func:`score` called per record.
+    equal :func:`score` called per record. A batch of 512 or more records on the main
+    thread pauses the cyclic garbage collector while it runs (see docs/api.md).
 
     Args:
         records: the records.

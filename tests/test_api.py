@@ -72,19 +72,25 @@ def test_result_is_frozen_and_picklable() -> None:
 class EchoLength(TaskScorer):
     name = "echo length"
 
-    def score(self, answer, truth, *, data_type, options):  # type: ignore[no-untyped-def]
-        return TaskOutcome(min(1.0, len(answer) / max(len(truth), 1)), 0.5)
+    def score_many(self, answers, truths, data_types, options):  # type: ignore[no-untyped-def]
+        return [
+            TaskOutcome(min(1.0, len(a) / max(len(t), 1)), 0.5)
+            for a, t in zip(answers, truths, strict=True)
+        ]
 
 
-class Exploding(TaskScorer):
-    name = "exploding"
+# written against the single-item protocol of earlier releases: still works, deprecated
+with pytest.warns(DeprecationWarning, match="implements only TaskScorer.score"):
 
-    def score(self, answer, truth, *, data_type, options):  # type: ignore[no-untyped-def]
-        if answer == "boom":
-            raise RuntimeError("kaboom")
-        if answer == "nan":
-            return TaskOutcome(float("nan"), 0.5)
-        return TaskOutcome(1.0, 0.5)
+    class Exploding(TaskScorer):
+        name = "exploding"
+
+        def score(self, answer, truth, *, data_type, options):  # type: ignore[no-untyped-def]
+            if answer == "boom":
+                raise RuntimeError("kaboom")
+            if answer == "nan":
+                return TaskOutcome(float("nan"), 0.5)
+            return TaskOutcome(1.0, 0.5)
 
 
 @pytest.fixture
@@ -219,10 +225,12 @@ def test_error_tree() -> None:
     assert str(UnknownTaskError("no scorer")) == "no scorer"
 
 
-def test_batch_leaves_the_garbage_collector_as_it_was() -> None:
-    """Big batches pause the cyclic collector while they run; its state is restored, also
-    when the batch raises, and a collector the caller switched off stays off."""
+def test_batch_pauses_the_collector_on_the_main_thread_only() -> None:
+    """A big batch on the main thread pauses the cyclic collector and restores it, also
+    when it raises; on another thread (ascore_batch's worker, a server's) it leaves the
+    process-wide switch alone; a collector the caller switched off stays off."""
     import gc
+    import threading
 
     good = {"completion": "<think>t</think><answer>B</answer>", "ground_truth": "B", "task": "multiple choice"}
     seen: list[bool] = []
@@ -235,7 +243,7 @@ def test_batch_leaves_the_garbage_collector_as_it_was() -> None:
             seen.append(gc.isenabled())
             return super().__contains__(key)
 
-    assert gc.isenabled()
+    assert threading.current_thread() is threading.main_thread() and gc.isenabled()
     res = unireward.score_batch([good] * 1000 + [Probe()])
     assert len(res) == 1001 and res[-1].total == 1.5
     assert seen and not any(seen)  # paused during the batch
@@ -243,6 +251,11 @@ def test_batch_leaves_the_garbage_collector_as_it_was() -> None:
     with pytest.raises(InputError):
         unireward.score_batch([good] * 1000 + [{"completion": "x"}], errors="raise")
     assert gc.isenabled()
+    seen.clear()
+    worker = threading.Thread(target=lambda: unireward.score_batch([good] * 1000 + [Probe()]))
+    worker.start()
+    worker.join()
+    assert seen and all(seen)  # not paused from another thread
     gc.disable()
     try:
         unireward.score_batch([good] * 1000)

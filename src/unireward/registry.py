@@ -7,6 +7,7 @@ treated like a space (so ``"spatial_grounding"`` finds ``"spatial grounding"``).
 from __future__ import annotations
 
 import threading
+from typing import TypeVar
 
 from .errors import ConfigurationError, UnknownTaskError
 from .tasks.base import TaskScorer
@@ -28,17 +29,37 @@ def canonical_task(name: str) -> str:
     return " ".join(name.replace("_", " ").split()).lower()
 
 
-def register_task(scorer: TaskScorer, *, overwrite: bool = False) -> TaskScorer:
+_S = TypeVar("_S", bound="TaskScorer | type[TaskScorer]")
+
+
+def register_task(scorer: _S, *, overwrite: bool = False) -> _S:
     """Register a scorer under its :attr:`~TaskScorer.name` and aliases.
 
-    Raises :class:`~unireward.errors.ConfigurationError` when a name is taken, unless
-    ``overwrite=True``. Returns the scorer (so it can be used as a decorator on an instance
-    factory).
+    ``scorer`` is a :class:`TaskScorer` instance, or a subclass that takes no arguments
+    (one instance is registered), so that it can decorate the class::
+
+        @register_task
+        class MyScorer(TaskScorer):
+            name = "my task"
+            ...
+
+    Everything the library asks about a task is read from the scorer (its answer model,
+    EMA key, property-test spec, report family, reward-model use), so a registered task
+    has the powers of a built-in one. Raises :class:`~unireward.errors.ConfigurationError`
+    when a name is taken, unless ``overwrite=True``. Returns its argument unchanged.
     """
+    if isinstance(scorer, type) and issubclass(scorer, TaskScorer):
+        _register(scorer(), overwrite)
+        return scorer
     if not isinstance(scorer, TaskScorer):
         raise ConfigurationError(
-            f"register_task expects a TaskScorer instance, got {type(scorer).__name__}"
+            f"register_task expects a TaskScorer instance or subclass, got {type(scorer).__name__}"
         )
+    _register(scorer, overwrite)
+    return scorer
+
+
+def _register(scorer: TaskScorer, overwrite: bool) -> None:
     if not scorer.name:
         raise ConfigurationError(f"{type(scorer).__name__} has no task name")
     keys = [canonical_task(n) for n in (scorer.name, *scorer.aliases)]
@@ -52,7 +73,6 @@ def register_task(scorer: TaskScorer, *, overwrite: bool = False) -> TaskScorer:
                 )
         for k in keys:
             _REGISTRY[k] = scorer
-    return scorer
 
 
 def unregister_task(name: str) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import math
 from typing import Any, NamedTuple
 
 __all__ = ["RewardResult", "Status", "TaskOutcome"]
@@ -104,15 +103,3 @@ class RewardResult(NamedTuple):
         if not statuses:
             return Status.OK
         return min(statuses, key=_PRIORITY.__getitem__)
-
-
-def finite_or_zero(value: float) -> tuple[float, bool]:
-    """``(value, True)`` for a finite float, ``(0.0, False)`` otherwise.
-
-    >>> finite_or_zero(float("nan"))
-    (0.0, False)
-    """
-    v = float(value)
-    if math.isfinite(v):
-        return v, True
-    return 0.0, False

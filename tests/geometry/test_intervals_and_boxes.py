@@ -268,11 +268,12 @@ def test_small_batches_equal_the_array_path() -> None:
         answers = [json.dumps({key: make()}) for _ in range(3000)]
         answers[::37] = ["{'x': 1}"] * len(answers[::37])
         truths = [scorer.prepare_ground_truth(json.dumps({key: make()}), None) for _ in answers]
-        big = scorer.score_columns(answers, truths, [None] * len(answers), opts)
+        big = scorer.score_many(answers, truths, [None] * len(answers), opts)
         for k in range(0, len(answers), 7):
-            small = scorer.score_columns(answers[k:k + 7], truths[k:k + 7], [None] * 7, opts)
-            assert [struct_bits(v) for v in small[0]] == [struct_bits(v) for v in big[0][k:k + 7]]
-            assert list(small[1]) == list(big[1][k:k + 7])
+            small = scorer.score_many(answers[k:k + 7], truths[k:k + 7], [None] * 7, opts)
+            assert [struct_bits(o.accuracy) for o in small] == [
+                struct_bits(o.accuracy) for o in big[k:k + 7]]
+            assert [o.structure for o in small] == [o.structure for o in big[k:k + 7]]
 
 
 def struct_bits(v: float) -> bytes:

@@ -339,12 +339,13 @@ def test_fast_checks_agree_with_pydantic_schemas(batch: tuple[str, list]) -> Non
 
 
 def test_columns_equal_outcomes(batch: tuple[str, list]) -> None:
-    """``score_columns`` (what ``score_batch`` consumes) says what ``score_many`` says."""
+    """The deprecated ``score_columns`` says what ``score_many`` says."""
     task, cases = batch
     scorer, _ = SCORERS[task]
     truths = [scorer.prepare_ground_truth(g, d) for _, g, d in cases]
     args = ([a for a, _, _ in cases], truths, [d for _, _, d in cases], OPTS)
-    acc, struct, special = scorer.score_columns(*args)
+    with pytest.warns(DeprecationWarning, match="score_columns"):
+        acc, struct, special = scorer.score_columns(*args)
     outs = scorer.score_many(*args)
     assert list(acc) == [o.accuracy for o in outs]
     assert list(struct) == [o.structure for o in outs]

@@ -257,7 +257,8 @@ def test_unknown_damage_is_rejected() -> None:
 def test_public_surface() -> None:
     import unireward.testing as T
 
-    assert sorted(T.__all__) == ["CheckReport", "InvariantResult", "Violation", "check_reward"]
+    assert sorted(T.__all__) == [
+        "CheckReport", "InvariantResult", "TaskSpec", "Violation", "check_reward"]
     for name in T.__all__:
         assert getattr(T, name).__name__ == name
     with pytest.raises(AttributeError):

@@ -110,16 +110,21 @@ def dr_grpo(rewards: Any, group_ids: Sequence[Any]) -> np.ndarray:
 
 
 def task_keys(
-    tasks: Sequence[str], data_types: Sequence[str | None] | None = None, *, profile: str = "onethinker"
+    tasks: Sequence[str],
+    data_types: Sequence[str | None] | None = None,
+    *,
+    profile: str = "onethinker",
 ) -> list[str]:
-    """EMA task keys: the raw task strings (NOT lower-cased, as in the reference), with
-    segmentation split by data type.
+    """EMA task keys: the raw task strings (NOT lower-cased, as in the reference), refined
+    where the task's scorer says so (:meth:`~unireward.TaskScorer.ema_key`): segmentation
+    is split by data type. A task no scorer is registered for keeps its string.
 
     ``onethinker`` splits as the reference does: only the task spelled exactly
     ``segmentation``, and only for the data types ``image`` and ``video`` (any case);
     ``strict`` splits any spelling of segmentation by any data type (lower-cased).
 
-    >>> task_keys(["segmentation", "segmentation", "Segmentation", "OCR"], ["Video", "3d", "image", "image"])
+    >>> tasks = ["segmentation", "segmentation", "Segmentation", "OCR"]
+    >>> task_keys(tasks, ["Video", "3d", "image", "image"])
     ['segmentation/video', 'segmentation', 'Segmentation', 'OCR']
     >>> task_keys(["Segmentation", "segmentation"], ["image", "3D"], profile="strict")
     ['Segmentation/image', 'segmentation/3d']
@@ -129,13 +134,16 @@ def task_keys(
     if profile not in EMA_PROFILES:
         raise ConfigurationError(f"profile must be one of {EMA_PROFILES}, got {profile!r}")
     strict = profile == "strict"
+    from ..errors import UniRewardError
+    from ..registry import get_scorer
 
     def key(task: Any, data_type: Any) -> str:
         t = str(task)
-        if strict:
-            return f"{t}/{str(data_type).lower()}" if t.strip().lower() == "segmentation" else t
-        dt = "" if data_type is None else str(data_type).lower()
-        return f"{t}/{dt}" if t == "segmentation" and dt in ("image", "video") else t
+        try:
+            scorer = get_scorer(t)
+        except UniRewardError:
+            return t
+        return scorer.ema_key(t, data_type, strict=strict)
 
     if data_types is None:
         by_task = {t: key(t, None) for t in dict.fromkeys(tasks)}

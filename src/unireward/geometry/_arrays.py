@@ -30,7 +30,9 @@ def as_coords(x: Any, width: int, name: str) -> np.ndarray:
     return a
 
 
-def blockwise(fn: Callable[[np.ndarray, np.ndarray], np.ndarray], p: np.ndarray, g: np.ndarray) -> np.ndarray:
+def blockwise(
+    fn: Callable[[np.ndarray, np.ndarray], np.ndarray], p: np.ndarray, g: np.ndarray
+) -> np.ndarray:
     """``fn(p, g)`` computed in blocks of :data:`BLOCK` rows when both are ``(N, k)`` of the
     same shape (about twice as fast on large batches: the temporaries stay in cache);
     any other shapes go to ``fn`` in one call.

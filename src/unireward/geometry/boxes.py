@@ -52,7 +52,9 @@ def _iou(p: np.ndarray, g: np.ndarray) -> np.ndarray:
     """
     if p.ndim == 1 or g.ndim == 1:  # in-place ops need array columns, not 0-d scalars
         shape = np.broadcast_shapes(p.shape[:-1], g.shape[:-1])
-        return _iou(p.reshape(-1, 4) if p.ndim == 1 else p, g.reshape(-1, 4) if g.ndim == 1 else g).reshape(shape)
+        return _iou(
+            p.reshape(-1, 4) if p.ndim == 1 else p, g.reshape(-1, 4) if g.ndim == 1 else g
+        ).reshape(shape)
     pc, gc = _columns(p), _columns(g)
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         area_p, area_g = _sides(pc), _sides(gc)
@@ -129,7 +131,8 @@ def box_iou_pairwise(a: Any, b: Any) -> np.ndarray:
 
     Same formula and degenerate cases as :func:`box_iou`; returns shape ``(N, M)``.
 
-    >>> box_iou_pairwise([[0, 0, 2, 2]], [[0, 0, 2, 2], [1, 1, 3, 3], [5, 5, 6, 6]]).round(4).tolist()
+    >>> others = [[0, 0, 2, 2], [1, 1, 3, 3], [5, 5, 6, 6]]
+    >>> box_iou_pairwise([[0, 0, 2, 2]], others).round(4).tolist()
     [[1.0, 0.1429, 0.0]]
     >>> box_iou_pairwise(np.zeros((0, 4)), [[0, 0, 1, 1]]).shape
     (0, 1)
@@ -137,5 +140,7 @@ def box_iou_pairwise(a: Any, b: Any) -> np.ndarray:
     p = as_coords(a, 4, "boxes a")
     g = as_coords(b, 4, "boxes b")
     if p.ndim != 2 or g.ndim != 2:
-        raise ValueError(f"box_iou_pairwise needs (N, 4) and (M, 4) arrays, got {p.shape} and {g.shape}")
+        raise ValueError(
+            f"box_iou_pairwise needs (N, 4) and (M, 4) arrays, got {p.shape} and {g.shape}"
+        )
     return _iou(p[:, None, :], g[None, :, :])

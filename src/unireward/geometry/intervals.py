@@ -13,7 +13,13 @@ import numpy as np
 
 from ._arrays import as_coords, blockwise, finite_rows, scalar_or_array
 
-__all__ = ["INTERVAL_EPS", "KEYFRAME_SCALE", "interval_iou", "iou_one_interval", "keyframe_similarity"]
+__all__ = [
+    "INTERVAL_EPS",
+    "KEYFRAME_SCALE",
+    "interval_iou",
+    "iou_one_interval",
+    "keyframe_similarity",
+]
 
 #: An interval union at or below this length counts as empty (IoU 0).
 INTERVAL_EPS = 1e-12

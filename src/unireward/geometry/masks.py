@@ -86,7 +86,11 @@ def as_mask(mask: Any, name: str = "mask", ndim: int | None = None) -> np.ndarra
     if a.dtype != bool:
         a = a != 0
     if a.ndim < 2 or (ndim is not None and a.ndim != ndim):
-        want = "(..., H, W)" if ndim is None else "(" + ", ".join(["T"] * (ndim - 2) + ["H", "W"]) + ")"
+        want = (
+            "(..., H, W)"
+            if ndim is None
+            else "(" + ", ".join(["T"] * (ndim - 2) + ["H", "W"]) + ")"
+        )
         raise ValueError(f"{name} must have shape {want}, got shape {a.shape}")
     return a
 
@@ -366,8 +370,8 @@ def boundary_f(pred: Any, target: Any, tolerance: float = BOUNDARY_TOLERANCE) ->
 
     The boundaries (:func:`boundary_map`) match within :func:`boundary_radius` pixels
     (dilation by a disk, computed as a Euclidean distance transform); precision is the
-    share of predicted boundary pixels near a true one, recall the reverse, and ``F = 2PR / (P + R)``. No boundary on either side gives 1,
-    on one side only 0.
+    share of predicted boundary pixels near a true one, recall the reverse, and
+    ``F = 2PR / (P + R)``. No boundary on either side gives 1, on one side only 0.
 
     >>> m = np.zeros((40, 40), bool); m[10:30, 10:30] = True
     >>> float(boundary_f(m, m)), float(boundary_f(m, np.roll(m, 1, axis=1)))
@@ -382,8 +386,9 @@ def boundary_f(pred: Any, target: Any, tolerance: float = BOUNDARY_TOLERANCE) ->
     flat_p = p.reshape((-1, *p.shape[-2:]))
     flat_t = t.reshape((-1, *t.shape[-2:]))
     radius = boundary_radius(p.shape, tolerance)
-    pr = np.array([_boundary_pr(a, b, radius) for a, b in zip(flat_p, flat_t, strict=True)],
-                  dtype=np.float64).reshape((*lead, 2))
+    pr = np.array(
+        [_boundary_pr(a, b, radius) for a, b in zip(flat_p, flat_t, strict=True)], dtype=np.float64
+    ).reshape((*lead, 2))
     f = _f_measure(pr[..., 0], pr[..., 1])
     return f[()] if f.ndim == 0 else f
 
@@ -428,7 +433,9 @@ def decode_rle(rle: Mapping[str, Any]) -> np.ndarray:
         raise ValueError(f"RLE size must be >= 0, got {[h, w]}")
     if isinstance(counts, list):
         if any(type(c) is not int or c < 0 for c in counts) or sum(counts) != h * w:
-            raise ValueError(f"uncompressed RLE counts must be non-negative ints summing to {h * w}")
+            raise ValueError(
+                f"uncompressed RLE counts must be non-negative ints summing to {h * w}"
+            )
         obj = mask_utils.frPyObjects({"size": [h, w], "counts": counts}, h, w)
     elif isinstance(counts, (str, bytes)):
         try:

@@ -26,7 +26,13 @@ _PERMS = {k: np.array(list(itertools.permutations(range(k))), dtype=np.intp) for
 def _point_arrays(pred: Any, truth: Any) -> tuple[np.ndarray, np.ndarray]:
     p = np.asarray(pred, dtype=np.float64)
     g = np.asarray(truth, dtype=np.float64)
-    if p.ndim < 2 or g.ndim < 2 or p.shape[-1] != 2 or g.shape[-1] != 2 or p.shape[-2] != g.shape[-2]:
+    if (
+        p.ndim < 2
+        or g.ndim < 2
+        or p.shape[-1] != 2
+        or g.shape[-1] != 2
+        or p.shape[-2] != g.shape[-2]
+    ):
         raise ValueError(
             f"point sets must have shapes (..., k, 2) with the same k, got {p.shape} and {g.shape}"
         )

@@ -49,7 +49,8 @@ def as_polygons(polygons: Any) -> np.ndarray:
     single ``(K, 2)`` vertex list, or shapely geometries. A vertex list with fewer than 3
     vertices, or with a NaN or infinite coordinate, becomes an empty polygon.
 
-    >>> [round(g.area, 6) for g in as_polygons([[[0, 0], [2, 0], [2, 2], [0, 2]], [[0, 0], [1, 0]]])]
+    >>> shapes = [[[0, 0], [2, 0], [2, 2], [0, 2]], [[0, 0], [1, 0]]]
+    >>> [round(g.area, 6) for g in as_polygons(shapes)]
     [4.0, 0.0]
     """
     import shapely
@@ -89,8 +90,10 @@ def as_polygons(polygons: Any) -> np.ndarray:
 
 
 def _is_point(x: Any) -> bool:
-    return isinstance(x, (Sequence, np.ndarray)) and len(x) == 2 and not isinstance(
-        x[0], (Sequence, np.ndarray)
+    return (
+        isinstance(x, (Sequence, np.ndarray))
+        and len(x) == 2
+        and not isinstance(x[0], (Sequence, np.ndarray))
     )
 
 
@@ -138,7 +141,9 @@ def polygon_iou(pred: Any, truth: Any) -> Any:
         union = shapely.area(aa) + shapely.area(bb) - inter
         with np.errstate(invalid="ignore", divide="ignore"):
             iou[ok] = np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0)
-    single = not (isinstance(pred, np.ndarray) and pred.ndim == 3) and _single(pred) and _single(truth)
+    single = (
+        not (isinstance(pred, np.ndarray) and pred.ndim == 3) and _single(pred) and _single(truth)
+    )
     return scalar_or_array(iou.reshape(())) if single and iou.size == 1 else iou
 
 

@@ -103,6 +103,10 @@ def ragged_mean_iou(pred: Any, truth: Any, owner: Any, counts: Any) -> np.ndarra
     own = np.asarray(owner, dtype=np.intp).reshape(-1)
     cnt = np.asarray(counts, dtype=np.float64).reshape(-1)
     if not (len(p) == len(g) == len(own)):
-        raise ValueError(f"pred, truth and owner need one row per pair, got {len(p)}, {len(g)}, {len(own)}")
-    sums = np.bincount(own, weights=_iou(p, g), minlength=len(cnt)) if len(own) else np.zeros(len(cnt))
+        raise ValueError(
+            f"pred, truth and owner need one row per pair, got {len(p)}, {len(g)}, {len(own)}"
+        )
+    sums = (
+        np.bincount(own, weights=_iou(p, g), minlength=len(cnt)) if len(own) else np.zeros(len(cnt))
+    )
     return np.where(cnt > 0, sums / np.where(cnt > 0, cnt, 1.0), 0.0)

@@ -44,11 +44,11 @@ FAMILIES: dict[str, tuple[str, tuple[str, ...]]] = {
     "tracking": ("tracking", ("AO", "SR@0.5", "SR@0.75")),
     "segmentation": ("segmentation", ("gIoU", "cIoU")),
 }
-_BY_TASK = {task: family for family, (task, _) in FAMILIES.items()}
 
 
 def family_of(label: str) -> str | None:
-    """The benchmark family of a task label, or None (not a grounding task, or unknown).
+    """The benchmark family of a task label (its scorer's
+    :attr:`~unireward.TaskScorer.report_family`), or None (no family, or unknown).
 
     >>> family_of("Temporal_Grounding"), family_of("spatio-temporal grounding"), family_of("OCR")
     ('temporal grounding', 'spatio-temporal grounding', None)
@@ -57,9 +57,10 @@ def family_of(label: str) -> str | None:
     from ..registry import get_scorer
 
     try:
-        return _BY_TASK.get(get_scorer(label).name)
+        family = get_scorer(label).report_family
     except (UnknownTaskError, TypeError, ValueError):
         return None
+    return family if family in FAMILIES else None
 
 
 def _iou_metrics(ious: list[Any]) -> dict[str, float]:

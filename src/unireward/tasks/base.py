@@ -9,18 +9,22 @@ reward happens once, in :mod:`unireward.api`.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..errors import ConfigurationError
 from ..result import Status, TaskOutcome
 
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
 __all__ = ["PROFILES", "BatchScorer", "Columns", "ScoreOptions", "TaskScorer"]
 
-#: What :meth:`TaskScorer.score_columns` returns: the accuracy and structure of every item,
-#: and the full outcome of each item that has more to say than its two numbers (a status
-#: other than ``ok``, a reason or details), by position in the batch.
+#: What the deprecated :meth:`TaskScorer.score_columns` returns: the accuracy and structure
+#: of every item, and the full outcome of each item that has more to say than its two
+#: numbers (a status other than ``ok``, a reason or details), by position in the batch.
 Columns = tuple[Sequence[float], Sequence[float], Mapping[int, TaskOutcome]]
 _OK = Status.OK
 
@@ -44,14 +48,14 @@ class ScoreOptions:
         raise_on_error: re-raise unexpected scoring errors instead of recording them.
         extra: task-specific options (``{"name": value}``) for user-registered scorers.
 
-    >>> ScoreOptions(profile="lenient")
+    >>> ScoreOptions(profile="lenient")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    unireward.errors.ConfigurationError: profile must be one of ('onethinker', 'strict'), got 'lenient'
-    >>> ScoreOptions(math_timeout=float("inf"))
+    unireward.errors.ConfigurationError: profile must be one of ('onethinker', ...), got 'lenient'
+    >>> ScoreOptions(math_timeout=float("inf"))  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    unireward.errors.ConfigurationError: math_timeout must be a finite number of seconds in (0, 3600], got inf
+    unireward.errors.ConfigurationError: math_timeout must be a finite number of ... got inf
     """
 
     profile: str = "onethinker"
@@ -81,17 +85,54 @@ class ScoreOptions:
 
 
 class TaskScorer:
-    """Base class of task scorers.
+    """Base class of task scorers: a task is one subclass.
 
-    Subclasses set :attr:`name` (lower-case), optionally :attr:`aliases`, and
-    :attr:`structured` (``False``: the structure reward is 0.5 whenever the format holds),
-    and implement :meth:`score`. Structured scorers override :meth:`score_many` to
-    vectorise a batch.
+    Subclasses set :attr:`name` (lower-case) and optionally :attr:`aliases`, and implement
+    one method, :meth:`score_many`, which scores a batch; :meth:`score` scores a batch of
+    one, so the single-item and batch paths cannot drift apart. :attr:`structured`
+    (``True``: the structure reward depends on the answer's shape) also chooses the
+    structure reward of a row whose ground truth was refused when the task has no
+    :meth:`stand_in_truth`: 0 for a structured task, 0.5 otherwise.
+
+    What else the library asks about a task is read from the class as well: the answer
+    model (:attr:`answer_model`, :meth:`answer_model_for`), the ground-truth preparation
+    (:meth:`prepare_ground_truth`), the EMA-GRPO key (:meth:`ema_key`), the property-test
+    spec (:attr:`check_spec`), the report family (:attr:`report_family`) and whether a
+    reward model scores it (:attr:`uses_reward_model`). See docs/api.md for a worked task.
+
+    A subclass written for earlier releases that implements only :meth:`score` keeps
+    working: its :meth:`score_many` calls it per item (with a DeprecationWarning when the
+    class is defined).
     """
 
     name: ClassVar[str] = ""
     aliases: ClassVar[tuple[str, ...]] = ()
     structured: ClassVar[bool] = False
+    #: the pydantic model of a well-formed answer (structured tasks; see
+    #: :meth:`answer_model_for`), which writes the reason of a schema error
+    answer_model: ClassVar[type[BaseModel] | None] = None
+    #: data types with an answer model of their own (see :meth:`answer_model_for`)
+    answer_data_types: ClassVar[tuple[str, ...]] = ()
+    #: the property-test spec :func:`unireward.testing.check_reward` draws answers with: a
+    #: :class:`~unireward.testing._tasks.TaskSpec` subclass, or its ``"module:Class"`` path
+    #: (imported on demand, so that hypothesis stays optional); None: no property tests
+    check_spec: ClassVar[Any] = None
+    #: the benchmark family of the task in reports (a key of
+    #: :data:`unireward.report.FAMILIES`: its metrics and panels), or None
+    report_family: ClassVar[str | None] = None
+    #: whether :func:`unireward.score_batch` hands the answers to a reward model when
+    #: one is given (open-ended answers)
+    uses_reward_model: ClassVar[bool] = False
+
+    def answer_model_for(self, data_type: str | None) -> type[BaseModel] | None:
+        """The answer model of one data type (the default: :attr:`answer_model`)."""
+        return self.answer_model
+
+    def ema_key(self, task: str, data_type: str | None, *, strict: bool) -> str:
+        """The EMA-GRPO key of a sample of this task (see
+        :func:`unireward.advantage.task_keys`): ``task`` as written (the default), or a
+        finer key (segmentation splits by data type). ``strict``: the ``strict`` profile."""
+        return task
 
     def prepare_ground_truth(self, ground_truth: Any, data_type: str | None) -> Any:
         """Check and convert one ground truth (a string already unwrapped of ``<answer>``
@@ -120,11 +161,6 @@ class TaskScorer:
         """
         return None
 
-    def score(
-        self, answer: str, truth: Any, *, data_type: str | None, options: ScoreOptions
-    ) -> TaskOutcome:
-        raise NotImplementedError
-
     def score_many(
         self,
         answers: Sequence[str],
@@ -132,11 +168,17 @@ class TaskScorer:
         data_types: Sequence[str | None],
         options: ScoreOptions,
     ) -> list[TaskOutcome]:
-        """Score a batch; the default calls :meth:`score` per item."""
-        return [
-            self.score(a, t, data_type=d, options=options)
-            for a, t, d in zip(answers, truths, data_types, strict=True)
-        ]
+        """Score a batch: one :class:`~unireward.result.TaskOutcome` per answer, in order.
+
+        ``answers`` are the extracted answers, ``truths`` the prepared ground truths (see
+        :meth:`prepare_ground_truth`). The one method a scorer implements."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement score_many")
+
+    def score(
+        self, answer: str, truth: Any, *, data_type: str | None, options: ScoreOptions
+    ) -> TaskOutcome:
+        """Score one answer: :meth:`score_many` on a batch of one."""
+        return self.score_many([answer], [truth], [data_type], options)[0]
 
     def score_columns(
         self,
@@ -145,12 +187,13 @@ class TaskScorer:
         data_types: Sequence[str | None],
         options: ScoreOptions,
     ) -> Columns:
-        """A batch as columns (what :func:`unireward.score_batch` consumes): the accuracies,
-        the structure rewards and the outcomes of the items that are not plainly ``ok``.
-
-        The default derives them from :meth:`score_many`; the temporal and spatial grounding
-        scorers produce them directly, without an outcome object per item.
-        """
+        """Deprecated: :meth:`score_many` as columns (the accuracies, the structure rewards
+        and the outcomes of the items that are not plainly ``ok``)."""
+        warnings.warn(
+            "TaskScorer.score_columns is deprecated; use score_many",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         outs = self.score_many(answers, truths, data_types, options)
         special = {
             i: o
@@ -159,21 +202,32 @@ class TaskScorer:
         }
         return [o.accuracy for o in outs], [o.structure for o in outs], special
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "score" in cls.__dict__ and cls.score_many is TaskScorer.score_many:
+            warnings.warn(
+                f"{cls.__qualname__} implements only TaskScorer.score: implement score_many "
+                "(a batch) instead; score is now a batch of one",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            cls.score_many = _score_items  # type: ignore[method-assign]
+
+
+def _score_items(
+    self: TaskScorer,
+    answers: Sequence[str],
+    truths: Sequence[Any],
+    data_types: Sequence[str | None],
+    options: ScoreOptions,
+) -> list[TaskOutcome]:
+    """The batch method of a scorer that implements only :meth:`TaskScorer.score`."""
+    return [
+        self.score(a, t, data_type=d, options=options)
+        for a, t, d in zip(answers, truths, data_types, strict=True)
+    ]
+
 
 class BatchScorer(TaskScorer):
-    """A scorer written for batches: implement :meth:`score_many`; :meth:`score` scores a
-    batch of one, so the single-item and batch paths cannot drift apart."""
-
-    def score(
-        self, answer: str, truth: Any, *, data_type: str | None, options: ScoreOptions
-    ) -> TaskOutcome:
-        return self.score_many([answer], [truth], [data_type], options)[0]
-
-    def score_many(
-        self,
-        answers: Sequence[str],
-        truths: Sequence[Any],
-        data_types: Sequence[str | None],
-        options: ScoreOptions,
-    ) -> list[TaskOutcome]:
-        raise NotImplementedError
+    """Kept for compatibility: every :class:`TaskScorer` is a batch scorer now (implement
+    :meth:`~TaskScorer.score_many`)."""

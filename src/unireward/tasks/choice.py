@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from .._mathsafe.prm800k import grade_answer
@@ -22,11 +23,19 @@ class MultipleChoiceScorer(TaskScorer):
 
     name = "multiple choice"
     aliases = ("multiple-choice", "mcq", "choice")
+    check_spec = "unireward.testing._tasks:ChoiceSpec"
 
-    def score(
-        self, answer: str, truth: Any, *, data_type: str | None, options: ScoreOptions
-    ) -> TaskOutcome:
-        return TaskOutcome(1.0 if grade_answer(answer, truth) else 0.0, 0.5)
+    def score_many(
+        self,
+        answers: Sequence[str],
+        truths: Sequence[Any],
+        data_types: Sequence[str | None],
+        options: ScoreOptions,
+    ) -> list[TaskOutcome]:
+        return [
+            TaskOutcome(1.0 if grade_answer(a, t) else 0.0, 0.5)
+            for a, t in zip(answers, truths, strict=True)
+        ]
 
 
 SCORERS = (MultipleChoiceScorer,)

@@ -8,13 +8,13 @@ whole batch are then computed by :mod:`unireward.geometry` in array operations.
 
 Reference quirks kept by the default ``onethinker`` profile, and what ``strict`` changes:
 
-===========================================  ============================  ==========================
-case                                         onethinker (default)          strict
-===========================================  ============================  ==========================
-swapped interval ends / box corners          not reordered: IoU 0          reordered, then scored
-spatio-temporal ``{"boxes": {}}``            valid (structure 0.25)        not valid
-frame keys                                   compared as strings           compared as strings
-===========================================  ============================  ==========================
+=====================================  ======================  ======================
+case                                   onethinker (default)    strict
+=====================================  ======================  ======================
+swapped interval ends / box corners    not reordered: IoU 0    reordered, then scored
+spatio-temporal ``{"boxes": {}}``      valid (structure 0.25)  not valid
+frame keys                             compared as strings     compared as strings
+=====================================  ======================  ======================
 
 Both profiles: numbers may be JSON numbers, booleans or numeric strings; NaN, Infinity
 and ``1e309`` count as numbers for the structure reward but their component scores 0 with
@@ -40,19 +40,22 @@ from ..geometry import (
 from ..result import Status, TaskOutcome
 from ..schemas import (
     Issues,
-    _scan_once,
+    PolygonAnswer,
+    SpatialAnswer,
+    SpatioTemporalAnswer,
+    TemporalAnswer,
     as_floats,
     as_frame_boxes,
     as_points,
-    decode_json,
     load_json,
-    schema_reason,
     stand_in_frames,
     truth_floats,
     truth_frames,
     truth_object,
+    validation_reason,
 )
-from .base import BatchScorer, Columns, ScoreOptions
+from ._shared import FramePairs, flag_non_finite, order_boxes, order_intervals, outcomes
+from .base import BatchScorer, ScoreOptions
 
 __all__ = [
     "SCORERS",
@@ -71,43 +74,6 @@ _SMALL_BATCH = 16
 _MALFORMED = Status.MALFORMED_JSON
 _SCHEMA = Status.SCHEMA_ERROR
 _NON_FINITE = Status.NON_FINITE
-
-
-def order_intervals(a: np.ndarray) -> np.ndarray:
-    """Swap the ends of ``(..., 2)`` intervals given end first (the ``strict`` profile).
-
-    >>> order_intervals(np.array([[3.0, 1.0], [1.0, 2.0]])).tolist()
-    [[1.0, 3.0], [1.0, 2.0]]
-    """
-    return np.stack([np.fmin(a[..., 0], a[..., 1]), np.fmax(a[..., 0], a[..., 1])], axis=-1)
-
-
-def order_boxes(a: np.ndarray) -> np.ndarray:
-    """Reorder the corners of ``(..., 4)`` boxes to ``x1 <= x2``, ``y1 <= y2`` (``strict``).
-
-    >>> order_boxes(np.array([[3.0, 4.0, 1.0, 2.0]])).tolist()
-    [[1.0, 2.0, 3.0, 4.0]]
-    """
-    x = order_intervals(a[..., [0, 2]])
-    y = order_intervals(a[..., [1, 3]])
-    return np.stack([x[..., 0], y[..., 0], x[..., 1], y[..., 1]], axis=-1)
-
-
-def outcomes(acc: np.ndarray, structure: Sequence[float], issues: Issues) -> list[TaskOutcome]:
-    """Assemble the per-item outcomes of a batch (accuracy is always finite here)."""
-    out = [TaskOutcome(a, s) for a, s in zip(acc.tolist(), structure, strict=True)]
-    for i, (status, reason) in issues.items.items():
-        out[i] = TaskOutcome(out[i].accuracy, out[i].structure, status, reason)
-    return out
-
-
-def flag_non_finite(rows: np.ndarray, index: Sequence[int] | np.ndarray, issues: Issues, what: str) -> None:
-    """Flag items whose used values (``rows``, owned by ``index``) are not all finite."""
-    if len(rows) == 0:
-        return
-    bad = ~np.isfinite(rows.reshape(len(rows), -1)).all(axis=1)
-    for i in np.unique(np.asarray(index)[bad]).tolist():
-        issues.flag(i, _NON_FINITE, f"{what} has a NaN or infinite value: that component scores 0")
 
 
 # --------------------------------------------------------------------------------------
@@ -134,7 +100,9 @@ class _OneShapeScorer(BatchScorer):
     #: the IoU of one finite pair in Python floats (the same doubles as :meth:`_iou`)
     _iou_one: ClassVar[Any] = None
 
-    def _small_batch(self, flat: list[float], structure: list[float], truths: Sequence[Any]) -> list[float] | None:
+    def _small_batch(
+        self, flat: list[float], structure: list[float], truths: Sequence[Any]
+    ) -> list[float] | None:
         """The accuracies of a few items without NumPy (a single :func:`score` call costs
         several times the arithmetic in array set-up otherwise), or None when a value is
         not a plain finite number within +-1e150 (the array path then takes the batch)."""
@@ -151,7 +119,6 @@ class _OneShapeScorer(BatchScorer):
             out.append(one(p, g))
         return out
 
-
     def score_many(
         self,
         answers: Sequence[str],
@@ -159,76 +126,63 @@ class _OneShapeScorer(BatchScorer):
         data_types: Sequence[str | None],
         options: ScoreOptions,
     ) -> list[TaskOutcome]:
-        acc, structure, special = self.score_columns(answers, truths, data_types, options)
-        out = [TaskOutcome(a, s) for a, s in zip(acc, structure, strict=True)]
-        for i, o in special.items():
-            out[i] = o
-        return out
-
-    def score_columns(
-        self,
-        answers: Sequence[str],
-        truths: Sequence[Any],
-        data_types: Sequence[str | None],
-        options: ScoreOptions,
-    ) -> Columns:
-        key, size, task = self.key, self.size, self.name
-        missing = _NAN2 if size == 2 else _NAN4
-        issues = Issues()
-        flat: list[float] = []  # item i owns flat[i * size : (i + 1) * size]
-        structure: list[float] = []
-        scan, extend, put = _scan_once, flat.extend, structure.append
-        for i, answer in enumerate(answers):
-            # The usual answer in C calls only: the JSON scanner alone is json.loads of an
-            # answer it takes whole, then the field as `size` floats. Anything else (bad
-            # JSON, another shape, a value float() rejects) takes the careful path below,
-            # with the value already scanned.
-            try:
-                obj, end = scan(answer, 0)
-                whole = end == len(answer)
-            except (StopIteration, ValueError, RecursionError):
-                whole = False
-            if whole:
-                x = obj.get(key) if type(obj) is dict else None
-                if type(x) is list and len(x) == size:
-                    try:
-                        extend(map(float, x))
-                        put(0.5)
-                        continue
-                    except (TypeError, ValueError, OverflowError):
-                        del flat[i * size :]  # what the failed float() left
-            else:
-                obj, err = decode_json(answer)
-                if err is not None:
-                    issues.flag(i, _MALFORMED, f"answer is {err}")
-                    extend(missing)
-                    put(0.0)
-                    continue
-            v = as_floats(obj.get(key), size) if type(obj) is dict else None
-            if v is None:
-                issues.flag(i, _SCHEMA, schema_reason(task, obj))
-                extend(missing)
-                put(0.0)
-            else:
-                extend(v)
-                put(0.5)
+        flat, structure, issues = self._read(answers)
         n = len(structure)
         accuracy: list[float] | None = None
         if n <= _SMALL_BATCH and not options.strict:
             accuracy = self._small_batch(flat, structure, truths)
         if accuracy is None:
             accuracy = self._array_accuracy(flat, structure, truths, issues, options.strict)
-        return accuracy, structure, {
-            i: TaskOutcome(accuracy[i], structure[i], st, why) for i, (st, why) in issues.items.items()
-        }
+        return outcomes(accuracy, structure, issues)
+
+    def _read(self, answers: Sequence[str]) -> tuple[list[float], list[float], Issues]:
+        """The answers' fields as one flat list (item i owns ``flat[i * size : (i + 1) *
+        size]``, NaN where unusable), their structure rewards and their issues."""
+        key, size = self.key, self.size
+        missing = _NAN2 if size == 2 else _NAN4
+        issues = Issues()
+        flat: list[float] = []  # item i owns flat[i * size : (i + 1) * size]
+        structure: list[float] = []
+        extend, put = flat.extend, structure.append
+        for i, answer in enumerate(answers):
+            obj, err = load_json(answer)
+            if err is not None:
+                issues.flag(i, _MALFORMED, f"answer is {err}")
+                extend(missing)
+                put(0.0)
+                continue
+            x = obj.get(key) if type(obj) is dict else None
+            if type(x) is list and len(x) == size:
+                try:  # the usual answer: the field as `size` floats, in C calls only
+                    extend(map(float, x))
+                    put(0.5)
+                    continue
+                except (TypeError, ValueError, OverflowError):
+                    del flat[i * size :]  # what the failed float() left
+            v = as_floats(x, size)
+            if v is None:
+                issues.flag(i, _SCHEMA, validation_reason(self.answer_model, obj))
+                extend(missing)
+                put(0.0)
+            else:
+                extend(v)
+                put(0.5)
+        return flat, structure, issues
 
     def _array_accuracy(
-        self, flat: list[float], structure: list[float], truths: Sequence[Any], issues: Issues, strict: bool
+        self,
+        flat: list[float],
+        structure: list[float],
+        truths: Sequence[Any],
+        issues: Issues,
+        strict: bool,
     ) -> list[float]:
         """The accuracies in NumPy; flags the items whose used values are not finite."""
         n, size = len(structure), self.size
         pred = np.array(flat, dtype=np.float64).reshape(n, size)
-        truth = np.fromiter(chain.from_iterable(truths), np.float64, count=n * size).reshape(n, size)
+        truth = np.fromiter(chain.from_iterable(truths), np.float64, count=n * size).reshape(
+            n, size
+        )
         acc = self._iou(pred, truth, strict) + 0.0  # zeros as +0.0, as in the small path
         parsed = np.array(structure) > 0
         flag_non_finite(pred[parsed], np.flatnonzero(parsed), issues, self.key)
@@ -247,11 +201,15 @@ class TemporalGroundingScorer(_OneShapeScorer):
     (0.3333333333333333, 0.5, <Status.OK: 'ok'>)
     >>> s.score('{"time": [3, 1]}', gt, data_type="video", options=o)[:2]
     (0.0, 0.5)
-    >>> s.score('{"time": [3, 1]}', gt, data_type="video", options=ScoreOptions(profile="strict"))[:2]
+    >>> strict = ScoreOptions(profile="strict")
+    >>> s.score('{"time": [3, 1]}', gt, data_type="video", options=strict)[:2]
     (0.3333333333333333, 0.5)
     """
 
     name = "temporal grounding"
+    answer_model = TemporalAnswer
+    check_spec = "unireward.testing._tasks:TemporalSpec"
+    report_family = "temporal grounding"
     key, size = "time", 2
     _iou_one = staticmethod(iou_one_interval)
 
@@ -275,6 +233,9 @@ class SpatialGroundingScorer(_OneShapeScorer):
     """
 
     name = "spatial grounding"
+    answer_model = SpatialAnswer
+    check_spec = "unireward.testing._tasks:SpatialSpec"
+    report_family = "spatial grounding"
     key, size = "boxes", 4
     _iou_one = staticmethod(iou_one_box)
 
@@ -308,22 +269,28 @@ class SpatioTemporalGroundingScorer(BatchScorer):
     ``boxes`` an object of 4-number lists (``{}`` passes in the default profile).
 
     >>> s, o = SpatioTemporalGroundingScorer(), ScoreOptions()
-    >>> gt = s.prepare_ground_truth({"time": [0, 4], "boxes": {"1": [0, 0, 2, 2], "2": [0, 0, 2, 2]}}, "video")
-    >>> s.score('{"time": [0, 2], "boxes": {"1": [0, 0, 2, 1]}}', gt, data_type="video", options=o)[:2]
+    >>> truth = {"time": [0, 4], "boxes": {"1": [0, 0, 2, 2], "2": [0, 0, 2, 2]}}
+    >>> gt = s.prepare_ground_truth(truth, "video")
+    >>> answer = '{"time": [0, 2], "boxes": {"1": [0, 0, 2, 1]}}'
+    >>> s.score(answer, gt, data_type="video", options=o)[:2]
     (0.5, 0.375)
     """
 
     name = "spatial-temporal grounding"
     aliases = ("spatio-temporal grounding",)
+    answer_model = SpatioTemporalAnswer
+    check_spec = "unireward.testing._tasks:SpatioTemporalSpec"
+    report_family = "spatio-temporal grounding"
     structured = True
 
     def prepare_ground_truth(self, ground_truth: Any, data_type: str | None) -> SpatioTemporalTruth:
         obj = truth_object(ground_truth, self.name)
-        return SpatioTemporalTruth(truth_floats(obj, "time", 2, self.name), truth_frames(obj, self.name))
+        return SpatioTemporalTruth(
+            truth_floats(obj, "time", 2, self.name), truth_frames(obj, self.name)
+        )
 
     def stand_in_truth(self, ground_truth: Any, data_type: str | None) -> SpatioTemporalTruth:
         return SpatioTemporalTruth((0.0, 1.0), stand_in_frames(ground_truth))
-
 
     def score_many(
         self,
@@ -338,9 +305,7 @@ class SpatioTemporalGroundingScorer(BatchScorer):
         structure = [0.0] * n
         times: list[list[float]] = []
         time_owner: list[int] = []
-        pair_pred: list[list[float]] = []
-        pair_true: list[tuple[float, ...]] = []
-        owner: list[int] = []
+        pairs = FramePairs()
         shared_counts = [0] * n
         for i, (answer, gt) in enumerate(zip(answers, truths, strict=True)):
             obj, err = load_json(answer)
@@ -348,7 +313,7 @@ class SpatioTemporalGroundingScorer(BatchScorer):
                 issues.flag(i, _MALFORMED, f"answer is {err}")
                 continue
             if type(obj) is not dict:
-                issues.flag(i, _SCHEMA, schema_reason(self.name, obj))
+                issues.flag(i, _SCHEMA, validation_reason(self.answer_model, obj))
                 continue
             time = obj.get("time")
             tv = as_floats(time, 2)
@@ -362,19 +327,15 @@ class SpatioTemporalGroundingScorer(BatchScorer):
                 frames, boxes_ok = as_frame_boxes(boxes)
                 if strict and not frames:
                     boxes_ok = False
-                for k, gb in gt.frames.items():
-                    if k in frames:
-                        shared += 1
-                        b = frames[k]
-                        if b is not None:
-                            pair_pred.append(b)
-                            pair_true.append(gb)
-                            owner.append(i)
-                shared_counts[i] = shared
+                shared = shared_counts[i] = pairs.match_frames(i, frames, gt.frames)
             valid = type(time) is list and len(time) == 2 and boxes_ok
             structure[i] = 0.25 * valid + (0.25 * shared / len(gt.frames) if gt.frames else 0.0)
             if tv is None or not boxes_ok:
-                issues.flag(i, _SCHEMA, schema_reason(self.name, obj, "'boxes' must not be empty"))
+                issues.flag(
+                    i,
+                    _SCHEMA,
+                    validation_reason(self.answer_model, obj, "'boxes' must not be empty"),
+                )
 
         temporal = np.zeros(n)
         if times:
@@ -384,12 +345,9 @@ class SpatioTemporalGroundingScorer(BatchScorer):
                 t_pred, t_true = order_intervals(t_pred), order_intervals(t_true)
             temporal[time_owner] = interval_iou(t_pred, t_true)
             flag_non_finite(t_pred, time_owner, issues, "time")
-        p = np.array(pair_pred, dtype=np.float64).reshape(-1, 4)
-        g = np.array(pair_true, dtype=np.float64).reshape(-1, 4)
-        if strict:
-            p, g = order_boxes(p), order_boxes(g)
-        spatial = ragged_mean_iou(p, g, owner, shared_counts)
-        flag_non_finite(p, owner, issues, "a box")
+        p, g = pairs.arrays(strict)
+        spatial = ragged_mean_iou(p, g, pairs.owner, shared_counts)
+        flag_non_finite(p, pairs.owner, issues, "a box")
         return outcomes(0.5 * temporal + 0.5 * spatial, structure, issues)
 
 
@@ -437,12 +395,14 @@ class PolygonGroundingScorer(BatchScorer):
     >>> a, st, *_ = s.score('{"rbox": [1, 1, 2, 2, 45]}', gt, data_type="image", options=o)
     >>> round(a, 6), st
     (0.707107, 0.5)
-    >>> out = s.score('{"polygon": [[0, 0], [2, 2], [2, 0], [0, 2]]}', gt, data_type="image", options=o)
+    >>> bowtie = '{"polygon": [[0, 0], [2, 2], [2, 0], [0, 2]]}'
+    >>> out = s.score(bowtie, gt, data_type="image", options=o)
     >>> out.accuracy, out.structure, out.status.value, out.reason
     (0.0, 0.0, 'schema_error', 'polygon is not simple: Self-intersection[1 1]')
     """
 
     name = "polygon grounding"
+    answer_model = PolygonAnswer
     structured = True
 
     def prepare_ground_truth(self, ground_truth: Any, data_type: str | None) -> Any:
@@ -466,7 +426,6 @@ class PolygonGroundingScorer(BatchScorer):
 
         return as_polygons([[[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]]])[0]
 
-
     def score_many(
         self,
         answers: Sequence[str],
@@ -488,7 +447,7 @@ class PolygonGroundingScorer(BatchScorer):
                 continue
             v = polygon_vertices(obj)
             if v is None:
-                issues.flag(i, _SCHEMA, schema_reason(self.name, obj))
+                issues.flag(i, _SCHEMA, validation_reason(self.answer_model, obj))
                 continue
             if not np.isfinite(v).all():
                 structure[i] = 0.5

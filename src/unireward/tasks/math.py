@@ -55,7 +55,9 @@ _MISS = TaskOutcome(0.0, _STRUCTURE)
 
 
 def _refused(who: str, why: str) -> TaskOutcome:
-    return TaskOutcome(0.0, _STRUCTURE, Status.PARSE_ERROR, f"{who} refused by the math screen: {why}")
+    return TaskOutcome(
+        0.0, _STRUCTURE, Status.PARSE_ERROR, f"{who} refused by the math screen: {why}"
+    )
 
 
 def _too_long(answer: str, truth: str) -> TaskOutcome | None:
@@ -72,8 +74,9 @@ def _deadline(step: str, options: ScoreOptions) -> TaskOutcome:
     return TaskOutcome(0.0, _STRUCTURE, Status.DEADLINE, reason)
 
 
-def _from_verifier(out: dict[str, Any], answer: str, truth: str, options: ScoreOptions,
-                   note: str | None = None) -> TaskOutcome:
+def _from_verifier(
+    out: dict[str, Any], answer: str, truth: str, options: ScoreOptions, note: str | None = None
+) -> TaskOutcome:
     if "deadline" in out:
         return _deadline(str(out["deadline"]), options)
     if "refused" in out:
@@ -114,6 +117,7 @@ class MathScorer(TaskScorer):
     """
 
     name = "math"
+    check_spec = "unireward.testing._tasks:MathSpec"
     structured = False
 
     def __init__(self) -> None:
@@ -126,11 +130,6 @@ class MathScorer(TaskScorer):
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.decided_by = state["decided_by"]
         self._lock = threading.Lock()
-
-    def score(
-        self, answer: str, truth: Any, *, data_type: str | None, options: ScoreOptions
-    ) -> TaskOutcome:
-        return self.score_many([answer], [truth], [data_type], options)[0]
 
     def score_many(
         self,
@@ -207,7 +206,9 @@ class MathScorer(TaskScorer):
             for k in range(0, len(answers), per_chunk)
         ]
 
-        def run(chunk: tuple[str, list[str]]) -> tuple[dict[tuple[str, str], TaskOutcome], Counter[str]]:
+        def run(
+            chunk: tuple[str, list[str]],
+        ) -> tuple[dict[tuple[str, str], TaskOutcome], Counter[str]]:
             truth, answers = chunk
             seen: Counter[str] = Counter()
             try:
@@ -219,8 +220,15 @@ class MathScorer(TaskScorer):
                 return {(truth, a): _inline(truth, a, options, str(exc)) for a in answers}, seen
             done = {}
             for answer, out in zip(answers, outs, strict=True):
-                seen["deadline" if "deadline" in out else "screen" if "refused" in out
-                     else "fallback" if "error" in out else "math_verify"] += 1
+                seen[
+                    "deadline"
+                    if "deadline" in out
+                    else "screen"
+                    if "refused" in out
+                    else "fallback"
+                    if "error" in out
+                    else "math_verify"
+                ] += 1
                 done[(truth, answer)] = _from_verifier(out, answer, truth, options)
             return done, seen
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -78,7 +79,43 @@ def _truth_number(truth: Any, task: str) -> float:
     return value
 
 
-class NumericalScorer(TaskScorer):
+def _answer_number(answer: str) -> float | TaskOutcome:
+    """The answer's number, or the outcome of an answer that is not a finite number."""
+    p = parse_number(answer)
+    if p is None:
+        return TaskOutcome(0.0, 0.5, Status.PARSE_ERROR, f"answer is not a number: {answer[:80]!r}")
+    if not math.isfinite(p):
+        return TaskOutcome(0.0, 0.5, Status.NON_FINITE, f"answer is not finite: {answer[:80]!r}")
+    return p
+
+
+class _NumberScorer(TaskScorer):
+    """A task whose answer is one number: the accuracy of a finite answer against the
+    truth is :meth:`accuracy`; any other answer scores 0 with its status."""
+
+    def prepare_ground_truth(self, ground_truth: Any, data_type: str | None) -> float:
+        return _truth_number(ground_truth, self.name)
+
+    def accuracy(self, answer: float, truth: float) -> float:
+        raise NotImplementedError
+
+    def score_many(
+        self,
+        answers: Sequence[str],
+        truths: Sequence[Any],
+        data_types: Sequence[str | None],
+        options: ScoreOptions,
+    ) -> list[TaskOutcome]:
+        out = []
+        for answer, truth in zip(answers, truths, strict=True):
+            p = _answer_number(answer)
+            out.append(
+                p if isinstance(p, TaskOutcome) else TaskOutcome(self.accuracy(p, truth), 0.5)
+            )
+        return out
+
+
+class NumericalScorer(_NumberScorer):
     """Accuracy 1 when ``round(p, 2) == round(g, 2)`` (Python's binary rounding), else 0.
 
     >>> s = NumericalScorer()
@@ -89,38 +126,20 @@ class NumericalScorer(TaskScorer):
 
     name = "numerical"
     aliases = ("numeric", "number")
+    check_spec = "unireward.testing._tasks:NumericalSpec"
 
-    def prepare_ground_truth(self, ground_truth: Any, data_type: str | None) -> float:
-        return _truth_number(ground_truth, self.name)
-
-    def score(
-        self, answer: str, truth: Any, *, data_type: str | None, options: ScoreOptions
-    ) -> TaskOutcome:
-        p = parse_number(answer)
-        if p is None:
-            return TaskOutcome(0.0, 0.5, Status.PARSE_ERROR, f"answer is not a number: {answer[:80]!r}")
-        if not math.isfinite(p):
-            return TaskOutcome(0.0, 0.5, Status.NON_FINITE, f"answer is not finite: {answer[:80]!r}")
-        return TaskOutcome(1.0 if round(p, 2) == round(float(truth), 2) else 0.0, 0.5)
+    def accuracy(self, answer: float, truth: float) -> float:
+        return 1.0 if round(answer, 2) == round(float(truth), 2) else 0.0
 
 
-class RegressionScorer(TaskScorer):
+class RegressionScorer(_NumberScorer):
     """Accuracy = Mean Relative Accuracy (float32, see :func:`mean_relative_accuracy`)."""
 
     name = "regression"
+    check_spec = "unireward.testing._tasks:RegressionSpec"
 
-    def prepare_ground_truth(self, ground_truth: Any, data_type: str | None) -> float:
-        return _truth_number(ground_truth, self.name)
-
-    def score(
-        self, answer: str, truth: Any, *, data_type: str | None, options: ScoreOptions
-    ) -> TaskOutcome:
-        p = parse_number(answer)
-        if p is None:
-            return TaskOutcome(0.0, 0.5, Status.PARSE_ERROR, f"answer is not a number: {answer[:80]!r}")
-        if not math.isfinite(p):
-            return TaskOutcome(0.0, 0.5, Status.NON_FINITE, f"answer is not finite: {answer[:80]!r}")
-        return TaskOutcome(float(mean_relative_accuracy(p, truth)), 0.5)
+    def accuracy(self, answer: float, truth: float) -> float:
+        return float(mean_relative_accuracy(answer, truth))
 
 
 SCORERS = (NumericalScorer, RegressionScorer)

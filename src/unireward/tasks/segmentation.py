@@ -29,22 +29,25 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
+from pydantic import BaseModel
 
 from ..geometry import box_iou, keyframe_similarity, point_set_similarity
 from ..result import Status, TaskOutcome
 from ..schemas import (
     Issues,
+    SegmentationImageAnswer,
+    SegmentationVideoAnswer,
     as_floats,
     as_number,
     as_points,
     load_json,
-    schema_reason,
     truth_floats,
     truth_object,
     truth_points,
+    validation_reason,
 )
+from ._shared import flag_non_finite, order_boxes, outcomes
 from .base import BatchScorer, ScoreOptions
-from .grounding import flag_non_finite, order_boxes, outcomes
 
 __all__ = ["IMAGE_WEIGHTS", "SCORERS", "VIDEO_WEIGHTS", "SegmentationScorer", "SegmentationTruth"]
 
@@ -84,6 +87,23 @@ class SegmentationScorer(BatchScorer):
 
     name = "segmentation"
     structured = True
+    answer_model = SegmentationImageAnswer
+    answer_data_types = ("image", "video")
+    check_spec = "unireward.testing._tasks:SegmentationSpec"
+    report_family = "segmentation"
+
+    def answer_model_for(self, data_type: str | None) -> type[BaseModel] | None:
+        video = isinstance(data_type, str) and data_type.lower() == "video"
+        return SegmentationVideoAnswer if video else SegmentationImageAnswer
+
+    def ema_key(self, task: str, data_type: str | None, *, strict: bool) -> str:
+        """Split by data type: ``onethinker`` as the reference (only the task spelled
+        exactly ``segmentation``, only ``image`` and ``video``, any case); ``strict``: any
+        spelling, any data type (lower-cased)."""
+        if strict:
+            return f"{task}/{str(data_type).lower()}"
+        dt = "" if data_type is None else str(data_type).lower()
+        return f"{task}/{dt}" if task == "segmentation" and dt in ("image", "video") else task
 
     def prepare_ground_truth(self, ground_truth: Any, data_type: str | None) -> SegmentationTruth:
         from ..errors import GroundTruthError
@@ -107,7 +127,6 @@ class SegmentationScorer(BatchScorer):
         video = (data_type or "").lower() == "video"
         return SegmentationTruth((0.0, 0.0, 1.0, 1.0), point, point, 0.0 if video else None)
 
-
     def score_many(
         self,
         answers: Sequence[str],
@@ -115,59 +134,87 @@ class SegmentationScorer(BatchScorer):
         data_types: Sequence[str | None],
         options: ScoreOptions,
     ) -> list[TaskOutcome]:
-        n = len(answers)
-        issues = Issues()
-        structure = [0.0] * n
-        weights = [(0.0, 0.0, 0.0, 0.0)] * n
-        boxes: list[list[float]] = [_NAN4] * n
-        pos: list[list[list[float]]] = [_NAN_PTS] * n
-        neg: list[list[list[float]]] = [_NAN_PTS] * n
-        times = [_NAN] * n
-        true_times = [_NAN] * n
-        video_rows: list[int] = []
+        batch = _Batch(len(answers))
         for i, (answer, gt, dt) in enumerate(zip(answers, truths, data_types, strict=True)):
             kind = dt.lower() if isinstance(dt, str) else ""
             w = _WEIGHTS.get(kind)
             if w is None:
-                issues.flag(i, Status.SCHEMA_ERROR, f"segmentation needs data_type 'image' or 'video', got {dt!r}")
-                continue
-            obj, err = load_json(answer)
-            if err is not None:
-                issues.flag(i, Status.MALFORMED_JSON, f"answer is {err}")
-                continue
-            schema = f"segmentation/{kind}"
-            if type(obj) is not dict:
-                issues.flag(i, Status.SCHEMA_ERROR, schema_reason(schema, obj))
-                continue
-            p = as_points(obj.get("positive_points"), 3)
-            q = as_points(obj.get("negative_points"), 3)
-            t = obj.get("time")
-            time_ok = kind == "image" or type(t) is float or type(t) is int or type(t) is bool
-            if p is None or q is None or not time_ok:
-                issues.flag(i, Status.SCHEMA_ERROR, schema_reason(schema, obj))
-                continue
-            pos[i], neg[i] = p, q
-            weights[i] = w
-            if kind == "video":
-                if gt.time is None:
-                    from ..errors import GroundTruthError
-
-                    raise GroundTruthError("segmentation ground truth of a video has no field 'time'")
-                times[i] = as_number(t)  # type: ignore[assignment]
-                true_times[i] = gt.time
-                video_rows.append(i)
-            b = as_floats(obj.get("boxes"), 4)
-            if b is None:
-                issues.flag(i, Status.SCHEMA_ERROR, schema_reason(schema, obj))
+                why = f"segmentation needs data_type 'image' or 'video', got {dt!r}"
+                batch.issues.flag(i, Status.SCHEMA_ERROR, why)
             else:
-                boxes[i] = b
-                structure[i] = 0.5
-        box_p = np.array(boxes, dtype=np.float64)
-        box_t = np.array([gt.box if w[0] else _NAN4 for gt, w in zip(truths, weights, strict=True)], dtype=np.float64)
-        if options.strict:
+                batch.read(i, answer, gt, kind, w, self.answer_model_for(kind))
+        return batch.outcomes(truths, options.strict)
+
+
+class _Batch:
+    """The columns of a segmentation batch: what each answer holds (NaN where unusable),
+    the term weights of its data type, its structure reward and its issues."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.issues = Issues()
+        self.structure = [0.0] * n
+        self.weights = [(0.0, 0.0, 0.0, 0.0)] * n
+        self.boxes: list[list[float]] = [_NAN4] * n
+        self.pos: list[list[list[float]]] = [_NAN_PTS] * n
+        self.neg: list[list[list[float]]] = [_NAN_PTS] * n
+        self.times = [_NAN] * n
+        self.true_times = [_NAN] * n
+        self.video_rows: list[int] = []
+
+    def read(
+        self,
+        i: int,
+        answer: str,
+        gt: SegmentationTruth,
+        kind: str,
+        weights: tuple[float, float, float, float],
+        schema: type[BaseModel] | None,
+    ) -> None:
+        """Read answer ``i`` (of data type ``kind``) into the columns."""
+        obj, err = load_json(answer)
+        if err is not None:
+            self.issues.flag(i, Status.MALFORMED_JSON, f"answer is {err}")
+            return
+        if type(obj) is not dict:
+            self.issues.flag(i, Status.SCHEMA_ERROR, validation_reason(schema, obj))
+            return
+        p = as_points(obj.get("positive_points"), 3)
+        q = as_points(obj.get("negative_points"), 3)
+        t = obj.get("time")
+        time_ok = kind == "image" or type(t) is float or type(t) is int or type(t) is bool
+        if p is None or q is None or not time_ok:
+            self.issues.flag(i, Status.SCHEMA_ERROR, validation_reason(schema, obj))
+            return
+        self.pos[i], self.neg[i] = p, q
+        self.weights[i] = weights
+        if kind == "video":
+            if gt.time is None:
+                from ..errors import GroundTruthError
+
+                raise GroundTruthError("segmentation ground truth of a video has no field 'time'")
+            self.times[i] = as_number(t)  # type: ignore[assignment]
+            self.true_times[i] = gt.time
+            self.video_rows.append(i)
+        b = as_floats(obj.get("boxes"), 4)
+        if b is None:
+            self.issues.flag(i, Status.SCHEMA_ERROR, validation_reason(schema, obj))
+        else:
+            self.boxes[i] = b
+            self.structure[i] = 0.5
+
+    def outcomes(self, truths: Sequence[Any], strict: bool) -> list[TaskOutcome]:
+        """The weighted terms of every item, in array operations, as outcomes."""
+        n, weights = self.n, self.weights
+        box_p = np.array(self.boxes, dtype=np.float64)
+        box_t = np.array(
+            [gt.box if w[0] else _NAN4 for gt, w in zip(truths, weights, strict=True)],
+            dtype=np.float64,
+        )
+        if strict:
             box_p, box_t = order_boxes(box_p), order_boxes(box_t)
-        pos_p = np.array(pos, dtype=np.float64)
-        neg_p = np.array(neg, dtype=np.float64)
+        pos_p = np.array(self.pos, dtype=np.float64)
+        neg_p = np.array(self.neg, dtype=np.float64)
         scored = [i for i in range(n) if weights[i][0]]
         pos_t = np.full((n, 3, 2), _NAN)
         neg_t = np.full((n, 3, 2), _NAN)
@@ -177,19 +224,20 @@ class SegmentationScorer(BatchScorer):
         terms = np.stack(
             [
                 box_iou(box_p, box_t),
-                keyframe_similarity(np.array(times), np.array(true_times)),
+                keyframe_similarity(np.array(self.times), np.array(self.true_times)),
                 point_set_similarity(pos_p, pos_t),
                 point_set_similarity(neg_p, neg_t),
             ],
             axis=1,
         ).reshape(n, 4)
         acc = (np.array(weights, dtype=np.float64).reshape(n, 4) * terms).sum(axis=1)
-        with_box = [i for i in scored if structure[i]]
+        with_box = [i for i in scored if self.structure[i]]
+        issues = self.issues
         flag_non_finite(box_p[with_box], with_box, issues, "boxes")
         flag_non_finite(pos_p[scored], scored, issues, "positive_points")
         flag_non_finite(neg_p[scored], scored, issues, "negative_points")
-        flag_non_finite(np.array(times)[video_rows], video_rows, issues, "time")
-        return outcomes(acc, structure, issues)
+        flag_non_finite(np.array(self.times)[self.video_rows], self.video_rows, issues, "time")
+        return outcomes(acc, self.structure, issues)
 
 
 SCORERS = (SegmentationScorer,)

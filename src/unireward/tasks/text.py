@@ -8,6 +8,7 @@ bit-parallel LCS instead of the quadratic Python table, so long answers stay che
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any, ClassVar
 
@@ -110,11 +111,20 @@ class OpenEndedScorer(TaskScorer):
 
     name = "open-ended"
     aliases: ClassVar[tuple[str, ...]] = ("open ended", "free-form", "open-ended qa")
+    check_spec = "unireward.testing._tasks:RougeSpec"
+    uses_reward_model = True
 
-    def score(
-        self, answer: str, truth: Any, *, data_type: str | None, options: ScoreOptions
-    ) -> TaskOutcome:
-        return _too_long(answer) or TaskOutcome(rouge_accuracy(answer, truth), 0.5)
+    def score_many(
+        self,
+        answers: Sequence[str],
+        truths: Sequence[Any],
+        data_types: Sequence[str | None],
+        options: ScoreOptions,
+    ) -> list[TaskOutcome]:
+        return [
+            _too_long(a) or TaskOutcome(rouge_accuracy(a, t), 0.5)
+            for a, t in zip(answers, truths, strict=True)
+        ]
 
 
 class CaptioningScorer(OpenEndedScorer):
@@ -153,22 +163,27 @@ class OCRScorer(TaskScorer):
     """OCR: ``1 - WER`` (word level, case-sensitive, see :func:`word_error_rate`), clipped
     to [0, 1].
 
-    >>> s = OCRScorer()
+    >>> s, o = OCRScorer(), ScoreOptions()
     >>> s.score("Hello world", "Hello World", data_type=None, options=ScoreOptions()).accuracy
     0.5
-    >>> s.score("Main\\n24\\tFigure", "Main 24 Figure", data_type=None, options=ScoreOptions()).accuracy
+    >>> s.score("Main\\n24\\tFigure", "Main 24 Figure", data_type=None, options=o).accuracy
     1.0
     """
 
     name = "ocr"
+    check_spec = "unireward.testing._tasks:TextSpec"
 
-    def score(
-        self, answer: str, truth: Any, *, data_type: str | None, options: ScoreOptions
-    ) -> TaskOutcome:
-        too_long = _too_long(answer)
-        if too_long:
-            return too_long
-        return TaskOutcome(min(1.0, max(0.0, 1.0 - word_error_rate(truth, answer))), 0.5)
+    def score_many(
+        self,
+        answers: Sequence[str],
+        truths: Sequence[Any],
+        data_types: Sequence[str | None],
+        options: ScoreOptions,
+    ) -> list[TaskOutcome]:
+        return [
+            _too_long(a) or TaskOutcome(min(1.0, max(0.0, 1.0 - word_error_rate(t, a))), 0.5)
+            for a, t in zip(answers, truths, strict=True)
+        ]
 
 
 SCORERS = (OpenEndedScorer, CaptioningScorer, OCRScorer)

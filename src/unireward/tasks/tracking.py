@@ -17,21 +17,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
 from ..geometry import ragged_mean_iou
 from ..result import Status, TaskOutcome
 from ..schemas import (
     Issues,
+    TrackingAnswer,
     as_frame_boxes,
     load_json,
-    schema_reason,
     stand_in_frames,
     truth_frames,
     truth_object,
+    validation_reason,
 )
+from ._shared import FramePairs, flag_non_finite, outcomes
 from .base import BatchScorer, ScoreOptions
-from .grounding import flag_non_finite, order_boxes, outcomes
 
 __all__ = ["SCORERS", "TrackingScorer"]
 
@@ -41,21 +40,28 @@ class TrackingScorer(BatchScorer):
 
     >>> s, o = TrackingScorer(), ScoreOptions()
     >>> gt = s.prepare_ground_truth({"boxes": {"1": [0, 0, 2, 2], "2": [0, 0, 2, 2]}}, "video")
-    >>> s.score('{"boxes": {"1": [0, 0, 2, 2], "3": [0, 0, 2, 2]}}', gt, data_type="video", options=o)[:2]
+    >>> answer = '{"boxes": {"1": [0, 0, 2, 2], "3": [0, 0, 2, 2]}}'
+    >>> s.score(answer, gt, data_type="video", options=o)[:2]
     (0.5, 0.375)
     >>> s.score('{"boxes": {}}', gt, data_type="video", options=o)[:2]
     (0.0, 0.25)
     """
 
     name = "tracking"
+    answer_model = TrackingAnswer
+    check_spec = "unireward.testing._tasks:TrackingSpec"
+    report_family = "tracking"
     structured = True
 
-    def prepare_ground_truth(self, ground_truth: Any, data_type: str | None) -> dict[str, tuple[float, ...]]:
+    def prepare_ground_truth(
+        self, ground_truth: Any, data_type: str | None
+    ) -> dict[str, tuple[float, ...]]:
         return truth_frames(truth_object(ground_truth, self.name), self.name)
 
-    def stand_in_truth(self, ground_truth: Any, data_type: str | None) -> dict[str, tuple[float, ...]]:
+    def stand_in_truth(
+        self, ground_truth: Any, data_type: str | None
+    ) -> dict[str, tuple[float, ...]]:
         return stand_in_frames(ground_truth)
-
 
     def score_many(
         self,
@@ -68,9 +74,7 @@ class TrackingScorer(BatchScorer):
         n = len(answers)
         issues = Issues()
         structure = [0.0] * n
-        pair_pred: list[list[float]] = []
-        pair_true: list[tuple[float, ...]] = []
-        owner: list[int] = []
+        pairs = FramePairs()
         for i, (answer, gt) in enumerate(zip(answers, truths, strict=True)):
             obj, err = load_json(answer)
             if err is not None:
@@ -78,29 +82,22 @@ class TrackingScorer(BatchScorer):
                 continue
             boxes = obj.get("boxes") if type(obj) is dict else None
             if type(boxes) is not dict:
-                issues.flag(i, Status.SCHEMA_ERROR, schema_reason(self.name, obj))
+                issues.flag(i, Status.SCHEMA_ERROR, validation_reason(TrackingAnswer, obj))
                 continue
             frames, valid = as_frame_boxes(boxes)
             if strict and not frames:
                 valid = False
-            shared = 0
-            for k, gb in gt.items():
-                if k in frames:
-                    shared += 1
-                    b = frames[k]
-                    if b is not None:
-                        pair_pred.append(b)
-                        pair_true.append(gb)
-                        owner.append(i)
+            shared = pairs.match_frames(i, frames, gt)
             structure[i] = 0.25 * valid + (0.25 * shared / len(gt) if gt else 0.0)
             if not valid:
-                issues.flag(i, Status.SCHEMA_ERROR, schema_reason(self.name, obj, "'boxes' must not be empty"))
-        p = np.array(pair_pred, dtype=np.float64).reshape(-1, 4)
-        g = np.array(pair_true, dtype=np.float64).reshape(-1, 4)
-        if strict:
-            p, g = order_boxes(p), order_boxes(g)
-        acc = ragged_mean_iou(p, g, owner, [len(gt) for gt in truths])
-        flag_non_finite(p, owner, issues, "a box")
+                issues.flag(
+                    i,
+                    Status.SCHEMA_ERROR,
+                    validation_reason(TrackingAnswer, obj, "'boxes' must not be empty"),
+                )
+        p, g = pairs.arrays(strict)
+        acc = ragged_mean_iou(p, g, pairs.owner, [len(gt) for gt in truths])
+        flag_non_finite(p, pairs.owner, issues, "a box")
         return outcomes(acc, structure, issues)
 
 

@@ -13,9 +13,15 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["CheckReport", "InvariantResult", "Violation", "check_reward"]
+__all__ = ["CheckReport", "InvariantResult", "TaskSpec", "Violation", "check_reward"]
 
-_HOMES = {"CheckReport": "report", "InvariantResult": "report", "Violation": "report", "check_reward": "checks"}
+_HOMES = {
+    "CheckReport": "report",
+    "InvariantResult": "report",
+    "TaskSpec": "_tasks",
+    "Violation": "report",
+    "check_reward": "checks",
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -99,9 +99,13 @@ class RewardCaller:
     has a ``completions`` parameter.
     """
 
-    def __init__(self, fn: Callable[..., Any], task: str, data_type: str | None, signature: str = "auto") -> None:
+    def __init__(
+        self, fn: Callable[..., Any], task: str, data_type: str | None, signature: str = "auto"
+    ) -> None:
         if not callable(fn):
-            raise ConfigurationError(f"the reward function must be callable, got {type(fn).__name__}")
+            raise ConfigurationError(
+                f"the reward function must be callable, got {type(fn).__name__}"
+            )
         self.fn = fn
         self.task = task
         self.data_type = data_type
@@ -114,13 +118,19 @@ class RewardCaller:
             return Call(completion, truth, error=f"{type(exc).__name__}: {exc}"[:300])
         if self.signature == "trl":
             if not isinstance(out, (list, tuple)) or len(out) != 1:
-                return Call(completion, truth, returned=_describe(out).replace("not a number", "not a list of 1 reward"))
+                return Call(
+                    completion,
+                    truth,
+                    returned=_describe(out).replace("not a number", "not a list of 1 reward"),
+                )
             out = out[0]
             if out is None:
                 return Call(completion, truth)
         result = out if hasattr(out, "structure") and hasattr(out, "total") else None
         if out is None:
-            return Call(completion, truth, returned="returned None (only TRL's signature may return None)")
+            return Call(
+                completion, truth, returned="returned None (only TRL's signature may return None)"
+            )
         if isinstance(out, str):
             return Call(completion, truth, returned=_describe(out))
         try:
@@ -131,6 +141,11 @@ class RewardCaller:
 
     def _invoke(self, completion: str, truth: Any) -> Any:
         if self.signature == "trl":
-            return self.fn(prompts=[""], completions=[completion], solution=[truth], problem_type=[self.task],
-                           data_type=[self.data_type])
+            return self.fn(
+                prompts=[""],
+                completions=[completion],
+                solution=[truth],
+                problem_type=[self.task],
+                data_type=[self.data_type],
+            )
         return self.fn(completion, truth, self.task, data_type=self.data_type)

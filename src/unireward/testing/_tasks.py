@@ -13,6 +13,7 @@ tuple otherwise); :meth:`TaskSpec.text` turns one into the text a model writes a
 from __future__ import annotations
 
 import copy
+import importlib
 import json
 from collections.abc import Callable
 from typing import Any
@@ -46,6 +47,8 @@ class TaskSpec:
     has_points: bool = False
     #: a small, readable truth (for the fixed examples of a report)
     example: Any = None
+    #: the data type used when the caller gives none
+    default_data_type: str | None = None
 
     def __init__(self, name: str, data_type: str | None = None) -> None:
         self.name = name
@@ -82,10 +85,15 @@ class TaskSpec:
 
     def truth_shapes(self, obj: Any) -> list[tuple[str, Any]]:
         """Other ways to write the same ground truth."""
-        shapes: list[tuple[str, Any]] = [("wrapped in <answer> tags", f"<answer>{self.truth(obj)}</answer>")]
+        shapes: list[tuple[str, Any]] = [
+            ("wrapped in <answer> tags", f"<answer>{self.truth(obj)}</answer>")
+        ]
         if self.structured:
-            shapes += [("as a dict", copy.deepcopy(obj)), ("as indented JSON", json.dumps(obj, indent=2)),
-                       ("as JSON with keys reversed", json.dumps(reverse_keys(obj)))]
+            shapes += [
+                ("as a dict", copy.deepcopy(obj)),
+                ("as indented JSON", json.dumps(obj, indent=2)),
+                ("as JSON with keys reversed", json.dumps(reverse_keys(obj))),
+            ]
         return shapes
 
     # -- answers the invariants need ---------------------------------------------------
@@ -95,8 +103,11 @@ class TaskSpec:
 
     def wrong(self, truth: Any) -> list[tuple[str, str]]:
         """``(label, answer text)`` pairs that must score below the perfect answer."""
-        return [("an empty answer", ""), ("a whitespace-only answer", " \n "),
-                ("an answer of words", "I cannot tell")]
+        return [
+            ("an empty answer", ""),
+            ("a whitespace-only answer", " \n "),
+            ("an answer of words", "I cannot tell"),
+        ]
 
     def equivalents(self, truth: Any) -> list[tuple[str, str]]:
         """``(label, answer text)`` pairs that are the truth (they must score the maximum)."""
@@ -110,16 +121,32 @@ class TaskSpec:
         tags = ("missing_tags", "no_think", "text_before", "text_after")
         if not self.structured:
             return tags
-        return (*tags, "unclosed_answer", "uppercase_tags", "code_fence", "single_quotes", "truncated",
-                "nan", "infinity", "huge_number", "wrong_keys")
+        return (
+            *tags,
+            "unclosed_answer",
+            "uppercase_tags",
+            "code_fence",
+            "single_quotes",
+            "truncated",
+            "nan",
+            "infinity",
+            "huge_number",
+            "wrong_keys",
+        )
 
     # -- geometry (geometric tasks only) ----------------------------------------------
     def shift(self, obj: Any, d: float) -> Any:
-        return _map_geometry(obj, interval=lambda s, e: [s + d, e + d], box=lambda b: [v + d for v in b],
-                             point=lambda p: [p[0] + d, p[1] + d], keyframe=lambda t: t + d)
+        return _map_geometry(
+            obj,
+            interval=lambda s, e: [s + d, e + d],
+            box=lambda b: [v + d for v in b],
+            point=lambda p: [p[0] + d, p[1] + d],
+            keyframe=lambda t: t + d,
+        )
 
     def shrink(self, obj: Any, f: float) -> Any:
         """Every interval and box shrunk by ``f`` of its size on each side (inside itself)."""
+
         def box(b: list[float]) -> list[float]:
             w, h = b[2] - b[0], b[3] - b[1]
             return [b[0] + f * w, b[1] + f * h, b[2] - f * w, b[3] - f * h]
@@ -128,11 +155,16 @@ class TaskSpec:
 
     def enlarge(self, obj: Any, margin: float) -> Any:
         """Every interval and box grown by ``margin`` on each side (covering itself)."""
-        return _map_geometry(obj, interval=lambda s, e: [s - margin, e + margin],
-                             box=lambda b: [b[0] - margin, b[1] - margin, b[2] + margin, b[3] + margin])
+        return _map_geometry(
+            obj,
+            interval=lambda s, e: [s - margin, e + margin],
+            box=lambda b: [b[0] - margin, b[1] - margin, b[2] + margin, b[3] + margin],
+        )
 
     def swap(self, obj: Any) -> Any:
-        return _map_geometry(obj, interval=lambda s, e: [e, s], box=lambda b: [b[2], b[3], b[0], b[1]])
+        return _map_geometry(
+            obj, interval=lambda s, e: [e, s], box=lambda b: [b[2], b[3], b[0], b[1]]
+        )
 
     def drop_chains(self, obj: Any) -> list[tuple[str, list[Any]]]:
         """Chains of answers, each with fewer frames or points than the one before."""
@@ -182,18 +214,26 @@ class _JSONSpec(TaskSpec):
     geometric = True
 
     def non_ascii_truths(self) -> Strategy | None:
-        return st.tuples(self.truths(), S.non_ascii_text()).map(lambda p: {**p[0], _STRUCTURED_EXTRA: p[1]})
+        return st.tuples(self.truths(), S.non_ascii_text()).map(
+            lambda p: {**p[0], _STRUCTURED_EXTRA: p[1]}
+        )
 
     def non_ascii_answers(self, answer: Any) -> list[str]:
         labelled = {**answer, _STRUCTURED_EXTRA: S.NON_ASCII_TEXTS[0]}
-        return [*super().non_ascii_answers(answer), self.text(labelled),
-                self.text(answer).replace("[", "[ \u3000", 1)]
+        return [
+            *super().non_ascii_answers(answer),
+            self.text(labelled),
+            self.text(answer).replace("[", "[ \u3000", 1),
+        ]
 
     def wrong(self, truth: Any) -> list[tuple[str, str]]:
-        return [*super().wrong(truth), ("an empty JSON object", "{}"),
-                ("an answer covering the truth", self.text(self.enlarge(truth, 37))),
-                ("an answer inside the truth", self.text(self.shrink(truth, 0.25))),
-                ("an answer elsewhere", self.text(self.shift(truth, 5000)))]
+        return [
+            *super().wrong(truth),
+            ("an empty JSON object", "{}"),
+            ("an answer covering the truth", self.text(self.enlarge(truth, 37))),
+            ("an answer inside the truth", self.text(self.shrink(truth, 0.25))),
+            ("an answer elsewhere", self.text(self.shift(truth, 5000))),
+        ]
 
 
 class TemporalSpec(_JSONSpec):
@@ -241,11 +281,15 @@ class _FramesSpec(_JSONSpec):
 
     def degenerate(self) -> Strategy | None:
         return st.tuples(self.truths(), S.degenerate_boxes()).map(
-            lambda p: {**p[0], "boxes": {k: p[1]["boxes"] for k in p[0]["boxes"]}})
+            lambda p: {**p[0], "boxes": {k: p[1]["boxes"] for k in p[0]["boxes"]}}
+        )
 
     def drop_chains(self, obj: Any) -> list[tuple[str, list[Any]]]:
         keys = list(obj["boxes"])
-        chain = [{**obj, "boxes": {k: obj["boxes"][k] for k in keys[: len(keys) - n]}} for n in range(1, len(keys) + 1)]
+        chain = [
+            {**obj, "boxes": {k: obj["boxes"][k] for k in keys[: len(keys) - n]}}
+            for n in range(1, len(keys) + 1)
+        ]
         return [("frames dropped from the end, one at a time", chain)]
 
     def wrong(self, truth: Any) -> list[tuple[str, str]]:
@@ -269,6 +313,7 @@ class SpatioTemporalSpec(_FramesSpec):
 class SegmentationSpec(_JSONSpec):
     droppable = True
     has_points = True
+    default_data_type = "image"
 
     def truths(self) -> Strategy:
         return S.segmentation_answers(self.data_type or "image")
@@ -282,8 +327,10 @@ class SegmentationSpec(_JSONSpec):
         return st.tuples(self.truths(), S.degenerate_boxes()).map(flatten)
 
     def drop_chains(self, obj: Any) -> list[tuple[str, list[Any]]]:
-        return [(f"a point dropped from {key}", [{**obj, key: obj[key][:-1]}])
-                for key in ("positive_points", "negative_points")]
+        return [
+            (f"a point dropped from {key}", [{**obj, key: obj[key][:-1]}])
+            for key in ("positive_points", "negative_points")
+        ]
 
     def wrong(self, truth: Any) -> list[tuple[str, str]]:
         fewer = {**truth, "positive_points": truth["positive_points"][:2]}
@@ -296,8 +343,12 @@ class ChoiceSpec(TaskSpec):
 
     def wrong(self, truth: Any) -> list[tuple[str, str]]:
         other = "B" if truth == "A" else "A"
-        return [*super().wrong(truth), ("another option", other), ("every option", "A, B, C, D, E, F, G, H"),
-                ("two options", f"{truth}, {other}")]
+        return [
+            *super().wrong(truth),
+            ("another option", other),
+            ("every option", "A, B, C, D, E, F, G, H"),
+            ("two options", f"{truth}, {other}"),
+        ]
 
 
 class NumericalSpec(TaskSpec):
@@ -311,8 +362,10 @@ class NumericalSpec(TaskSpec):
 class RegressionSpec(NumericalSpec):
     def wrong(self, truth: Any) -> list[tuple[str, str]]:
         g = float(truth)
-        return [*TaskSpec.wrong(self, truth), ("a number twice as far as the truth is from 0",
-                                                f"{g + abs(g) + 1:.2f}")]
+        return [
+            *TaskSpec.wrong(self, truth),
+            ("a number twice as far as the truth is from 0", f"{g + abs(g) + 1:.2f}"),
+        ]
 
 
 class MathSpec(TaskSpec):
@@ -338,8 +391,9 @@ class TextSpec(TaskSpec):
         return st.tuples(S.ocr_strings(), S.ocr_strings()).map(" ".join)
 
     def non_ascii_truths(self) -> Strategy | None:
-        return st.lists(S.non_ascii_text().filter(str.strip), min_size=self.min_words,
-                        max_size=self.min_words).map(" ".join)
+        return st.lists(
+            S.non_ascii_text().filter(str.strip), min_size=self.min_words, max_size=self.min_words
+        ).map(" ".join)
 
     def wrong(self, truth: Any) -> list[tuple[str, str]]:
         words = truth.split()
@@ -353,27 +407,27 @@ class RougeSpec(TextSpec):
     min_words = 2
 
 
-_SPECS: dict[str, type[TaskSpec]] = {
-    "temporal grounding": TemporalSpec,
-    "spatial grounding": SpatialSpec,
-    "tracking": TrackingSpec,
-    "spatial-temporal grounding": SpatioTemporalSpec,
-    "segmentation": SegmentationSpec,
-    "multiple choice": ChoiceSpec,
-    "numerical": NumericalSpec,
-    "regression": RegressionSpec,
-    "math": MathSpec,
-    "ocr": TextSpec,
-    "open-ended": RougeSpec,
-    "captioning": RougeSpec,
-}
+def _spec_class(ref: Any) -> type[TaskSpec] | None:
+    """A scorer's :attr:`~unireward.TaskScorer.check_spec`: the class, or ``"module:Class"``."""
+    if ref is None or isinstance(ref, type):
+        return ref
+    module, _, qualname = str(ref).partition(":")
+    obj: Any = importlib.import_module(module)
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    return obj  # type: ignore[no-any-return]
 
 
 def task_spec(task: str, data_type: str | None = None) -> TaskSpec:
-    """The :class:`TaskSpec` for a task name (case and ``_`` do not matter)."""
-    key = " ".join(task.replace("_", " ").split()).lower()
-    if key not in _SPECS:
-        raise UnknownTaskError(f"check_reward knows no task {task!r}; known: {sorted(_SPECS)}")
-    if key == "segmentation" and data_type is None:
-        data_type = "image"
-    return _SPECS[key](task, data_type)
+    """The :class:`TaskSpec` of a task: the one its registered scorer names as
+    :attr:`~unireward.TaskScorer.check_spec` (case and ``_`` do not matter)."""
+    from ..registry import get_scorer, registered_tasks
+
+    try:
+        spec = _spec_class(get_scorer(task).check_spec)
+    except UnknownTaskError:
+        spec = None
+    if spec is None:
+        known = [t for t in registered_tasks() if get_scorer(t).check_spec is not None]
+        raise UnknownTaskError(f"check_reward knows no task {task!r}; known: {known}")
+    return spec(task, data_type if data_type is not None else spec.default_data_type)

@@ -39,8 +39,14 @@ _NOT_REPRODUCED = "did not reproduce when run again: the reward is not determini
 def _settings(max_examples: int) -> settings:
     # no "explain" phase: it replays the shrunk example many times to say which parts
     # matter, which cost more than the whole search on segmentation answers
-    return settings(max_examples=max_examples, database=None, deadline=None, phases=(Phase.generate, Phase.shrink),
-                    suppress_health_check=list(HealthCheck), derandomize=True)
+    return settings(
+        max_examples=max_examples,
+        database=None,
+        deadline=None,
+        phases=(Phase.generate, Phase.shrink),
+        suppress_health_check=list(HealthCheck),
+        derandomize=True,
+    )
 
 
 def _search(invariant: Invariant, probe: Probe, max_examples: int) -> Violation | None:
@@ -73,27 +79,51 @@ def _is_unireward_scorer(fn: Callable[..., Any]) -> bool:
     """True for unireward's own scorers (functions and callable objects from its modules)."""
     target = fn if inspect.isroutine(fn) else type(fn)
     module = getattr(target, "__module__", None) or ""
-    return module == "unireward" or (module.startswith("unireward.") and not module.startswith("unireward.testing"))
+    return module == "unireward" or (
+        module.startswith("unireward.") and not module.startswith("unireward.testing")
+    )
 
 
 def _name_of(fn: Callable[..., Any]) -> str:
     target = fn if inspect.isroutine(fn) else type(fn)
-    return str(getattr(target, "__qualname__", None) or getattr(target, "__name__", None) or repr(fn))
+    return str(
+        getattr(target, "__qualname__", None) or getattr(target, "__name__", None) or repr(fn)
+    )
 
 
-def _reference_caller(reference: Any, task: str, data_type: str | None, profile: str) -> RewardCaller | None:
+def _reference_caller(
+    reference: Any, task: str, data_type: str | None, profile: str
+) -> RewardCaller | None:
     if reference is None or reference is False:
         return None
     if reference is True or reference == "unireward":
         from ..api import score
 
-        def unireward_score(completion: str, ground_truth: Any, task: str, data_type: str | None = None) -> Any:
+        def unireward_score(
+            completion: str, ground_truth: Any, task: str, data_type: str | None = None
+        ) -> Any:
             return score(completion, ground_truth, task, data_type=data_type, profile=profile)
 
         return RewardCaller(unireward_score, task, data_type, "score")
     if callable(reference):
         return RewardCaller(reference, task, data_type)
-    raise ConfigurationError(f"reference must be True, 'unireward' or a reward callable, got {reference!r}")
+    raise ConfigurationError(
+        f"reference must be True, 'unireward' or a reward callable, got {reference!r}"
+    )
+
+
+def _run(inv: Invariant, probe: Probe, max_examples: int) -> InvariantResult:
+    """One row of the report: the invariant skipped, failed (with its shrunk example),
+    remarked on, or passed."""
+    if not inv.applies(probe.spec):
+        return InvariantResult(inv.name, "skipped", "does not apply to this task")
+    violation = _search(inv, probe, max_examples)
+    if violation is not None:
+        return InvariantResult(inv.name, "fail", violation.message, violation)
+    if inv.remark is not None:
+        outcome, detail, shown = inv.remark(probe)
+        return InvariantResult(inv.name, outcome, detail, shown)
+    return InvariantResult(inv.name, "pass")
 
 
 def check_reward(
@@ -128,9 +158,8 @@ def check_reward(
         verbose: log the report at INFO level on the ``unireward.testing`` logger.
 
     Every invariant is searched with hypothesis (derandomised: the same run every time) and
-    a violation is shrunk to a small example; see :data:`unireward.testing.invariants.INVARIANTS`
-    and ``docs/testing.md`` for what each one means. A reward that is not deterministic is
-    reported as a failure with its input, never as a crash of the checker.
+    a violation is shrunk to a small example (see ``docs/testing.md``). A reward that is
+    not deterministic is reported as a failure with its input, never as a crash.
     """
     if max_examples < 1:
         raise ConfigurationError(f"max_examples must be >= 1, got {max_examples!r}")
@@ -138,24 +167,19 @@ def check_reward(
     if not lo < hi:
         raise ConfigurationError(f"bounds must be (low, high) with low < high, got {bounds!r}")
     spec = task_spec(task, data_type)
-    call = RewardCaller(fn, task, spec.data_type, signature)
-    probe = Probe(call=call, spec=spec, bounds=(lo, hi), top=hi if max_reward is None else float(max_reward),
-                  reference=_reference_caller(reference, task, spec.data_type, profile), tolerance=tolerance,
-                  own=_is_unireward_scorer(fn), profile=profile)
+    probe = Probe(
+        call=RewardCaller(fn, task, spec.data_type, signature),
+        spec=spec,
+        bounds=(lo, hi),
+        top=hi if max_reward is None else float(max_reward),
+        reference=_reference_caller(reference, task, spec.data_type, profile),
+        tolerance=tolerance,
+        own=_is_unireward_scorer(fn),
+        profile=profile,
+    )
     report = CheckReport(task, _name_of(fn))
     invariants = INVARIANTS + ((MATCHES_REFERENCE,) if probe.reference is not None else ())
-    for inv in invariants:
-        if not inv.applies(spec):
-            report.results.append(InvariantResult(inv.name, "skipped", "does not apply to this task"))
-            continue
-        violation = _search(inv, probe, max_examples)
-        if violation is not None:
-            report.results.append(InvariantResult(inv.name, "fail", violation.message, violation))
-        elif inv.remark is not None:
-            outcome, detail, shown = inv.remark(probe)
-            report.results.append(InvariantResult(inv.name, outcome, detail, shown))
-        else:
-            report.results.append(InvariantResult(inv.name, "pass"))
+    report.results.extend(_run(inv, probe, max_examples) for inv in invariants)
     if verbose:
         logger.info("%s", report.text())
     return report

@@ -82,20 +82,23 @@ class Invariant:
 
 # -- the inputs that find the bugs ------------------------------------------------------
 
+
 def _hostile_draw(spec: TaskSpec) -> Any:
     def optional(strategy: Any) -> Any:
         return st.none() if strategy is None else strategy
 
-    return st.fixed_dictionaries({
-        "truth": spec.truths(),
-        "answer": spec.answers(),
-        "blank": st.sampled_from(S.EMPTY_TEXTS),
-        "text": S.non_ascii_text(),
-        "adversarial": S.adversarial_text(),
-        "non_ascii_truth": optional(spec.non_ascii_truths()),
-        "degenerate": optional(spec.degenerate()),
-        "degenerate_truth": optional(spec.degenerate()),
-    })
+    return st.fixed_dictionaries(
+        {
+            "truth": spec.truths(),
+            "answer": spec.answers(),
+            "blank": st.sampled_from(S.EMPTY_TEXTS),
+            "text": S.non_ascii_text(),
+            "adversarial": S.adversarial_text(),
+            "non_ascii_truth": optional(spec.non_ascii_truths()),
+            "degenerate": optional(spec.degenerate()),
+            "degenerate_truth": optional(spec.degenerate()),
+        }
+    )
 
 
 def hostile_inputs(spec: TaskSpec, ex: dict[str, Any]) -> Iterator[tuple[str, str, Any]]:
@@ -126,22 +129,53 @@ def hostile_inputs(spec: TaskSpec, ex: dict[str, Any]) -> Iterator[tuple[str, st
         ("a think block only", "<think>reasoning</think>", truth),
         ("an answer of non-ASCII text", S.wrap(ex["text"]), truth),
     ]
-    for kind in S.DAMAGES:
-        items.append((f"{kind} damage applied to the perfect answer", S.damage_completion(kind, perfect), truth))
-        items.append((f"{kind} damage applied to an answer", S.damage_completion(kind, other), truth))
-    items += [(f"non-ASCII text in the answer ({text!r})", S.wrap(text), truth) for text in spec.non_ascii_answers(a)]
+    items += _damaged(perfect, other, truth)
+    items += [
+        (f"non-ASCII text in the answer ({text!r})", S.wrap(text), truth)
+        for text in spec.non_ascii_answers(a)
+    ]
     items += [(label, S.wrap(text), truth) for label, text in spec.wrong(g)]
     items.append(("adversarial text as the completion", ex["adversarial"], truth))
     yield from (item for item in items if fresh(item[1]))
+    yield from _odd_truths(spec, ex, other, truth)
+
+
+def _damaged(perfect: str, other: str, truth: Any) -> list[tuple[str, str, Any]]:
+    """Each damage kind applied to the perfect answer and to another answer."""
+    out = []
+    for kind in S.DAMAGES:
+        out.append(
+            (
+                f"{kind} damage applied to the perfect answer",
+                S.damage_completion(kind, perfect),
+                truth,
+            )
+        )
+        out.append((f"{kind} damage applied to an answer", S.damage_completion(kind, other), truth))
+    return out
+
+
+def _odd_truths(
+    spec: TaskSpec, ex: dict[str, Any], other: str, truth: Any
+) -> Iterator[tuple[str, str, Any]]:
+    """Answers to truths holding non-ASCII text, and degenerate answers and truths."""
     if ex["non_ascii_truth"] is not None:
         ut = spec.truth(ex["non_ascii_truth"])
         yield "an answer to a truth with non-ASCII text", S.wrap(other), ut
-        yield "the perfect answer to a truth with non-ASCII text", S.wrap(spec.text(ex["non_ascii_truth"])), ut
+        perfect = S.wrap(spec.text(ex["non_ascii_truth"]))
+        yield "the perfect answer to a truth with non-ASCII text", perfect, ut
     if ex["degenerate"] is not None:
-        yield "a degenerate answer (zero length or area)", S.wrap(spec.text(ex["degenerate"])), truth
+        degenerate = S.wrap(spec.text(ex["degenerate"]))
+        yield "a degenerate answer (zero length or area)", degenerate, truth
         dt = spec.truth(ex["degenerate_truth"])
         yield "an answer to a degenerate truth", S.wrap(other), dt
-        yield "the perfect answer to a degenerate truth", S.wrap(spec.text(ex["degenerate_truth"])), dt
+        perfect = S.wrap(spec.text(ex["degenerate_truth"]))
+        yield "the perfect answer to a degenerate truth", perfect, dt
+
+
+def _apart(x: Any, y: Any) -> bool:
+    """Whether two readings are both numbers, further apart than the tolerance."""
+    return bool(x.number and y.number and abs(x.value - y.value) > TOL)
 
 
 def _everywhere(spec: TaskSpec) -> bool:
@@ -149,6 +183,7 @@ def _everywhere(spec: TaskSpec) -> bool:
 
 
 # -- never_raises, finite_and_bounded, matches_reference ------------------------------
+
 
 def check_never_raises(p: Probe, ex: dict[str, Any]) -> Violation | None:
     for label, completion, truth in hostile_inputs(p.spec, ex):
@@ -180,11 +215,14 @@ def check_matches_reference(p: Probe, ex: dict[str, Any]) -> Violation | None:
     for label, completion, truth in hostile_inputs(p.spec, ex):
         ours, ref = p.once(completion, truth), p.reference(completion, truth)
         if not ours.same_as(ref, p.tolerance):
-            return Violation(f"{ours.phrase()} where the reference {ref.phrase()}, on {label}", (ours,))
+            return Violation(
+                f"{ours.phrase()} where the reference {ref.phrase()}, on {label}", (ours,)
+            )
     return None
 
 
 # -- deterministic ----------------------------------------------------------------------
+
 
 def _draw_three(spec: TaskSpec) -> Any:
     return st.tuples(spec.truths(), spec.answers(), spec.answers())
@@ -193,7 +231,12 @@ def _draw_three(spec: TaskSpec) -> Any:
 def check_deterministic(p: Probe, ex: tuple[Any, Any, Any]) -> Violation | None:
     g, a, b = ex
     truth = p.spec.truth(g)
-    inputs = {"x": S.wrap(p.spec.text(a)), "p": S.wrap(p.spec.text(g)), "y": S.wrap(p.spec.text(b)), "e": ""}
+    inputs = {
+        "x": S.wrap(p.spec.text(a)),
+        "p": S.wrap(p.spec.text(g)),
+        "y": S.wrap(p.spec.text(b)),
+        "e": "",
+    }
     first: dict[str, tuple[int, Call]] = {}
     for i, key in enumerate("xpyexyppex"):
         c = p(inputs[key], truth)
@@ -202,12 +245,16 @@ def check_deterministic(p: Probe, ex: tuple[Any, Any, Any]) -> Violation | None:
             continue
         j, before = first[key]
         if not before.same_as(c, 0.0):
-            return Violation(f"the same input {before.phrase()}, then {c.phrase()} "
-                             f"({i - j - 1} other calls in between)", (before, c))
+            return Violation(
+                f"the same input {before.phrase()}, then {c.phrase()} "
+                f"({i - j - 1} other calls in between)",
+                (before, c),
+            )
     return None
 
 
 # -- perfect_is_max, only_truth_is_max --------------------------------------------------
+
 
 def _draw_two(spec: TaskSpec) -> Any:
     return st.tuples(spec.truths(), spec.answers())
@@ -221,8 +268,11 @@ def check_perfect_is_max(p: Probe, ex: tuple[Any, Any]) -> Violation | None:
         if c.number and abs(c.value - p.top) > TOL:  # type: ignore[operator]
             if before.completion == c.completion:
                 return Violation(f"{label} scored {c.value}, not the maximum {p.top}", (c,))
-            return Violation(f"{label} scored {c.value}, not the maximum {p.top} "
-                             "(scored right after call 1, another answer to the same truth)", (before, c))
+            return Violation(
+                f"{label} scored {c.value}, not the maximum {p.top} "
+                "(scored right after call 1, another answer to the same truth)",
+                (before, c),
+            )
     return None
 
 
@@ -232,17 +282,23 @@ def check_only_truth_is_max(p: Probe, ex: Any) -> Violation | None:
     perfect = p(S.wrap(p.spec.text(g)), truth)
     if not perfect.number:
         return None
-    candidates = [("an empty completion", ""), ("a whitespace-only completion", blank),
-                  *((label, S.wrap(text)) for label, text in p.spec.wrong(g))]
+    candidates = [
+        ("an empty completion", ""),
+        ("a whitespace-only completion", blank),
+        *((label, S.wrap(text)) for label, text in p.spec.wrong(g)),
+    ]
     for label, completion in candidates:
         c = p(completion, truth)
         if c.number and c.value >= perfect.value - TOL:  # type: ignore[operator]
-            return Violation(f"{label} scored {c.value}, not below the perfect answer's {perfect.value}",
-                             (perfect, c))
+            return Violation(
+                f"{label} scored {c.value}, not below the perfect answer's {perfect.value}",
+                (perfect, c),
+            )
     return None
 
 
 # -- damage_never_helps ------------------------------------------------------------------
+
 
 def check_damage_never_helps(p: Probe, ex: tuple[Any, Any]) -> Violation | None:
     g, a = ex
@@ -258,12 +314,16 @@ def check_damage_never_helps(p: Probe, ex: tuple[Any, Any]) -> Violation | None:
                 continue
             c = p(completion, truth)
             if c.number and c.value > base.value + TOL:  # type: ignore[operator]
-                return Violation(f"{kind} damage applied to {what} scored {c.value}, above the undamaged "
-                                 f"{base.value}", (base, c))
+                return Violation(
+                    f"{kind} damage applied to {what} scored {c.value}, above the undamaged "
+                    f"{base.value}",
+                    (base, c),
+                )
     return None
 
 
 # -- geometry: symmetric, monotone_in_shift, shrinking_lowers, swapped_ends -----------
+
 
 def _geometric(spec: TaskSpec) -> bool:
     return spec.geometric
@@ -272,14 +332,19 @@ def _geometric(spec: TaskSpec) -> bool:
 def check_symmetric(p: Probe, ex: tuple[Any, Any]) -> Violation | None:
     a, g = ex
     forward, backward = p.answer(a, g), p.answer(g, a)
-    if forward.number and backward.number and abs(forward.value - backward.value) > TOL:  # type: ignore[operator]
-        return Violation(f"swapping prediction and truth changed the reward from {forward.value} to "
-                         f"{backward.value}", (forward, backward))
+    if _apart(forward, backward):
+        return Violation(
+            f"swapping prediction and truth changed the reward from {forward.value} to "
+            f"{backward.value}",
+            (forward, backward),
+        )
     return None
 
 
 def _draw_shift(spec: TaskSpec) -> Any:
-    return st.tuples(spec.truths(), st.integers(0, 400), st.integers(0, 400), st.sampled_from((1, -1)))
+    return st.tuples(
+        spec.truths(), st.integers(0, 400), st.integers(0, 400), st.sampled_from((1, -1))
+    )
 
 
 def check_monotone_in_shift(p: Probe, ex: tuple[Any, int, int, int]) -> Violation | None:
@@ -287,9 +352,18 @@ def check_monotone_in_shift(p: Probe, ex: tuple[Any, int, int, int]) -> Violatio
     near_d, far_d = sorted((d1, d2))
     near = p.answer(p.spec.shift(g, sign * near_d), g)
     far = p.answer(p.spec.shift(g, sign * far_d), g)
-    if near.number and far.number and far.value > near.value + TOL:  # type: ignore[operator]
-        return Violation(f"moving the perfect answer by {sign * far_d} scored {far.value}, above "
-                         f"{near.value} for a move by {sign * near_d}", (near, far))
+    if (
+        near.number
+        and far.number
+        and (
+            far.value > near.value + TOL  # type: ignore[operator]
+        )
+    ):
+        return Violation(
+            f"moving the perfect answer by {sign * far_d} scored {far.value}, above "
+            f"{near.value} for a move by {sign * near_d}",
+            (near, far),
+        )
     return None
 
 
@@ -304,9 +378,18 @@ def check_shrinking_lowers(p: Probe, ex: tuple[Any, float, float]) -> Violation 
     inner = p.spec.shrink(outer, f_inner)
     chain = [p.answer(g, g), p.answer(outer, g), p.answer(inner, g)]
     for bigger, smaller in zip(chain, chain[1:], strict=False):
-        if bigger.number and smaller.number and smaller.value >= bigger.value - TOL:  # type: ignore[operator]
-            return Violation(f"a prediction shrunk inside the truth scored {smaller.value}, not below "
-                             f"{bigger.value} for the larger one", (bigger, smaller))
+        if (
+            bigger.number
+            and smaller.number
+            and (
+                smaller.value >= bigger.value - TOL  # type: ignore[operator]
+            )
+        ):
+            return Violation(
+                f"a prediction shrunk inside the truth scored {smaller.value}, not below "
+                f"{bigger.value} for the larger one",
+                (bigger, smaller),
+            )
     return None
 
 
@@ -317,9 +400,18 @@ def _swappable(spec: TaskSpec) -> bool:
 def check_swapped_ends(p: Probe, ex: tuple[Any, Any]) -> Violation | None:
     g, a = ex
     ordered, swapped = p.answer(a, g), p.answer(p.spec.swap(a), g)
-    if ordered.number and swapped.number and swapped.value > ordered.value + TOL:  # type: ignore[operator]
-        return Violation(f"the answer with swapped ends scored {swapped.value}, above {ordered.value} "
-                         "for the same answer in order", (ordered, swapped))
+    if (
+        ordered.number
+        and swapped.number
+        and (
+            swapped.value > ordered.value + TOL  # type: ignore[operator]
+        )
+    ):
+        return Violation(
+            f"the answer with swapped ends scored {swapped.value}, above {ordered.value} "
+            "for the same answer in order",
+            (ordered, swapped),
+        )
     return None
 
 
@@ -336,12 +428,23 @@ def remark_swapped_ends(p: Probe) -> tuple[Outcome, str, Violation | None]:
     if abs(perfect.value - swapped.value) <= TOL:  # type: ignore[operator]
         return "pass", "swapped ends are re-ordered", None
     r = swapped.result
-    if p.own and p.profile == "onethinker" and r is not None and r.accuracy == 0.0 and r.structure == 0.5:
+    if (
+        p.own
+        and p.profile == "onethinker"
+        and r is not None
+        and r.accuracy == 0.0
+        and r.structure == 0.5
+    ):
         return "documented", _QUIRK, Violation("swapped ends", (swapped,))
-    return "pass", f"a swapped perfect answer scores {swapped.value} (as a wrong answer), never above", None
+    return (
+        "pass",
+        f"a swapped perfect answer scores {swapped.value} (as a wrong answer), never above",
+        None,
+    )
 
 
 # -- frames and points: dropping_lowers, point_permutation ------------------------------
+
 
 def _droppable(spec: TaskSpec) -> bool:
     return spec.droppable
@@ -363,10 +466,18 @@ def check_dropping_lowers(p: Probe, g: Any) -> Violation | None:
         dropped = {**g, "boxes": {k: v for k, v in g["boxes"].items() if k != last}}
         elsewhere = {**g, "boxes": {**g["boxes"], last: [v + 5000 for v in g["boxes"][last]]}}
         c_drop, c_wrong = p.answer(dropped, g), p.answer(elsewhere, g)
-        if c_drop.number and c_wrong.number and c_drop.value > c_wrong.value + TOL:  # type: ignore[operator]
-            return Violation(f"dropping a frame scored {c_drop.value}, above {c_wrong.value} for answering "
-                             "that frame with a box elsewhere (a missing frame counts as a wrong one)",
-                             (c_wrong, c_drop))
+        if (
+            c_drop.number
+            and c_wrong.number
+            and (
+                c_drop.value > c_wrong.value + TOL  # type: ignore[operator]
+            )
+        ):
+            return Violation(
+                f"dropping a frame scored {c_drop.value}, above {c_wrong.value} for answering "
+                "that frame with a box elsewhere (a missing frame counts as a wrong one)",
+                (c_wrong, c_drop),
+            )
     return None
 
 
@@ -379,17 +490,25 @@ def _draw_permutation(spec: TaskSpec) -> Any:
     return st.tuples(spec.answers(), spec.truths(), perm, perm)
 
 
-def check_point_permutation(p: Probe, ex: tuple[Any, Any, list[int], list[int]]) -> Violation | None:
+def check_point_permutation(
+    p: Probe, ex: tuple[Any, Any, list[int], list[int]]
+) -> Violation | None:
     a, g, pos, neg = ex
-    other = {**a, "positive_points": [a["positive_points"][i] for i in pos],
-             "negative_points": [a["negative_points"][i] for i in neg]}
+    other = {
+        **a,
+        "positive_points": [a["positive_points"][i] for i in pos],
+        "negative_points": [a["negative_points"][i] for i in neg],
+    }
     c1, c2 = p.answer(a, g), p.answer(other, g)
-    if c1.number and c2.number and abs(c1.value - c2.value) > TOL:  # type: ignore[operator]
-        return Violation(f"reordering the points changed the reward from {c1.value} to {c2.value}", (c1, c2))
+    if _apart(c1, c2):
+        return Violation(
+            f"reordering the points changed the reward from {c1.value} to {c2.value}", (c1, c2)
+        )
     return None
 
 
 # -- formatting: key_order, whitespace_in_tags, ground_truth_shapes ---------------------
+
 
 def _structured(spec: TaskSpec) -> bool:
     return spec.structured
@@ -400,15 +519,21 @@ def check_key_order(p: Probe, ex: tuple[Any, Any]) -> Violation | None:
     for obj in (a, g):
         c1 = p.answer(obj, g)
         c2 = p(S.wrap(json.dumps(reverse_keys(obj))), p.spec.truth(g))
-        if c1.number and c2.number and abs(c1.value - c2.value) > TOL:  # type: ignore[operator]
-            return Violation(f"reversing the order of the answer's keys changed the reward from {c1.value} "
-                             f"to {c2.value}", (c1, c2))
+        if _apart(c1, c2):
+            return Violation(
+                f"reversing the order of the answer's keys changed the reward from {c1.value} "
+                f"to {c2.value}",
+                (c1, c2),
+            )
     return None
 
 
 _LAYOUTS = (
     ("spaces inside the tags", "< think >reasoning< / think >< answer >{}< / answer >"),
-    ("new lines between and inside the blocks", "<think>\nreasoning\n</think>\n\n<answer>\n{}\n</answer>\n"),
+    (
+        "new lines between and inside the blocks",
+        "<think>\nreasoning\n</think>\n\n<answer>\n{}\n</answer>\n",
+    ),
     ("spaces around the answer", "<think>reasoning</think> <answer>  {}  </answer>"),
 )
 
@@ -424,7 +549,10 @@ def check_whitespace_in_tags(p: Probe, ex: tuple[Any, Any]) -> Violation | None:
         for label, layout in _LAYOUTS:
             c = p(layout.format(text), truth)
             if not base.same_as(c, TOL) and not (base.raised or c.raised):
-                return Violation(f"{label} changed the reward from {base.observed()} to {c.observed()}", (base, c))
+                return Violation(
+                    f"{label} changed the reward from {base.observed()} to {c.observed()}",
+                    (base, c),
+                )
     return None
 
 
@@ -439,7 +567,9 @@ def check_ground_truth_shapes(p: Probe, ex: tuple[Any, Any]) -> Violation | None
             c = p(completion, shape)
             if not base.same_as(c, TOL):
                 plain = "JSON text" if p.spec.structured else "plain text"
-                return Violation(f"the truth {label} {c.phrase()}, as {plain} it {base.phrase()}", (base, c))
+                return Violation(
+                    f"the truth {label} {c.phrase()}, as {plain} it {base.phrase()}", (base, c)
+                )
     return None
 
 
@@ -453,39 +583,121 @@ def _draw_hostile(spec: TaskSpec) -> Any:
 
 #: Every invariant, in the order they run and are reported.
 INVARIANTS: tuple[Invariant, ...] = (
-    Invariant("never_raises", "no input raises: damaged, empty, non-ASCII, degenerate or adversarial",
-              _everywhere, _draw_hostile, check_never_raises),
-    Invariant("finite_and_bounded", "every input scores a finite reward within the bounds (None only "
-              "where the signature allows it)", _everywhere, _draw_hostile, check_finite_and_bounded),
-    Invariant("deterministic", "the same input scores the same, whatever was scored before",
-              _everywhere, _draw_three, check_deterministic),
-    Invariant("perfect_is_max", "the truth (or an equivalent answer) scores the maximum",
-              _everywhere, _draw_two, check_perfect_is_max),
-    Invariant("only_truth_is_max", "empty, garbage, covering, inside, subset or other answers score "
-              "below the perfect answer", _everywhere, _draw_only_truth, check_only_truth_is_max),
-    Invariant("damage_never_helps", "breaking the format or the JSON of an answer never raises its reward",
-              _everywhere, _draw_two, check_damage_never_helps),
-    Invariant("symmetric", "swapping prediction and truth does not change an IoU-family reward",
-              _geometric, lambda s: s.same_shape_pairs(), check_symmetric),
-    Invariant("monotone_in_shift", "moving the perfect answer further away never raises the reward",
-              _geometric, _draw_shift, check_monotone_in_shift),
-    Invariant("shrinking_lowers", "a prediction shrunk inside the truth scores lower, and lower again "
-              "when shrunk further", _geometric, _draw_shrink, check_shrinking_lowers),
-    Invariant("dropping_lowers", "dropping frames or points from the perfect answer lowers the reward",
-              _droppable, lambda s: s.truths(), check_dropping_lowers),
-    Invariant("point_permutation", "the order of the points does not matter",
-              _has_points, _draw_permutation, check_point_permutation),
-    Invariant("key_order", "the order of keys in a JSON answer does not matter",
-              _structured, _draw_two, check_key_order),
-    Invariant("whitespace_in_tags", "spaces and new lines in and around the tags do not matter",
-              _everywhere, _draw_two, check_whitespace_in_tags),
-    Invariant("ground_truth_shapes", "the truth as text, wrapped in <answer> tags, as a dict or as "
-              "re-formatted JSON scores alike", _everywhere, _draw_two, check_ground_truth_shapes),
-    Invariant("swapped_ends", "an interval or box with swapped ends never scores above the same answer "
-              "in order", _swappable, _draw_two, check_swapped_ends, remark_swapped_ends),
+    Invariant(
+        "never_raises",
+        "no input raises: damaged, empty, non-ASCII, degenerate or adversarial",
+        _everywhere,
+        _draw_hostile,
+        check_never_raises,
+    ),
+    Invariant(
+        "finite_and_bounded",
+        "every input scores a finite reward within the bounds (None only "
+        "where the signature allows it)",
+        _everywhere,
+        _draw_hostile,
+        check_finite_and_bounded,
+    ),
+    Invariant(
+        "deterministic",
+        "the same input scores the same, whatever was scored before",
+        _everywhere,
+        _draw_three,
+        check_deterministic,
+    ),
+    Invariant(
+        "perfect_is_max",
+        "the truth (or an equivalent answer) scores the maximum",
+        _everywhere,
+        _draw_two,
+        check_perfect_is_max,
+    ),
+    Invariant(
+        "only_truth_is_max",
+        "empty, garbage, covering, inside, subset or other answers score below the perfect answer",
+        _everywhere,
+        _draw_only_truth,
+        check_only_truth_is_max,
+    ),
+    Invariant(
+        "damage_never_helps",
+        "breaking the format or the JSON of an answer never raises its reward",
+        _everywhere,
+        _draw_two,
+        check_damage_never_helps,
+    ),
+    Invariant(
+        "symmetric",
+        "swapping prediction and truth does not change an IoU-family reward",
+        _geometric,
+        lambda s: s.same_shape_pairs(),
+        check_symmetric,
+    ),
+    Invariant(
+        "monotone_in_shift",
+        "moving the perfect answer further away never raises the reward",
+        _geometric,
+        _draw_shift,
+        check_monotone_in_shift,
+    ),
+    Invariant(
+        "shrinking_lowers",
+        "a prediction shrunk inside the truth scores lower, and lower again when shrunk further",
+        _geometric,
+        _draw_shrink,
+        check_shrinking_lowers,
+    ),
+    Invariant(
+        "dropping_lowers",
+        "dropping frames or points from the perfect answer lowers the reward",
+        _droppable,
+        lambda s: s.truths(),
+        check_dropping_lowers,
+    ),
+    Invariant(
+        "point_permutation",
+        "the order of the points does not matter",
+        _has_points,
+        _draw_permutation,
+        check_point_permutation,
+    ),
+    Invariant(
+        "key_order",
+        "the order of keys in a JSON answer does not matter",
+        _structured,
+        _draw_two,
+        check_key_order,
+    ),
+    Invariant(
+        "whitespace_in_tags",
+        "spaces and new lines in and around the tags do not matter",
+        _everywhere,
+        _draw_two,
+        check_whitespace_in_tags,
+    ),
+    Invariant(
+        "ground_truth_shapes",
+        "the truth as text, wrapped in <answer> tags, as a dict or as "
+        "re-formatted JSON scores alike",
+        _everywhere,
+        _draw_two,
+        check_ground_truth_shapes,
+    ),
+    Invariant(
+        "swapped_ends",
+        "an interval or box with swapped ends never scores above the same answer in order",
+        _swappable,
+        _draw_two,
+        check_swapped_ends,
+        remark_swapped_ends,
+    ),
 )
 
 #: The differential invariant, run when a reference is given.
 MATCHES_REFERENCE = Invariant(
-    "matches_reference", "every generated input scores like the reference, within the tolerance",
-    _everywhere, _draw_hostile, check_matches_reference)
+    "matches_reference",
+    "every generated input scores like the reference, within the tolerance",
+    _everywhere,
+    _draw_hostile,
+    check_matches_reference,
+)

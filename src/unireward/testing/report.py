@@ -57,9 +57,11 @@ def _shorten(value: Any) -> str:
 
 def _call_lines(call: Call, prefix: str) -> list[str]:
     pad = " " * len(prefix)
-    return [f"{prefix}completion: {_shorten(call.completion)}",
-            f"{pad}truth:      {_shorten(call.truth)}",
-            f"{pad}reward:     {call.observed()}"]
+    return [
+        f"{prefix}completion: {_shorten(call.completion)}",
+        f"{pad}truth:      {_shorten(call.truth)}",
+        f"{pad}reward:     {call.observed()}",
+    ]
 
 
 @dataclass
@@ -96,7 +98,9 @@ class CheckReport:
             head += f" ({self.function})"
         lines = [f"{head}: {len(self.failures)} of {len(checked)} failed"]
         for r in self.results:
-            lines.append(f"  [{_MARKS[r.outcome]:>5}] {r.name}" + (f": {r.detail}" if r.detail else ""))
+            lines.append(
+                f"  [{_MARKS[r.outcome]:>5}] {r.name}" + (f": {r.detail}" if r.detail else "")
+            )
             v = r.violation
             if v is None or r.outcome not in ("fail", "documented"):
                 continue

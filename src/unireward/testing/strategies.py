@@ -109,7 +109,11 @@ def trajectories(draw: Any, max_frames: int = 8) -> dict[str, Any]:
 def segmentation_answers(draw: Any, data_type: str = "image") -> dict[str, Any]:
     """A box, 3 positive and 3 negative points (and a keyframe ``time`` for video)."""
     pts = st.lists(st.tuples(GRID, GRID).map(list), min_size=3, max_size=3)
-    ans: dict[str, Any] = {"boxes": draw(_box()), "positive_points": draw(pts), "negative_points": draw(pts)}
+    ans: dict[str, Any] = {
+        "boxes": draw(_box()),
+        "positive_points": draw(pts),
+        "negative_points": draw(pts),
+    }
     if data_type == "video":
         ans["time"] = draw(SECONDS)
     return ans
@@ -127,7 +131,9 @@ def degenerate_boxes(draw: Any) -> dict[str, Any]:
     """``{"boxes": [...]}`` with zero area: a point, a vertical or a horizontal line."""
     x, y, w = draw(GRID), draw(GRID), draw(st.integers(0, 50))
     shape = draw(st.sampled_from(("point", "vertical", "horizontal")))
-    box = {"point": [x, y, x, y], "vertical": [x, y, x, y + w], "horizontal": [x, y, x + w, y]}[shape]
+    box = {"point": [x, y, x, y], "vertical": [x, y, x, y + w], "horizontal": [x, y, x + w, y]}[
+        shape
+    ]
     return {"boxes": box}
 
 
@@ -138,28 +144,41 @@ def choice_answers() -> Any:
 
 def numbers() -> Any:
     """Numbers as text, like a model writes them (ints and 2-decimal floats)."""
-    return st.one_of(st.integers(-10_000, 10_000).map(str),
-                     st.integers(-100_000, 100_000).map(lambda n: f"{n / 100:.2f}"))
+    return st.one_of(
+        st.integers(-10_000, 10_000).map(str),
+        st.integers(-100_000, 100_000).map(lambda n: f"{n / 100:.2f}"),
+    )
 
 
 def math_expressions() -> Any:
     """Small LaTeX answers: integers, fractions, square roots (in ``$...$``, the form the
     symbolic parser reads)."""
     ints = st.integers(1, 50)
-    return st.one_of(ints.map(str), st.tuples(ints, ints).map(lambda t: f"\\frac{{{t[0]}}}{{{t[1]}}}"),
-                     ints.map(lambda n: f"$\\sqrt{{{n}}}$"))
+    return st.one_of(
+        ints.map(str),
+        st.tuples(ints, ints).map(lambda t: f"\\frac{{{t[0]}}}{{{t[1]}}}"),
+        ints.map(lambda n: f"$\\sqrt{{{n}}}$"),
+    )
 
 
 def ocr_strings() -> Any:
     """Short printable text with words."""
-    word = st.text(st.characters(min_codepoint=65, max_codepoint=122, blacklist_characters="[]\\^_`"), min_size=1, max_size=8)
+    word = st.text(
+        st.characters(min_codepoint=65, max_codepoint=122, blacklist_characters="[]\\^_`"),
+        min_size=1,
+        max_size=8,
+    )
     return st.lists(word, min_size=1, max_size=6).map(" ".join)
 
 
 def non_ascii_text() -> Any:
     """Non-ASCII text: one of :data:`NON_ASCII_TEXTS` or arbitrary text outside ASCII."""
-    return st.one_of(st.sampled_from(NON_ASCII_TEXTS),
-                     st.text(st.characters(min_codepoint=0x80, exclude_categories=["Cs"]), min_size=1, max_size=12))
+    return st.one_of(
+        st.sampled_from(NON_ASCII_TEXTS),
+        st.text(
+            st.characters(min_codepoint=0x80, exclude_categories=["Cs"]), min_size=1, max_size=12
+        ),
+    )
 
 
 _JSON_TASKS = {
@@ -182,8 +201,15 @@ def task_cases(task: str, data_type: str | None = None) -> Any:
     if t == "spatial-temporal grounding":
         s = st.tuples(temporal_answers(), trajectories(4)).map(lambda p: {**p[0], **p[1]})
         return st.tuples(s, s).map(lambda p: (json.dumps(p[0]), json.dumps(p[1])))
-    simple = {"multiple choice": choice_answers(), "numerical": numbers(), "regression": numbers(),
-              "math": math_expressions(), "ocr": ocr_strings(), "open-ended": ocr_strings(), "captioning": ocr_strings()}
+    simple = {
+        "multiple choice": choice_answers(),
+        "numerical": numbers(),
+        "regression": numbers(),
+        "math": math_expressions(),
+        "ocr": ocr_strings(),
+        "open-ended": ocr_strings(),
+        "captioning": ocr_strings(),
+    }
     if t not in simple:
         raise ValueError(f"no strategy for task {task!r}")
     return st.tuples(simple[t], simple[t])
@@ -191,9 +217,25 @@ def task_cases(task: str, data_type: str | None = None) -> Any:
 
 #: The kinds of damage :func:`completions` can apply.
 DAMAGES = (
-    "missing_tags", "no_think", "duplicated_answer", "spaces_in_tags", "text_before", "text_after",
-    "nested_tags", "code_fence", "single_quotes", "truncated", "nan", "infinity", "boolean",
-    "huge_number", "swapped", "wrong_keys", "extra_keys", "unclosed_answer", "uppercase_tags",
+    "missing_tags",
+    "no_think",
+    "duplicated_answer",
+    "spaces_in_tags",
+    "text_before",
+    "text_after",
+    "nested_tags",
+    "code_fence",
+    "single_quotes",
+    "truncated",
+    "nan",
+    "infinity",
+    "boolean",
+    "huge_number",
+    "swapped",
+    "wrong_keys",
+    "extra_keys",
+    "unclosed_answer",
+    "uppercase_tags",
 )
 
 
@@ -209,13 +251,20 @@ def _damage_json(kind: str, answer: str) -> str:
         return answer
     val = obj[key]
     if kind == "swapped" and isinstance(val, list) and len(val) in (2, 4):
-        obj[key] = val[len(val) // 2:] + val[: len(val) // 2]
+        obj[key] = val[len(val) // 2 :] + val[: len(val) // 2]
     elif kind == "wrong_keys":
         obj = {key + "_": val}
     elif kind == "extra_keys":
         obj["confidence"] = 0.9
-    elif kind in ("nan", "infinity", "huge_number", "boolean") and isinstance(val, list) and val and not isinstance(val[0], list):
-        repl = {"nan": "NaN", "infinity": "Infinity", "huge_number": "1e309", "boolean": "true"}[kind]
+    elif (
+        kind in ("nan", "infinity", "huge_number", "boolean")
+        and isinstance(val, list)
+        and val
+        and not isinstance(val[0], list)
+    ):
+        repl = {"nan": "NaN", "infinity": "Infinity", "huge_number": "1e309", "boolean": "true"}[
+            kind
+        ]
         return json.dumps(obj).replace(json.dumps(val[0]), repl, 1)
     else:
         return answer
@@ -280,7 +329,9 @@ def adversarial_text() -> Any:
         st.integers(1, 200_000).map(lambda n: "a" * n),
         st.integers(1, 5_000).map(lambda n: "[" * n + "]" * n),
         st.integers(1, 5_000).map(lambda n: "<answer>" * n),
-        st.sampled_from(["１２３", "\u200b1\u200b2", "\u202e123", "٣", "𝟙𝟚", "\ufeff{}", "\x00"]),
+        st.sampled_from(
+            ["１２３", "\u200b1\u200b2", "\u202e123", "٣", "𝟙𝟚", "\ufeff{}", "\x00"]
+        ),
         st.integers(2, 12).map(lambda n: "\\boxed{" + "9^{" * n + "9" + "}" * n + "}"),
         st.just("\\dfrac{1}{2}^{\\dfrac{1}{2}^{\\dfrac{1}{2}}}"),
         st.text(max_size=200),

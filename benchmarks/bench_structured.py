@@ -15,7 +15,8 @@ reference regexes for tag normalisation, format check and answer extraction,
   record handling of the API: the per-item path that ``score_batch`` used to take;
 * ``score()``: ``unireward.score`` called once per completion (what a per-sample reward
   hook such as verl's ``compute_score`` does), on the first 20,000;
-* ``scoring``: ``score_columns`` alone (what ``score_batch`` consumes) on extracted answers,
+* ``scoring``: the scorer's batch method ``score_many`` alone (what ``score_batch`` calls)
+  on extracted answers,
   against the baseline's own scoring part (``json.loads`` of answer and ground truth and
   the arithmetic).
 
@@ -188,7 +189,7 @@ def main() -> None:
     print(
         f"{'task':20s} {'baseline/s':>11s} {'score_batch/s':>14s} {'ratio':>6s} "
         f"{'parse+many/s':>13s} {'ratio':>6s} {'score()/s':>10s} {'ratio':>6s} | "
-        f"{'base scoring/s':>14s} {'columns/s':>13s} {'ratio':>6s}"
+        f"{'base scoring/s':>14s} {'score_many/s':>13s} {'ratio':>6s}"
     )
     for task, scorer in scorers.items():
         print(measure(task, scorer, make(args.n, task, rng, args.think), args.rounds, opts))
@@ -229,7 +230,7 @@ def measure(
     t_bs, _ = timed(
         lambda: [baseline_scoring(a, g, task) for a, g in zip(answers, gts, strict=True)], rounds
     )
-    t_many, _ = timed(lambda: scorer.score_columns(answers, truths, [None] * n, opts), rounds)
+    t_many, _ = timed(lambda: scorer.score_many(answers, truths, [None] * n, opts), rounds)
     return (
         f"{task:20s} {n / t_base:11,.0f} {n / t_api:14,.0f} {t_base / t_api:5.1f}x "
         f"{n / t_own:13,.0f} {t_base / t_own:5.1f}x {len(few) / t_one:10,.0f} "

@@ -26,7 +26,9 @@ from unireward import (
 def test_composition_formula() -> None:
     r = unireward.score("<think>t</think><answer>125</answer>", "100", "regression")
     assert r.total == pytest.approx(0.9 * 0.5 + 0.1 * 1 + 0.5)
-    r = unireward.score("<think>t</think><answer>125</answer>", "100", "regression", format_weight=0.3)
+    r = unireward.score(
+        "<think>t</think><answer>125</answer>", "100", "regression", format_weight=0.3
+    )
     assert r.total == pytest.approx(0.7 * 0.5 + 0.3 * 1 + 0.5)
 
 
@@ -123,7 +125,9 @@ def test_unexpected_errors_are_recorded(custom_tasks: None) -> None:
     assert r.status is Status.ERROR and "kaboom" in (r.reason or "")
     assert (r.total, r.accuracy, r.format, r.structure) == (0.0, 0.0, 0.0, 0.0)
     with pytest.raises(RuntimeError):
-        unireward.score("<think>t</think><answer>boom</answer>", "x", "exploding", raise_on_error=True)
+        unireward.score(
+            "<think>t</think><answer>boom</answer>", "x", "exploding", raise_on_error=True
+        )
 
 
 def test_non_finite_never_returned(custom_tasks: None) -> None:
@@ -133,7 +137,11 @@ def test_non_finite_never_returned(custom_tasks: None) -> None:
 
 def test_batch_isolates_failing_items(custom_tasks: None) -> None:
     recs = [
-        {"completion": f"<think>t</think><answer>{a}</answer>", "ground_truth": "x", "task": "exploding"}
+        {
+            "completion": f"<think>t</think><answer>{a}</answer>",
+            "ground_truth": "x",
+            "task": "exploding",
+        }
         for a in ["ok", "boom", "ok"]
     ]
     res = unireward.score_batch(recs)
@@ -142,10 +150,17 @@ def test_batch_isolates_failing_items(custom_tasks: None) -> None:
 
 def test_batch_aliases_and_order() -> None:
     recs = [
-        {"response": "<think>t</think><answer>1</answer>", "solution": "<answer>1</answer>",
-         "problem_type": "numerical"},
+        {
+            "response": "<think>t</think><answer>1</answer>",
+            "solution": "<answer>1</answer>",
+            "problem_type": "numerical",
+        },
         {"completion": "<think>t</think><answer>Hello</answer>", "answer": "Hello", "task": "OCR"},
-        {"completion": "<think>t</think><answer>2</answer>", "ground_truth": "1", "task": "numerical"},
+        {
+            "completion": "<think>t</think><answer>2</answer>",
+            "ground_truth": "1",
+            "task": "numerical",
+        },
     ]
     res = unireward.score_batch(recs)
     assert [r.total for r in res] == [1.5, 1.5, 0.6]
@@ -154,7 +169,11 @@ def test_batch_aliases_and_order() -> None:
 
 def test_batch_bad_records() -> None:
     recs = [
-        {"completion": "<think>t</think><answer>1</answer>", "ground_truth": "1", "task": "numerical"},
+        {
+            "completion": "<think>t</think><answer>1</answer>",
+            "ground_truth": "1",
+            "task": "numerical",
+        },
         {"completion": "x", "task": "numerical"},
         {"completion": "x", "ground_truth": "1", "task": "no such task"},
         {"completion": "x", "ground_truth": "one", "task": "numerical"},
@@ -166,7 +185,12 @@ def test_batch_bad_records() -> None:
     assert res == unireward.score_batch(recs, errors="record")
     assert len(res) == 5
     assert res[0].status is Status.OK
-    assert [r.status for r in res[1:]] == [Status.ERROR, Status.ERROR, Status.GROUND_TRUTH_ERROR, Status.ERROR]
+    assert [r.status for r in res[1:]] == [
+        Status.ERROR,
+        Status.ERROR,
+        Status.GROUND_TRUTH_ERROR,
+        Status.ERROR,
+    ]
     assert all(r.reason for r in res[1:])
     assert "GroundTruthError" in (res[3].reason or "")
     with pytest.raises(GroundTruthError, match="record 0: numerical ground truth 'one'"):
@@ -178,7 +202,9 @@ def test_score_from_threads() -> None:
 
     def work() -> None:
         for _ in range(50):
-            out.append(unireward.score("<think>t</think><answer>1</answer>", "1", "numerical").total)
+            out.append(
+                unireward.score("<think>t</think><answer>1</answer>", "1", "numerical").total
+            )
 
     threads = [threading.Thread(target=work) for _ in range(4)]
     for t in threads:
@@ -192,7 +218,8 @@ def test_import_is_light() -> None:
     code = (
         "import sys, unireward; "
         "unireward.score('<think>t</think><answer>1</answer>', '1', 'numerical'); "
-        "heavy = [m for m in ('torch', 'sam2', 'trl', 'verl', 'ray', 'transformers') if m in sys.modules]; "
+        "heavy = [m for m in ('torch', 'sam2', 'trl', 'verl', 'ray', 'transformers') "
+        "if m in sys.modules]; "
         "print(heavy)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -202,10 +229,26 @@ def test_import_is_light() -> None:
 def test_public_surface() -> None:
     assert unireward.__all__ == sorted(unireward.__all__)
     expected = {
-        "score", "score_batch", "ascore_batch", "RewardResult", "Status", "register_task", "unregister_task",
-        "registered_tasks", "get_scorer", "TaskScorer", "TaskOutcome", "ScoreOptions",
-        "UniRewardError", "ConfigurationError", "GroundTruthError", "InputError",
-        "MissingExtraError", "RemoteRewardError", "ScoringDeadlineError", "UnknownTaskError",
+        "score",
+        "score_batch",
+        "ascore_batch",
+        "RewardResult",
+        "Status",
+        "register_task",
+        "unregister_task",
+        "registered_tasks",
+        "get_scorer",
+        "TaskScorer",
+        "TaskOutcome",
+        "ScoreOptions",
+        "UniRewardError",
+        "ConfigurationError",
+        "GroundTruthError",
+        "InputError",
+        "MissingExtraError",
+        "RemoteRewardError",
+        "ScoringDeadlineError",
+        "UnknownTaskError",
         "__version__",
     }
     assert set(unireward.__all__) == expected
@@ -232,7 +275,11 @@ def test_batch_pauses_the_collector_on_the_main_thread_only() -> None:
     import gc
     import threading
 
-    good = {"completion": "<think>t</think><answer>B</answer>", "ground_truth": "B", "task": "multiple choice"}
+    good = {
+        "completion": "<think>t</think><answer>B</answer>",
+        "ground_truth": "B",
+        "task": "multiple choice",
+    }
     seen: list[bool] = []
 
     class Probe(dict):  # a record that reports the collector's state while it is read

@@ -26,36 +26,102 @@ def ans(obj: object) -> str:
     return f"{T}<answer>{obj if isinstance(obj, str) else json.dumps(obj)}</answer>"
 
 
-SEG_VIDEO_ANSWER = {"time": 3.0, "boxes": [1, 2, 30, 40], "positive_points": [[5, 5], [6, 6], [7, 7]],
-                    "negative_points": [[50, 50], [60, 60], [70, 70]]}
-SEG_TRUTH_NO_TIME = {"boxes": [1, 2, 30, 40], "positive_points": [[5, 5], [6, 6], [7, 7]],
-                     "negative_points": [[50, 50], [60, 60], [70, 70]]}
+SEG_VIDEO_ANSWER = {
+    "time": 3.0,
+    "boxes": [1, 2, 30, 40],
+    "positive_points": [[5, 5], [6, 6], [7, 7]],
+    "negative_points": [[50, 50], [60, 60], [70, 70]],
+}
+SEG_TRUTH_NO_TIME = {
+    "boxes": [1, 2, 30, 40],
+    "positive_points": [[5, 5], [6, 6], [7, 7]],
+    "negative_points": [[50, 50], [60, 60], [70, 70]],
+}
 
 # (completion, ground truth, task, data type, (total, accuracy, format, structure))
 CASES = [
-    pytest.param(ans("229"), "229 meters", "regression", None, (0.6, 0.0, 1.0, 0.5), id="regression-units"),
-    pytest.param(f"{T}<answer>229</answer> trailing", "229 m", "numerical", None, (0.0, 0.0, 0.0, 0.0),
-                 id="numerical-format-fails"),
-    pytest.param(ans("C"), {"option": "C"}, "multiple choice", None, (0.6, 0.0, 1.0, 0.5), id="choice-dict"),
-    pytest.param(ans(SEG_VIDEO_ANSWER), json.dumps(SEG_TRUTH_NO_TIME), "segmentation", "video",
-                 (0.6, 0.0, 1.0, 0.5), id="segmentation-video-no-time"),
-    pytest.param(ans(SEG_TRUTH_NO_TIME), json.dumps(SEG_TRUTH_NO_TIME), "segmentation", "video",
-                 (0.1, 0.0, 1.0, 0.0), id="segmentation-video-no-time-answer-without-time"),
-    pytest.param(ans({"time": [1, 3]}), '{"boxes": [1, 2, 3, 4]}', "temporal grounding", None,
-                 (0.6, 0.0, 1.0, 0.5), id="temporal-no-time"),
-    pytest.param(ans("[1, 3]"), '{"boxes": [1, 2, 3, 4]}', "temporal grounding", None,
-                 (0.1, 0.0, 1.0, 0.0), id="temporal-no-time-bad-answer"),
-    pytest.param(ans({"boxes": [0, 0, 1, 1]}), "{oops", "spatial grounding", None, (0.6, 0.0, 1.0, 0.5),
-                 id="spatial-not-json"),
-    pytest.param(ans({"boxes": {"1": [0, 0, 1, 1]}}), {"boxes": {"1": "bad", "2": [0, 0, 1, 1]}}, "tracking",
-                 "video", (0.475, 0.0, 1.0, 0.375), id="tracking-bad-frame-keys-count"),
-    pytest.param(ans({"boxes": {"1": [0, 0, 1, 1]}}), "not json", "tracking", "video", (0.35, 0.0, 1.0, 0.25),
-                 id="tracking-not-json"),
-    pytest.param(ans({"time": [0, 1], "boxes": {"3": [0, 0, 1, 1]}}),
-                 {"boxes": {"3": [10, 10, 20, 20], "4": [10, 10, 20, 20]}}, "spatial-temporal grounding",
-                 "video", (0.475, 0.0, 1.0, 0.375), id="spatiotemporal-no-time"),
+    pytest.param(
+        ans("229"), "229 meters", "regression", None, (0.6, 0.0, 1.0, 0.5), id="regression-units"
+    ),
+    pytest.param(
+        f"{T}<answer>229</answer> trailing",
+        "229 m",
+        "numerical",
+        None,
+        (0.0, 0.0, 0.0, 0.0),
+        id="numerical-format-fails",
+    ),
+    pytest.param(
+        ans("C"), {"option": "C"}, "multiple choice", None, (0.6, 0.0, 1.0, 0.5), id="choice-dict"
+    ),
+    pytest.param(
+        ans(SEG_VIDEO_ANSWER),
+        json.dumps(SEG_TRUTH_NO_TIME),
+        "segmentation",
+        "video",
+        (0.6, 0.0, 1.0, 0.5),
+        id="segmentation-video-no-time",
+    ),
+    pytest.param(
+        ans(SEG_TRUTH_NO_TIME),
+        json.dumps(SEG_TRUTH_NO_TIME),
+        "segmentation",
+        "video",
+        (0.1, 0.0, 1.0, 0.0),
+        id="segmentation-video-no-time-answer-without-time",
+    ),
+    pytest.param(
+        ans({"time": [1, 3]}),
+        '{"boxes": [1, 2, 3, 4]}',
+        "temporal grounding",
+        None,
+        (0.6, 0.0, 1.0, 0.5),
+        id="temporal-no-time",
+    ),
+    pytest.param(
+        ans("[1, 3]"),
+        '{"boxes": [1, 2, 3, 4]}',
+        "temporal grounding",
+        None,
+        (0.1, 0.0, 1.0, 0.0),
+        id="temporal-no-time-bad-answer",
+    ),
+    pytest.param(
+        ans({"boxes": [0, 0, 1, 1]}),
+        "{oops",
+        "spatial grounding",
+        None,
+        (0.6, 0.0, 1.0, 0.5),
+        id="spatial-not-json",
+    ),
+    pytest.param(
+        ans({"boxes": {"1": [0, 0, 1, 1]}}),
+        {"boxes": {"1": "bad", "2": [0, 0, 1, 1]}},
+        "tracking",
+        "video",
+        (0.475, 0.0, 1.0, 0.375),
+        id="tracking-bad-frame-keys-count",
+    ),
+    pytest.param(
+        ans({"boxes": {"1": [0, 0, 1, 1]}}),
+        "not json",
+        "tracking",
+        "video",
+        (0.35, 0.0, 1.0, 0.25),
+        id="tracking-not-json",
+    ),
+    pytest.param(
+        ans({"time": [0, 1], "boxes": {"3": [0, 0, 1, 1]}}),
+        {"boxes": {"3": [10, 10, 20, 20], "4": [10, 10, 20, 20]}},
+        "spatial-temporal grounding",
+        "video",
+        (0.475, 0.0, 1.0, 0.375),
+        id="spatiotemporal-no-time",
+    ),
     pytest.param(ans("hello"), {"text": "hello"}, "OCR", None, (0.6, 0.0, 1.0, 0.5), id="ocr-dict"),
-    pytest.param("hello", ["a"], "open-ended", None, (0.0, 0.0, 0.0, 0.0), id="open-ended-list-no-tags"),
+    pytest.param(
+        "hello", ["a"], "open-ended", None, (0.0, 0.0, 0.0, 0.0), id="open-ended-list-no-tags"
+    ),
 ]
 
 
@@ -76,7 +142,9 @@ def _records() -> list[dict]:
     recs = []
     for p in CASES:
         completion, truth, task, data_type, _ = p.values
-        recs.append({"completion": completion, "ground_truth": truth, "task": task, "data_type": data_type})
+        recs.append(
+            {"completion": completion, "ground_truth": truth, "task": task, "data_type": data_type}
+        )
         # a good row between the bad ones keeps its own score
         recs.append({"completion": ans("B"), "ground_truth": "B", "task": "multiple choice"})
     return recs
@@ -84,8 +152,10 @@ def _records() -> list[dict]:
 
 def test_batches_equal_score_and_never_stop() -> None:
     recs = _records()
-    one_by_one = [unireward.score(r["completion"], r["ground_truth"], r["task"], data_type=r["data_type"])
-                  for r in recs[0::2]]
+    one_by_one = [
+        unireward.score(r["completion"], r["ground_truth"], r["task"], data_type=r["data_type"])
+        for r in recs[0::2]
+    ]
     batch = unireward.score_batch(recs)
     assert len(batch) == len(recs)
     assert batch[0::2] == one_by_one
@@ -125,9 +195,21 @@ def test_trainer_adapters_get_the_reference_numbers() -> None:
     from unireward.integrations import easyr1
     from unireward.integrations.rewards import UniRewardFunction
 
-    out = easyr1.compute_score([{"response": ans("229"), "response_length": 3, "ground_truth": "229 meters",
-                                 "problem_type": "regression"}])
+    out = easyr1.compute_score(
+        [
+            {
+                "response": ans("229"),
+                "response_length": 3,
+                "ground_truth": "229 meters",
+                "problem_type": "regression",
+            }
+        ]
+    )
     assert out[0]["overall"] == pytest.approx(0.6) and out[0]["accuracy"] == 0.0
     fn = UniRewardFunction()
-    assert fn(prompts=["q"], completions=[ans("229")], solution=["229 meters"],
-              problem_type=["regression"]) == [pytest.approx(0.6)]
+    assert fn(
+        prompts=["q"],
+        completions=[ans("229")],
+        solution=["229 meters"],
+        problem_type=["regression"],
+    ) == [pytest.approx(0.6)]

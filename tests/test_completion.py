@@ -40,9 +40,31 @@ def ref_extract(s: str) -> str | None:
 # Text built from the pieces that matter, so that random strings hit the edge cases often.
 PIECES = st.sampled_from(
     [
-        "<think>", "</think>", "<answer>", "</answer>", "<", ">", "/", " ", "\n", "\t",
-        "\u00a0", "\u2003", "a", "C", "{", "}", "\"", "1", "< answer >", "< / think >",
-        "<Answer>", "\r\n", "x y", "</ answer>", "<think >",
+        "<think>",
+        "</think>",
+        "<answer>",
+        "</answer>",
+        "<",
+        ">",
+        "/",
+        " ",
+        "\n",
+        "\t",
+        "\u00a0",
+        "\u2003",
+        "a",
+        "C",
+        "{",
+        "}",
+        '"',
+        "1",
+        "< answer >",
+        "< / think >",
+        "<Answer>",
+        "\r\n",
+        "x y",
+        "</ answer>",
+        "<think >",
     ]
 )
 TEXT = st.lists(PIECES, max_size=30).map("".join)
@@ -86,8 +108,27 @@ def ref_scan(s: str) -> tuple[float, str, bool, str]:
 # The usual shape (four tags, in order) with hostile filling: stray tag characters and
 # whitespace of every kind in each gap, so the fast path and its fallback both run.
 GAP = st.lists(
-    st.sampled_from([" ", "\n", "\t", "\u00a0", "\u2003", "a", "1 / 2", "x > y", ">", "/", " /", "> ",
-                     "{\"boxes\": [1, 2, 3, 4]}", "<", "< answer >", "</answer>", "\x1c"]),
+    st.sampled_from(
+        [
+            " ",
+            "\n",
+            "\t",
+            "\u00a0",
+            "\u2003",
+            "a",
+            "1 / 2",
+            "x > y",
+            ">",
+            "/",
+            " /",
+            "> ",
+            '{"boxes": [1, 2, 3, 4]}',
+            "<",
+            "< answer >",
+            "</answer>",
+            "\x1c",
+        ]
+    ),
     max_size=4,
 ).map("".join)
 SHAPED = st.tuples(GAP, GAP, GAP, GAP, GAP).map(
@@ -104,7 +145,10 @@ def test_scan_matches_reference_regexes(s: str) -> None:
 
 
 def test_scan_fast_path_takes_the_usual_shape() -> None:
-    usual = "<think>the box is 1 / 3 of the frame -> left</think>\n<answer> {\"boxes\": [1, 2, 3, 4]} </answer>\n"
+    usual = (
+        "<think>the box is 1 / 3 of the frame -> left</think>\n"
+        '<answer> {"boxes": [1, 2, 3, 4]} </answer>\n'
+    )
     assert _scan_common(usual) == (1.0, '{"boxes": [1, 2, 3, 4]}', True, '{"boxes": [1, 2, 3, 4]}')
     assert _scan_common(usual) == ref_scan(usual)
     # anything else is left to the full parse
@@ -182,6 +226,8 @@ def test_str_whitespace_is_regex_whitespace() -> None:
 
     ws = re.compile(r"\s")
     assert [
-        hex(i) for i in range(sys.maxunicode + 1)
-        if chr(i).isspace() != bool(ws.fullmatch(chr(i))) or (not chr(i).strip()) != chr(i).isspace()
+        hex(i)
+        for i in range(sys.maxunicode + 1)
+        if chr(i).isspace() != bool(ws.fullmatch(chr(i)))
+        or (not chr(i).strip()) != chr(i).isspace()
     ] == []

@@ -45,13 +45,19 @@ def test_every_rule_based_row(reference_rows: list[dict]) -> None:
 def test_batch_equals_single(reference_rows: list[dict]) -> None:
     rows = _rule_rows(reference_rows)
     records = [
-        {"completion": r["completion"], "ground_truth": r["ground_truth"],
-         "problem_type": r["problem_type"], "data_type": r["data_type"]}
+        {
+            "completion": r["completion"],
+            "ground_truth": r["ground_truth"],
+            "problem_type": r["problem_type"],
+            "data_type": r["data_type"],
+        }
         for r in rows
     ]
     batch = unireward.score_batch(records)
     single = [
-        unireward.score(r["completion"], r["ground_truth"], r["problem_type"], data_type=r["data_type"])
+        unireward.score(
+            r["completion"], r["ground_truth"], r["problem_type"], data_type=r["data_type"]
+        )
         for r in rows
     ]
     assert [(b.total, b.accuracy, b.format, b.structure, b.status) for b in batch] == [
@@ -66,9 +72,16 @@ def test_dict_ground_truth_accepted(reference_rows: list[dict]) -> None:
         gt = row["ground_truth"]
         if not gt.lstrip().startswith("{"):
             continue
-        as_dict = unireward.score(row["completion"], json.loads(gt), row["problem_type"],
-                                  data_type=row["data_type"])
-        as_str = unireward.score(row["completion"], gt, row["problem_type"], data_type=row["data_type"])
-        wrapped = unireward.score(row["completion"], f"<answer>{gt}</answer>", row["problem_type"],
-                                  data_type=row["data_type"])
+        as_dict = unireward.score(
+            row["completion"], json.loads(gt), row["problem_type"], data_type=row["data_type"]
+        )
+        as_str = unireward.score(
+            row["completion"], gt, row["problem_type"], data_type=row["data_type"]
+        )
+        wrapped = unireward.score(
+            row["completion"],
+            f"<answer>{gt}</answer>",
+            row["problem_type"],
+            data_type=row["data_type"],
+        )
         assert as_dict.total == as_str.total == wrapped.total

@@ -72,7 +72,9 @@ def test_interval_iou_matches_a_plain_loop_on_random_batches() -> None:
         pairs.append((p, g))
     ours = interval_iou(np.array([p for p, _ in pairs]), np.array([g for _, g in pairs]))
     assert ours.shape == (5000,)
-    np.testing.assert_allclose(ours, [loop_interval_iou(p, g) for p, g in pairs], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        ours, [loop_interval_iou(p, g) for p, g in pairs], rtol=0, atol=1e-12
+    )
 
 
 @pytest.mark.parametrize(
@@ -112,7 +114,9 @@ def test_interval_iou_bounded_and_symmetric(a: float, b: float, c: float, d: flo
 
 
 @given(COORD, st.floats(0.01, 500), SHIFT, SCALE)
-def test_interval_iou_identity_translation_scale(s: float, length: float, shift: float, k: float) -> None:
+def test_interval_iou_identity_translation_scale(
+    s: float, length: float, shift: float, k: float
+) -> None:
     p = [s, s + length]
     assert float(interval_iou(p, p)) == pytest.approx(1.0)
     g = [s + length / 3, s + 2 * length]
@@ -203,7 +207,9 @@ def test_box_iou_bounded_and_symmetric(p: list[float], g: list[float]) -> None:
 
 @settings(max_examples=200)
 @given(BOX, BOX, SHIFT, SHIFT, SCALE)
-def test_box_iou_identity_translation_scale(p: list[float], g: list[float], dx: float, dy: float, k: float) -> None:
+def test_box_iou_identity_translation_scale(
+    p: list[float], g: list[float], dx: float, dy: float, k: float
+) -> None:
     assert float(box_iou(p, p)) == pytest.approx(1.0)
     base = float(box_iou(p, g))
 
@@ -261,8 +267,20 @@ def test_small_batches_equal_the_array_path() -> None:
     rng = random.Random(5)
     opts = ScoreOptions()
     for scorer, make in (
-        (SpatialGroundingScorer(), lambda: [rng.choice([rng.uniform(-50, 900), round(rng.uniform(0, 900)), 0.0, -0.0]) for _ in range(4)]),
-        (TemporalGroundingScorer(), lambda: [rng.choice([rng.uniform(-5, 90), round(rng.uniform(0, 90), 1), 0.0]) for _ in range(2)]),
+        (
+            SpatialGroundingScorer(),
+            lambda: [
+                rng.choice([rng.uniform(-50, 900), round(rng.uniform(0, 900)), 0.0, -0.0])
+                for _ in range(4)
+            ],
+        ),
+        (
+            TemporalGroundingScorer(),
+            lambda: [
+                rng.choice([rng.uniform(-5, 90), round(rng.uniform(0, 90), 1), 0.0])
+                for _ in range(2)
+            ],
+        ),
     ):
         key = scorer.key
         answers = [json.dumps({key: make()}) for _ in range(3000)]
@@ -270,10 +288,11 @@ def test_small_batches_equal_the_array_path() -> None:
         truths = [scorer.prepare_ground_truth(json.dumps({key: make()}), None) for _ in answers]
         big = scorer.score_many(answers, truths, [None] * len(answers), opts)
         for k in range(0, len(answers), 7):
-            small = scorer.score_many(answers[k:k + 7], truths[k:k + 7], [None] * 7, opts)
+            small = scorer.score_many(answers[k : k + 7], truths[k : k + 7], [None] * 7, opts)
             assert [struct_bits(o.accuracy) for o in small] == [
-                struct_bits(o.accuracy) for o in big[k:k + 7]]
-            assert [o.structure for o in small] == [o.structure for o in big[k:k + 7]]
+                struct_bits(o.accuracy) for o in big[k : k + 7]
+            ]
+            assert [o.structure for o in small] == [o.structure for o in big[k : k + 7]]
 
 
 def struct_bits(v: float) -> bytes:

@@ -36,7 +36,10 @@ def test_tracking_metrics_pool_frames_like_got10k() -> None:
     preds, truths, pooled = [], [], []
     for _ in range(20):
         T = rng.randint(2, 15)
-        g = [[x, y, x + 50, y + 50] for x, y in ((rng.uniform(0, 500), rng.uniform(0, 500)) for _ in range(T))]
+        g = [
+            [x, y, x + 50, y + 50]
+            for x, y in ((rng.uniform(0, 500), rng.uniform(0, 500)) for _ in range(T))
+        ]
         p = [[b[0] + rng.uniform(-40, 40), b[1], b[2] + rng.uniform(-40, 40), b[3]] for b in g]
         for t in range(1, T):
             if rng.random() < 0.2:

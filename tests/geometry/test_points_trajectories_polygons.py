@@ -32,7 +32,10 @@ POINT = st.tuples(GRID, GRID).map(list)
 
 def brute_distance(p: list[list[float]], g: list[list[float]]) -> float:
     k = len(p)
-    best = min(sum(math.dist(p[i], g[j]) for i, j in enumerate(perm)) for perm in itertools.permutations(range(k)))
+    best = min(
+        sum(math.dist(p[i], g[j]) for i, j in enumerate(perm))
+        for perm in itertools.permutations(range(k))
+    )
     return best / k
 
 
@@ -50,16 +53,22 @@ def test_point_distance_matches_brute_force_permutations(k: int) -> None:
     p = [[[rng.uniform(0, 1000), rng.uniform(0, 1000)] for _ in range(k)] for _ in range(300)]
     g = [[[rng.uniform(0, 1000), rng.uniform(0, 1000)] for _ in range(k)] for _ in range(300)]
     ours = point_set_distance(np.array(p), np.array(g))
-    np.testing.assert_allclose(ours, [brute_distance(a, b) for a, b in zip(p, g, strict=True)], rtol=1e-12)
+    np.testing.assert_allclose(
+        ours, [brute_distance(a, b) for a, b in zip(p, g, strict=True)], rtol=1e-12
+    )
     sims = point_set_similarity(np.array(p), np.array(g))
-    np.testing.assert_allclose(sims, [brute_similarity(a, b) for a, b in zip(p, g, strict=True)], rtol=1e-12)
+    np.testing.assert_allclose(
+        sims, [brute_similarity(a, b) for a, b in zip(p, g, strict=True)], rtol=1e-12
+    )
 
 
 def test_point_similarity_reference_case_and_sigma() -> None:
     truth = [[50, 50], [350, 350], [50, 350]]
     shifted = [[100, 100], [400, 400], [100, 400]]  # every point 70.71 away: exp(-1)
     assert float(point_set_similarity(shifted, truth)) == pytest.approx(math.exp(-1))
-    assert float(point_set_similarity([[0, 0]], [[10, 0]], sigma=10)) == pytest.approx(math.exp(-0.5))
+    assert float(point_set_similarity([[0, 0]], [[10, 0]], sigma=10)) == pytest.approx(
+        math.exp(-0.5)
+    )
 
 
 @pytest.mark.parametrize(
@@ -86,7 +95,11 @@ def test_point_kernel_empty_sets_and_shapes() -> None:
 
 
 @settings(max_examples=150)
-@given(st.lists(POINT, min_size=3, max_size=3), st.lists(POINT, min_size=3, max_size=3), st.permutations(range(3)))
+@given(
+    st.lists(POINT, min_size=3, max_size=3),
+    st.lists(POINT, min_size=3, max_size=3),
+    st.permutations(range(3)),
+)
 def test_point_kernel_permutation_invariant_and_bounded(p: list, g: list, perm: list[int]) -> None:
     s = float(point_set_similarity(p, g))
     assert 0.0 < s <= 1.0
@@ -113,7 +126,9 @@ def test_trajectory_iou_against_a_loop() -> None:
                 truth[t] = [NAN] * 4  # frame not annotated
         per = trajectory_iou(pred, truth)
         scored = [t for t in range(T) if not math.isnan(truth[t][0])]
-        expected = [0.0 if math.isnan(pred[t][0]) else float(box_iou(pred[t], truth[t])) for t in scored]
+        expected = [
+            0.0 if math.isnan(pred[t][0]) else float(box_iou(pred[t], truth[t])) for t in scored
+        ]
         np.testing.assert_allclose(per[scored], expected)
         assert np.isnan(per[[t for t in range(T) if t not in scored]]).all()
         mean = float(mean_trajectory_iou(pred, truth))
@@ -132,7 +147,9 @@ def test_trajectory_masks_and_ragged_mean_agree() -> None:
     owner = [i for i in range(n) for t in range(T) if pm[i, t] and gm[i, t]]
     flat_p = [pred[i, t] for i in range(n) for t in range(T) if pm[i, t] and gm[i, t]]
     flat_g = [truth[i, t] for i in range(n) for t in range(T) if pm[i, t] and gm[i, t]]
-    ragged = ragged_mean_iou(np.array(flat_p).reshape(-1, 4), np.array(flat_g).reshape(-1, 4), owner, lengths)
+    ragged = ragged_mean_iou(
+        np.array(flat_p).reshape(-1, 4), np.array(flat_g).reshape(-1, 4), owner, lengths
+    )
     np.testing.assert_allclose(padded, ragged)
     assert padded[np.array(lengths) == 0].tolist() == [0.0] * lengths.count(0)
     with pytest.raises(ValueError, match="one row per pair"):
@@ -164,7 +181,9 @@ def test_polygon_iou_matches_shapely_objects_on_ragged_batches() -> None:
     preds = [random_convex(rng, rng.randint(3, 9)) for _ in range(300)]
     gts = [random_convex(rng, rng.randint(3, 9)) for _ in range(300)]
     ours = polygon_iou(preds, gts)
-    np.testing.assert_allclose(ours, [shapely_iou(p, g) for p, g in zip(preds, gts, strict=True)], atol=1e-9)
+    np.testing.assert_allclose(
+        ours, [shapely_iou(p, g) for p, g in zip(preds, gts, strict=True)], atol=1e-9
+    )
 
 
 def test_polygon_iou_of_axis_aligned_boxes_equals_box_iou() -> None:
@@ -180,7 +199,9 @@ def test_polygon_degenerate_inputs() -> None:
     bowtie = [[0, 0], [2, 2], [2, 0], [0, 2]]
     assert float(polygon_iou(square, square)) == 1.0
     assert float(polygon_iou(bowtie, square)) == 0.0
-    assert float(polygon_iou([[0, 0], [1, 1], [2, 2]], [[0, 0], [1, 1], [2, 2]])) == 0.0  # zero area
+    assert (
+        float(polygon_iou([[0, 0], [1, 1], [2, 2]], [[0, 0], [1, 1], [2, 2]])) == 0.0
+    )  # zero area
     assert float(polygon_iou([[0, 0], [1, 0]], square)) == 0.0  # too few vertices
     assert float(polygon_iou([[0, 0], [NAN, 0], [0, 1]], square)) == 0.0
     ok, why = polygon_validity([square, bowtie, [[0, 0], [1, 0]]])
@@ -192,9 +213,17 @@ def test_polygon_degenerate_inputs() -> None:
 def test_rbox_to_polygon_against_shapely_rotate() -> None:
     rng = random.Random(7)
     for _ in range(50):
-        cx, cy, w, h, ang = rng.uniform(0, 1000), rng.uniform(0, 1000), rng.uniform(1, 300), rng.uniform(1, 300), rng.uniform(-180, 180)
+        cx, cy, w, h, ang = (
+            rng.uniform(0, 1000),
+            rng.uniform(0, 1000),
+            rng.uniform(1, 300),
+            rng.uniform(1, 300),
+            rng.uniform(-180, 180),
+        )
         ours = shapely.Polygon(rbox_to_polygon([cx, cy, w, h, ang]))
-        ref = shapely.affinity.rotate(shapely.box(cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2), ang, origin=(cx, cy))
+        ref = shapely.affinity.rotate(
+            shapely.box(cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2), ang, origin=(cx, cy)
+        )
         assert ours.symmetric_difference(ref).area < 1e-6 * w * h
     assert rbox_to_polygon(np.zeros((3, 2, 5))).shape == (3, 2, 4, 2)
 

@@ -19,20 +19,50 @@ OPTIONS = ScoreOptions()
 # (gold, prediction, expected): spec 3a plus answers seen in rollouts; expected values are
 # what the published grader returns (checked by test_table_agrees_with_published_grader).
 TABLE = [
-    ("C", "C", 1), ("C", "c", 1), ("C", "(C)", 1), ("C", "(c)", 1), ("C", "[C]", 1),
-    ("C", "{C}", 1), ("C", "\\text{C}", 1), ("C", "$ C $", 1), ("C", "$\\boxed{C}$", 1),
-    ("C", "C.", 0), ("C", "C)", 0), ("C", "**C**", 0), ("C", "'C'", 0), ("C", "Option C", 0),
-    ("C", "Answer: C", 0), ("C", "C, D", 0), ("C", "C: text", 0), ("C", "C. 40°", 0),
-    ("C.", "C", 0), ("A", "B", 0), ("B", "\\textbf{B}", 1), ("C", " C ", 1), ("(C)", "C", 1),
-    ("D", "\\boxed{D}", 1), ("A", "A)", 0), ("B", "b.", 0), ("E", "\\mathrm{E}", 1),
-    ("C", "\\text{(C)}", 1), ("C", "$C$", 1), ("B", "The answer is B", 0), ("A", "A B", 0),
-    ("A", "AB", 0), ("C", "\\(C\\)", 1), ("D", "d", 1), ("C", "[c]", 1), ("2", "2.0", 1),
+    ("C", "C", 1),
+    ("C", "c", 1),
+    ("C", "(C)", 1),
+    ("C", "(c)", 1),
+    ("C", "[C]", 1),
+    ("C", "{C}", 1),
+    ("C", "\\text{C}", 1),
+    ("C", "$ C $", 1),
+    ("C", "$\\boxed{C}$", 1),
+    ("C", "C.", 0),
+    ("C", "C)", 0),
+    ("C", "**C**", 0),
+    ("C", "'C'", 0),
+    ("C", "Option C", 0),
+    ("C", "Answer: C", 0),
+    ("C", "C, D", 0),
+    ("C", "C: text", 0),
+    ("C", "C. 40°", 0),
+    ("C.", "C", 0),
+    ("A", "B", 0),
+    ("B", "\\textbf{B}", 1),
+    ("C", " C ", 1),
+    ("(C)", "C", 1),
+    ("D", "\\boxed{D}", 1),
+    ("A", "A)", 0),
+    ("B", "b.", 0),
+    ("E", "\\mathrm{E}", 1),
+    ("C", "\\text{(C)}", 1),
+    ("C", "$C$", 1),
+    ("B", "The answer is B", 0),
+    ("A", "A B", 0),
+    ("A", "AB", 0),
+    ("C", "\\(C\\)", 1),
+    ("D", "d", 1),
+    ("C", "[c]", 1),
+    ("2", "2.0", 1),
     ("12", "12", 1),
 ]
 
 
 def scored(gold: str, prediction: str) -> float:
-    return MultipleChoiceScorer().score(prediction, gold, data_type="image", options=OPTIONS).accuracy
+    return (
+        MultipleChoiceScorer().score(prediction, gold, data_type="image", options=OPTIONS).accuracy
+    )
 
 
 @pytest.mark.parametrize(("gold", "prediction", "expected"), TABLE)
@@ -65,15 +95,73 @@ def test_reference_vectors(reference_rows: list[dict]) -> None:
 
 _LETTERS = ["A", "B", "C", "D", "a", "c"]
 _SHAPES = [
-    "{}", "({})", "[{}]", "\\text{{{}}}", "$ {} $", "$\\boxed{{{}}}$", "{}.", "{})", "**{}**",
-    "Option {}", "{}, {}", "{{{}}}", "{} cm", "{} and {}", "{} or {}", "\\textbf{{{}}}", " {} ",
-    "{}\n", "\\text{{ {}}}", "{}\\%", "-{}", "{}: text", "({}, {})", "[{}, {}]", "{}{}",
+    "{}",
+    "({})",
+    "[{}]",
+    "\\text{{{}}}",
+    "$ {} $",
+    "$\\boxed{{{}}}$",
+    "{}.",
+    "{})",
+    "**{}**",
+    "Option {}",
+    "{}, {}",
+    "{{{}}}",
+    "{} cm",
+    "{} and {}",
+    "{} or {}",
+    "\\textbf{{{}}}",
+    " {} ",
+    "{}\n",
+    "\\text{{ {}}}",
+    "{}\\%",
+    "-{}",
+    "{}: text",
+    "({}, {})",
+    "[{}, {}]",
+    "{}{}",
 ]
 _ATOMS = _LETTERS + [
-    "1/2", "0.5", "\\frac{1}{2}", "\\dfrac12", "2x", "x*2", "3", "3.0", "1,000", "1000",
-    "(1, 2)", "[1,2]", "\\sqrt{4}", "\\sqrt2", "2", "50%", "50", "x = 5", "5", "10^2", "100",
-    "- 3", "-3", "7 3/4", "31/4", "90^\\circ", "\\pi", "pi/2", "\\frac{\\pi}{2}", "0.1+0.2",
-    "0.3", "3!", "6", "2^0.5", "\\sqrt{2}", "(x+1)^2", "x^2+2x+1", "e^2", "ee", "3 million",
+    "1/2",
+    "0.5",
+    "\\frac{1}{2}",
+    "\\dfrac12",
+    "2x",
+    "x*2",
+    "3",
+    "3.0",
+    "1,000",
+    "1000",
+    "(1, 2)",
+    "[1,2]",
+    "\\sqrt{4}",
+    "\\sqrt2",
+    "2",
+    "50%",
+    "50",
+    "x = 5",
+    "5",
+    "10^2",
+    "100",
+    "- 3",
+    "-3",
+    "7 3/4",
+    "31/4",
+    "90^\\circ",
+    "\\pi",
+    "pi/2",
+    "\\frac{\\pi}{2}",
+    "0.1+0.2",
+    "0.3",
+    "3!",
+    "6",
+    "2^0.5",
+    "\\sqrt{2}",
+    "(x+1)^2",
+    "x^2+2x+1",
+    "e^2",
+    "ee",
+    "3 million",
 ]
 
 
@@ -95,7 +183,9 @@ def test_agrees_with_published_grader_on_generated_pairs() -> None:
         pairs.append((gold, answer))
     expected = [ref.grade_answer(a, g) for g, a in pairs]
     assert sum(expected) > 200  # the sample exercises matches, not only mismatches
-    disagreements = [(g, a, e) for (g, a), e in zip(pairs, expected, strict=True) if grade_answer(a, g) != e]
+    disagreements = [
+        (g, a, e) for (g, a), e in zip(pairs, expected, strict=True) if grade_answer(a, g) != e
+    ]
     assert not disagreements, disagreements[:10]
 
 

@@ -77,7 +77,10 @@ def test_empty_truth(truth: str, answer: str, expected: float) -> None:
     from unireward.tasks.base import ScoreOptions
     from unireward.tasks.text import OCRScorer
 
-    assert OCRScorer().score(answer, truth, data_type=None, options=ScoreOptions()).accuracy == expected
+    assert (
+        OCRScorer().score(answer, truth, data_type=None, options=ScoreOptions()).accuracy
+        == expected
+    )
 
 
 def test_empty_truth_through_score() -> None:
@@ -90,7 +93,9 @@ def test_empty_truth_through_score() -> None:
 
 
 words = st.lists(st.sampled_from(["a", "b", "c", "ab", "A", "é", "中"]), max_size=12)
-spaces = st.lists(st.sampled_from([" ", "\n", "\t", "\u3000", "\r\n", "\x0b", "  "]), min_size=13, max_size=13)
+spaces = st.lists(
+    st.sampled_from([" ", "\n", "\t", "\u3000", "\r\n", "\x0b", "  "]), min_size=13, max_size=13
+)
 
 
 def join(ws: list[str], sp: list[str]) -> str:
@@ -99,7 +104,9 @@ def join(ws: list[str], sp: list[str]) -> str:
 
 @settings(max_examples=400, deadline=None)
 @given(words, words, spaces, spaces)
-def test_matches_dynamic_programme(t: list[str], a: list[str], s1: list[str], s2: list[str]) -> None:
+def test_matches_dynamic_programme(
+    t: list[str], a: list[str], s1: list[str], s2: list[str]
+) -> None:
     truth, answer = join(t, s1), join(a, s2)
     expected = dp_wer(truth, answer)
     assert word_error_rate(truth, answer) == expected

@@ -64,13 +64,18 @@ def iou2d(p: list[float], g: list[float]) -> float:
         return 0.0
     ap = max(0.0, p[2] - p[0]) * max(0.0, p[3] - p[1])
     ag = max(0.0, g[2] - g[0]) * max(0.0, g[3] - g[1])
-    inter = max(0.0, min(p[2], g[2]) - max(p[0], g[0])) * max(0.0, min(p[3], g[3]) - max(p[1], g[1]))
+    inter = max(0.0, min(p[2], g[2]) - max(p[0], g[0])) * max(
+        0.0, min(p[3], g[3]) - max(p[1], g[1])
+    )
     union = ap + ag - inter
     return inter / union if union > 0 and math.isfinite(inter / union) else 0.0
 
 
 def kernel(p: list[list[float]], g: list[list[float]]) -> float:
-    best = min(sum(math.dist(p[i], g[j]) for i, j in enumerate(perm)) for perm in itertools.permutations(range(3)))
+    best = min(
+        sum(math.dist(p[i], g[j]) for i, j in enumerate(perm))
+        for perm in itertools.permutations(range(3))
+    )
     d = best / 3
     v = math.exp(-(d**2) / (2 * 50.0**2))
     return v if math.isfinite(v) else 0.0
@@ -107,7 +112,10 @@ def ref_stg(ans: str, gt: dict) -> tuple[float, float]:
         boxes_ok = all(nums(b, 4) is not None for b in boxes.values())
         shared = [k for k in gt["boxes"] if k in boxes]
         if shared:
-            spatial = sum(iou2d(nums(boxes[k], 4), gt["boxes"][k]) if nums(boxes[k], 4) else 0.0 for k in shared) / len(shared)
+            spatial = sum(
+                iou2d(nums(boxes[k], 4), gt["boxes"][k]) if nums(boxes[k], 4) else 0.0
+                for k in shared
+            ) / len(shared)
         overlap = len(shared) / len(gt["boxes"])
     valid = isinstance(obj.get("time"), list) and len(obj["time"]) == 2 and boxes_ok
     return 0.5 * tiou + 0.5 * spatial, 0.25 * valid + 0.25 * overlap
@@ -155,7 +163,22 @@ def ref_segmentation(ans: str, gt: dict, data_type: str) -> tuple[float, float]:
 
 # ---- random answers, intact and damaged --------------------------------------------------
 
-ODD_NUMBERS = ["NaN", "Infinity", "-Infinity", "1e309", "true", "false", '"12.5"', '" 7 "', '"1_000"', '"abc"', "null", "[]", "{}", "123456789012345678901234567890" * 12]
+ODD_NUMBERS = [
+    "NaN",
+    "Infinity",
+    "-Infinity",
+    "1e309",
+    "true",
+    "false",
+    '"12.5"',
+    '" 7 "',
+    '"1_000"',
+    '"abc"',
+    "null",
+    "[]",
+    "{}",
+    "123456789012345678901234567890" * 12,
+]
 
 
 def number_text(rng: random.Random, v: float) -> str:
@@ -293,7 +316,12 @@ def test_batch_matches_spec_reimplementation(batch: tuple[str, list]) -> None:
     for (answer, gt, dt), out in zip(cases, outs, strict=True):
         acc, struct = ref(answer, gt, dt)
         assert math.isfinite(out.accuracy)
-        assert (out.accuracy, out.structure) == pytest.approx((acc, struct), abs=1e-12), (answer, gt, dt, out)
+        assert (out.accuracy, out.structure) == pytest.approx((acc, struct), abs=1e-12), (
+            answer,
+            gt,
+            dt,
+            out,
+        )
         kinds.add(out.status)
         if out.status is Status.OK:
             assert out.reason is None
@@ -307,8 +335,13 @@ def test_batch_equals_one_by_one(batch: tuple[str, list]) -> None:
     scorer, _ = SCORERS[task]
     for opts in (OPTS, ScoreOptions(profile="strict")):
         truths = [scorer.prepare_ground_truth(g, d) for _, g, d in cases]
-        together = scorer.score_many([a for a, _, _ in cases], truths, [d for _, _, d in cases], opts)
-        alone = [scorer.score(a, t, data_type=d, options=opts) for (a, _, d), t in zip(cases, truths, strict=True)]
+        together = scorer.score_many(
+            [a for a, _, _ in cases], truths, [d for _, _, d in cases], opts
+        )
+        alone = [
+            scorer.score(a, t, data_type=d, options=opts)
+            for (a, _, d), t in zip(cases, truths, strict=True)
+        ]
         assert together == alone
 
 
@@ -349,7 +382,9 @@ def test_columns_equal_outcomes(batch: tuple[str, list]) -> None:
     outs = scorer.score_many(*args)
     assert list(acc) == [o.accuracy for o in outs]
     assert list(struct) == [o.structure for o in outs]
-    assert dict(special) == {i: o for i, o in enumerate(outs) if o.status is not Status.OK or o.reason}
+    assert dict(special) == {
+        i: o for i, o in enumerate(outs) if o.status is not Status.OK or o.reason
+    }
     assert special  # the batches hold damaged answers
 
 
@@ -379,11 +414,20 @@ def test_score_batch_equals_score_one_by_one() -> None:
         answer, gt, dt = make_case(rng, task)
         think = rng.choice(["t", "a / b -> c", "x  >  y", "", "1/2 of the frame"])
         completion = rng.choice(WRAPPERS).format(t=think, a=answer)
-        records.append({"completion": completion, "ground_truth": json.dumps(gt), "task": task, "data_type": dt})
+        records.append(
+            {
+                "completion": completion,
+                "ground_truth": json.dumps(gt),
+                "task": task,
+                "data_type": dt,
+            }
+        )
     for extra in ({}, {"profile": "strict"}, {"format_weight": 0.25}):
         batch = unireward.score_batch(records, **extra)
         alone = [
-            unireward.score(r["completion"], r["ground_truth"], r["task"], data_type=r["data_type"], **extra)
+            unireward.score(
+                r["completion"], r["ground_truth"], r["task"], data_type=r["data_type"], **extra
+            )
             for r in records
         ]
         assert batch == alone
@@ -394,23 +438,64 @@ def test_score_batch_equals_score_one_by_one() -> None:
         for r, res in zip(records, batch, strict=True):
             p = parse_completion(r["completion"])
             scorer = SCORERS[r["task"]][0]
-            out = scorer.score_many([p.answer], [scorer.prepare_ground_truth(r["ground_truth"], r["data_type"])], [r["data_type"]], opts)[0]
+            out = scorer.score_many(
+                [p.answer],
+                [scorer.prepare_ground_truth(r["ground_truth"], r["data_type"])],
+                [r["data_type"]],
+                opts,
+            )[0]
             st = out.structure if p.format else 0.0
             assert res.total == (1 - w) * out.accuracy + w * p.format + st
-            assert (res.accuracy, res.format, res.structure, res.answer) == (out.accuracy, p.format, st, p.answer)
+            assert (res.accuracy, res.format, res.structure, res.answer) == (
+                out.accuracy,
+                p.format,
+                st,
+                p.answer,
+            )
     statuses = {r.status for r in batch}
-    assert {Status.OK, Status.FORMAT_ERROR, Status.NO_TAGS, Status.MALFORMED_JSON, Status.SCHEMA_ERROR} <= statuses
-
+    assert {
+        Status.OK,
+        Status.FORMAT_ERROR,
+        Status.NO_TAGS,
+        Status.MALFORMED_JSON,
+        Status.SCHEMA_ERROR,
+    } <= statuses
 
 
 def _hostile_completions():  # type: ignore[no-untyped-def]
     from hypothesis import strategies as st
 
-    piece = st.sampled_from([
-        "<think>", "</think>", "<answer>", "</answer>", "< answer >", "</ answer>", "<", ">", "/",
-        " ", "\n", "\u00a0", "\x1c", '{"time": [1, 3]}', '{"boxes": [0, 0, 10, 10]}', '{"boxes": [1e400, 0, 1, 1]}',
-        '{"time": ["1", true]}', "NaN", "[[[[", "]]", '"', "{", "}", ",", "1", "-0", "9" * 30,
-    ])
+    piece = st.sampled_from(
+        [
+            "<think>",
+            "</think>",
+            "<answer>",
+            "</answer>",
+            "< answer >",
+            "</ answer>",
+            "<",
+            ">",
+            "/",
+            " ",
+            "\n",
+            "\u00a0",
+            "\x1c",
+            '{"time": [1, 3]}',
+            '{"boxes": [0, 0, 10, 10]}',
+            '{"boxes": [1e400, 0, 1, 1]}',
+            '{"time": ["1", true]}',
+            "NaN",
+            "[[[[",
+            "]]",
+            '"',
+            "{",
+            "}",
+            ",",
+            "1",
+            "-0",
+            "9" * 30,
+        ]
+    )
     return st.one_of(st.lists(piece, max_size=25).map("".join), st.text(max_size=40))
 
 
@@ -422,9 +507,18 @@ def test_score_batch_on_hostile_completions() -> None:
 
     import unireward
 
-    truths = {"temporal grounding": '{"time": [2, 4]}', "spatial grounding": '{"boxes": [0, 0, 8, 8]}'}
+    truths = {
+        "temporal grounding": '{"time": [2, 4]}',
+        "spatial grounding": '{"boxes": [0, 0, 8, 8]}',
+    }
 
-    @given(st.lists(st.tuples(_hostile_completions(), st.sampled_from(sorted(truths))), min_size=1, max_size=40))
+    @given(
+        st.lists(
+            st.tuples(_hostile_completions(), st.sampled_from(sorted(truths))),
+            min_size=1,
+            max_size=40,
+        )
+    )
     @settings(max_examples=300, deadline=None)
     def check(rows: list[tuple[str, str]]) -> None:
         records = [{"completion": c, "ground_truth": truths[t], "task": t} for c, t in rows]
@@ -446,8 +540,31 @@ def test_load_json_is_json_loads() -> None:
 
     from unireward.schemas import load_json
 
-    piece = st.sampled_from(['{"a": ', "[", "]", "}", "1", "-2.5e3", "NaN", "Infinity", '"x"', ",", " ", "\n",
-                             "\u00a0", "true", "null", '"\\u00e9"', "1e400", "0" * 3, ":", "{", '"b"'])
+    piece = st.sampled_from(
+        [
+            '{"a": ',
+            "[",
+            "]",
+            "}",
+            "1",
+            "-2.5e3",
+            "NaN",
+            "Infinity",
+            '"x"',
+            ",",
+            " ",
+            "\n",
+            "\u00a0",
+            "true",
+            "null",
+            '"\\u00e9"',
+            "1e400",
+            "0" * 3,
+            ":",
+            "{",
+            '"b"',
+        ]
+    )
 
     @given(st.one_of(st.lists(piece, max_size=20).map("".join), st.text(max_size=30)))
     @settings(max_examples=1500, deadline=None)

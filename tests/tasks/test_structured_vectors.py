@@ -69,7 +69,10 @@ def test_batch_of_all_rows_matches_reference() -> None:
     for task, rows in by_task.items():
         scorer = SCORER_BY_NAME[task]
         answers = [parse_completion(r["completion"]).answer for r in rows]
-        truths = [scorer.prepare_ground_truth(unwrap_ground_truth(r["ground_truth"]), r["data_type"]) for r in rows]
+        truths = [
+            scorer.prepare_ground_truth(unwrap_ground_truth(r["ground_truth"]), r["data_type"])
+            for r in rows
+        ]
         outs = scorer.score_many(answers, truths, [r["data_type"] for r in rows], ScoreOptions())
         for r, o in zip(rows, outs, strict=True):
             assert o.accuracy == pytest.approx(r["components"]["accuracy"], abs=1e-6), _id(r)
@@ -90,7 +93,9 @@ def our_scorers_registered() -> Iterator[None]:
 
 @pytest.mark.parametrize("row", ROWS, ids=_id)
 def test_api_reproduces_reference(row: dict, our_scorers_registered: None) -> None:
-    r = unireward.score(row["completion"], row["ground_truth"], row["problem_type"], data_type=row["data_type"])
+    r = unireward.score(
+        row["completion"], row["ground_truth"], row["problem_type"], data_type=row["data_type"]
+    )
     comp = row["components"]
     assert (r.accuracy, r.format, r.structure) == pytest.approx(
         (comp["accuracy"], comp["format"], comp["structure_reward"]), abs=1e-6
@@ -101,7 +106,12 @@ def test_api_reproduces_reference(row: dict, our_scorers_registered: None) -> No
 def test_api_batch_reproduces_reference(our_scorers_registered: None) -> None:
     results = unireward.score_batch(
         [
-            {"completion": r["completion"], "ground_truth": r["ground_truth"], "task": r["problem_type"], "data_type": r["data_type"]}
+            {
+                "completion": r["completion"],
+                "ground_truth": r["ground_truth"],
+                "task": r["problem_type"],
+                "data_type": r["data_type"],
+            }
             for r in ROWS
         ]
     )

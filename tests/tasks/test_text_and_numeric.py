@@ -78,7 +78,14 @@ def test_mra_matches_float32_oracle(p: float, g: float) -> None:
 
 @pytest.mark.parametrize(
     ("p", "g", "expected"),
-    [(100, 100, 1.0), (125, 100, 0.5), (0.1, 0, 0.0), (0, 0, 1.0), (5e-10, 0, 1.0), (200, 100, 0.0)],
+    [
+        (100, 100, 1.0),
+        (125, 100, 0.5),
+        (0.1, 0, 0.0),
+        (0, 0, 1.0),
+        (5e-10, 0, 1.0),
+        (200, 100, 0.0),
+    ],
 )
 def test_mra_cases(p: float, g: float, expected: float) -> None:
     assert mean_relative_accuracy(p, g) == expected
@@ -96,12 +103,35 @@ def test_mra_vectorised_equals_scalar() -> None:
     ps = [rng.uniform(-50, 150) for _ in range(300)]
     gs = [rng.uniform(-100, 100) for _ in range(300)]
     batch = mean_relative_accuracy(ps, gs)
-    assert [float(b) for b in batch] == [mean_relative_accuracy(p, g) for p, g in zip(ps, gs, strict=True)]
+    assert [float(b) for b in batch] == [
+        mean_relative_accuracy(p, g) for p, g in zip(ps, gs, strict=True)
+    ]
 
 
 WORDS = st.lists(
-    st.sampled_from(["The", "man", "cooking", "cooks", "pasta", "in", "a", "kitchen", "dog", "runs",
-                     "running", "ran", "é", "42", "x-ray", "It's", ".", ",", "  "]),
+    st.sampled_from(
+        [
+            "The",
+            "man",
+            "cooking",
+            "cooks",
+            "pasta",
+            "in",
+            "a",
+            "kitchen",
+            "dog",
+            "runs",
+            "running",
+            "ran",
+            "é",
+            "42",
+            "x-ray",
+            "It's",
+            ".",
+            ",",
+            "  ",
+        ]
+    ),
     max_size=25,
 ).map(" ".join)
 

@@ -24,6 +24,7 @@ _ROUGE = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=Tr
 
 # -- completion handling (spec section 1) -------------------------------------------------
 
+
 def normalize(text: str) -> str:
     """Delete whitespace next to every '<', '>' and '/' (linear: split on whitespace runs)."""
     parts = _WS.split(text)
@@ -45,7 +46,7 @@ def format_ok(text: str) -> bool:
     end = len(t) - len("</answer>")
     i = t.find("</think>", len("<think>"))
     while i >= 0:
-        rest = t[i + len("</think>"):].lstrip()
+        rest = t[i + len("</think>") :].lstrip()
         start = len(t) - len(rest)
         if rest.startswith("<answer>") and start + len("<answer>") <= end:
             return True
@@ -56,7 +57,7 @@ def format_ok(text: str) -> bool:
 def extract(text: str) -> str:
     i = text.find("<answer>")
     j = text.find("</answer>", i + len("<answer>")) if i >= 0 else -1
-    inner = text[i + len("<answer>"):j].strip() if j >= 0 else ""
+    inner = text[i + len("<answer>") : j].strip() if j >= 0 else ""
     return inner or text.strip()
 
 
@@ -65,7 +66,7 @@ def unwrap_truth(truth: Any) -> Any:
         i = truth.find("<answer>")
         j = truth.find("</answer>", i + len("<answer>")) if i >= 0 else -1
         if j >= 0:
-            return truth[i + len("<answer>"):j].strip()
+            return truth[i + len("<answer>") : j].strip()
     return truth
 
 
@@ -86,6 +87,7 @@ def truth_object(truth: Any) -> Any:
 
 
 # -- non-structured tasks (spec section 2) ----------------------------------------------
+
 
 def _choice_norm(x: str) -> str:
     return x.strip().strip("()[]{}$ ").upper()
@@ -149,15 +151,25 @@ def ocr_accuracy(answer: str, gold: str) -> float:
 
 def rouge_accuracy(answer: str, gold: str) -> float:
     s = _ROUGE.score(gold, answer)
-    return min(1.0, max(0.0, (s["rouge1"].fmeasure + s["rouge2"].fmeasure + s["rougeL"].fmeasure) / 3))
+    return min(
+        1.0, max(0.0, (s["rouge1"].fmeasure + s["rouge2"].fmeasure + s["rougeL"].fmeasure) / 3)
+    )
 
 
-_TEXT_TASKS = {"multiple choice": choice_accuracy, "numerical": numerical_accuracy,
-               "regression": regression_accuracy, "math": math_accuracy, "ocr": ocr_accuracy,
-               "open-ended": rouge_accuracy, "captioning": rouge_accuracy}
+_TEXT_TASKS = {
+    "multiple choice": choice_accuracy,
+    "numerical": numerical_accuracy,
+    "regression": regression_accuracy,
+    "math": math_accuracy,
+    "ocr": ocr_accuracy,
+    "open-ended": rouge_accuracy,
+    "captioning": rouge_accuracy,
+}
 
 
-def plain_text_reward(completion: str, ground_truth: Any, task: str, data_type: str | None = None) -> float:
+def plain_text_reward(
+    completion: str, ground_truth: Any, task: str, data_type: str | None = None
+) -> float:
     text = normalize(completion)
     fmt = 1.0 if format_ok(text) else 0.0
     gold = str(unwrap_truth(ground_truth))
@@ -165,6 +177,7 @@ def plain_text_reward(completion: str, ground_truth: Any, task: str, data_type: 
 
 
 # -- structured tasks (spec section 3) ----------------------------------------------------
+
 
 def num(x: Any) -> float:
     """A JSON number, a bool or a numeric string; raises ValueError/TypeError otherwise."""
@@ -224,8 +237,10 @@ def point_similarity(p: Any, g: Any) -> float | None:
         return None
     if len(pp) != 3 or len(gg) != 3:
         return None
-    d = min(sum(math.dist(pp[i], gg[j]) for i, j in zip(range(3), perm, strict=True)) / 3
-            for perm in permutations(range(3)))
+    d = min(
+        sum(math.dist(pp[i], gg[j]) for i, j in zip(range(3), perm, strict=True)) / 3
+        for perm in permutations(range(3))
+    )
     v = math.exp(-d * d / (2 * 50.0**2))
     return v if math.isfinite(v) else 0.0
 
@@ -263,10 +278,23 @@ def st_score(obj: Any, gt: Any) -> tuple[float, float]:
     pred, truth = _boxes_dict(obj.get("boxes")), _boxes_dict(gt["boxes"])
     assert truth is not None
     shared = sorted(set(pred or {}) & set(truth))
-    spatial = (sum(box_iou(pred[k], truth[k]) if pred and pred[k] and truth[k] else 0.0 for k in shared)  # type: ignore[arg-type]
-               / len(shared)) if shared else 0.0
+    spatial = (
+        (
+            sum(
+                box_iou(pred[k], truth[k]) if pred and pred[k] and truth[k] else 0.0 for k in shared
+            )  # type: ignore[arg-type]
+            / len(shared)
+        )
+        if shared
+        else 0.0
+    )
     time = obj.get("time")
-    valid = isinstance(time, list) and len(time) == 2 and pred is not None and all(v is not None for v in pred.values())
+    valid = (
+        isinstance(time, list)
+        and len(time) == 2
+        and pred is not None
+        and all(v is not None for v in pred.values())
+    )
     overlap = len(shared) / len(truth)
     return 0.5 * tiou + 0.5 * spatial, 0.25 * valid + 0.25 * overlap
 
@@ -289,11 +317,17 @@ def segmentation_score(obj: Any, gt: Any, data_type: str) -> tuple[float, float]
     return 0.5 * biou + 0.25 * pos + 0.25 * neg, 0.5 * valid
 
 
-_JSON_TASKS = {"temporal grounding": temporal_score, "spatial grounding": spatial_score,
-               "tracking": tracking_score, "spatial-temporal grounding": st_score}
+_JSON_TASKS = {
+    "temporal grounding": temporal_score,
+    "spatial grounding": spatial_score,
+    "tracking": tracking_score,
+    "spatial-temporal grounding": st_score,
+}
 
 
-def plain_json_reward(completion: str, ground_truth: Any, task: str, data_type: str | None = None) -> float:
+def plain_json_reward(
+    completion: str, ground_truth: Any, task: str, data_type: str | None = None
+) -> float:
     text = normalize(completion)
     fmt = 1.0 if format_ok(text) else 0.0
     gt = truth_object(ground_truth)
@@ -307,16 +341,27 @@ def plain_json_reward(completion: str, ground_truth: Any, task: str, data_type: 
     return compose(acc, fmt, structure)
 
 
-def plain_reward(completion: str, ground_truth: Any, task: str, data_type: str | None = None) -> float:
+def plain_reward(
+    completion: str, ground_truth: Any, task: str, data_type: str | None = None
+) -> float:
     """Any task: the text families or the JSON families."""
     if task in _TEXT_TASKS:
         return plain_text_reward(completion, ground_truth, task, data_type)
     return plain_json_reward(completion, ground_truth, task, data_type)
 
 
-def plain_trl_reward(prompts: list[Any], completions: list[str], solution: list[Any], problem_type: list[str],
-                     **kwargs: Any) -> list[float | None]:
+def plain_trl_reward(
+    prompts: list[Any],
+    completions: list[str],
+    solution: list[Any],
+    problem_type: list[str],
+    **kwargs: Any,
+) -> list[float | None]:
     """TRL's signature over the plain reward; None where the task is not one it knows."""
     types = kwargs.get("data_type") or [None] * len(completions)
-    return [plain_reward(c, s, t, d) if t in _TEXT_TASKS or t in _JSON_TASKS or t == "segmentation" else None
-            for c, s, t, d in zip(completions, solution, problem_type, types, strict=True)]
+    return [
+        plain_reward(c, s, t, d)
+        if t in _TEXT_TASKS or t in _JSON_TASKS or t == "segmentation"
+        else None
+        for c, s, t, d in zip(completions, solution, problem_type, types, strict=True)
+    ]

@@ -24,7 +24,9 @@ def _parts(completion: str) -> tuple[float, str]:
 
 # 1. Token F1 in NumPy floats: an empty answer makes precision 0/0 = NaN (no fallback to
 #    the whole completion, no guard for an empty prediction).
-def nan_on_empty_answer(completion: str, ground_truth: Any, task: str, data_type: str | None = None) -> float:
+def nan_on_empty_answer(
+    completion: str, ground_truth: Any, task: str, data_type: str | None = None
+) -> float:
     text = P.normalize(completion)
     m = _ANSWER.search(text)
     pred = (m.group(1) if m else text).split()
@@ -38,14 +40,18 @@ def nan_on_empty_answer(completion: str, ground_truth: Any, task: str, data_type
 
 
 # 2. NaN only for the empty completion.
-def nan_for_empty_completion(completion: str, ground_truth: Any, task: str, data_type: str | None = None) -> float:
+def nan_for_empty_completion(
+    completion: str, ground_truth: Any, task: str, data_type: str | None = None
+) -> float:
     if completion == "":
         return float("nan")  # bug: "nothing to score" as NaN
     return P.plain_reward(completion, ground_truth, task, data_type)
 
 
 # 3. Sums the IoU of every <answer> block: above 1.5 when <answer> appears twice.
-def sums_answer_blocks(completion: str, ground_truth: Any, task: str, data_type: str | None = None) -> float:
+def sums_answer_blocks(
+    completion: str, ground_truth: Any, task: str, data_type: str | None = None
+) -> float:
     text = P.normalize(completion)
     fmt = 1.0 if P.format_ok(text) else 0.0
     gt = P.truth_object(ground_truth)
@@ -59,7 +65,9 @@ def sums_answer_blocks(completion: str, ground_truth: Any, task: str, data_type:
 
 
 # 4. Temporal "IoU" as intersection / truth length: the whole video scores 1.
-def temporal_iou_over_truth(completion: str, ground_truth: Any, task: str, data_type: str | None = None) -> float:
+def temporal_iou_over_truth(
+    completion: str, ground_truth: Any, task: str, data_type: str | None = None
+) -> float:
     fmt, answer = _parts(completion)
     obj, gt = P.parse_json(answer), P.truth_object(ground_truth)
     t = P.as_interval(obj.get("time")) if isinstance(obj, dict) else None
@@ -72,7 +80,9 @@ def temporal_iou_over_truth(completion: str, ground_truth: Any, task: str, data_
 
 
 # 5. Box "IoU" as intersection / predicted area: any box inside the truth scores 1.
-def box_iou_over_pred_area(completion: str, ground_truth: Any, task: str, data_type: str | None = None) -> float:
+def box_iou_over_pred_area(
+    completion: str, ground_truth: Any, task: str, data_type: str | None = None
+) -> float:
     fmt, answer = _parts(completion)
     obj, gt = P.parse_json(answer), P.truth_object(ground_truth)
     b = P.as_box(obj.get("boxes")) if isinstance(obj, dict) else None
@@ -88,7 +98,9 @@ def box_iou_over_pred_area(completion: str, ground_truth: Any, task: str, data_t
 
 
 # 6. Crashes on non-ASCII text inside <answer> (should be errors="ignore").
-def ascii_only_answer(completion: str, ground_truth: Any, task: str, data_type: str | None = None) -> float:
+def ascii_only_answer(
+    completion: str, ground_truth: Any, task: str, data_type: str | None = None
+) -> float:
     fmt, answer = _parts(completion)
     answer = answer.encode("ascii").decode()  # bug: UnicodeEncodeError on "狗"
     gold = str(P.unwrap_truth(ground_truth))
@@ -102,14 +114,18 @@ class EverySeventhCall:
     def __init__(self) -> None:
         self.calls = 0
 
-    def __call__(self, completion: str, ground_truth: Any, task: str, data_type: str | None = None) -> float:
+    def __call__(
+        self, completion: str, ground_truth: Any, task: str, data_type: str | None = None
+    ) -> float:
         self.calls += 1
         r = P.plain_reward(completion, ground_truth, task, data_type)
         return r * 0.5 if self.calls % 7 == 0 else r  # bug: state changes the reward
 
 
 # 8. Interval intersection not clamped at 0: disjoint intervals score below 0.
-def unclamped_interval_intersection(completion: str, ground_truth: Any, task: str, data_type: str | None = None) -> float:
+def unclamped_interval_intersection(
+    completion: str, ground_truth: Any, task: str, data_type: str | None = None
+) -> float:
     fmt, answer = _parts(completion)
     obj, gt = P.parse_json(answer), P.truth_object(ground_truth)
     t = P.as_interval(obj.get("time")) if isinstance(obj, dict) else None
@@ -123,7 +139,9 @@ def unclamped_interval_intersection(completion: str, ground_truth: Any, task: st
 
 
 # 9. Box width and height not clamped: two negative overlaps multiply into a positive area.
-def unclamped_box_intersection(completion: str, ground_truth: Any, task: str, data_type: str | None = None) -> float:
+def unclamped_box_intersection(
+    completion: str, ground_truth: Any, task: str, data_type: str | None = None
+) -> float:
     fmt, answer = _parts(completion)
     obj, gt = P.parse_json(answer), P.truth_object(ground_truth)
     b = P.as_box(obj.get("boxes")) if isinstance(obj, dict) else None
@@ -140,7 +158,9 @@ def unclamped_box_intersection(completion: str, ground_truth: Any, task: str, da
 
 
 # 10. Accuracy 1 when the answer does not parse ("give it the benefit of the doubt").
-def default_one_on_parse_failure(completion: str, ground_truth: Any, task: str, data_type: str | None = None) -> float:
+def default_one_on_parse_failure(
+    completion: str, ground_truth: Any, task: str, data_type: str | None = None
+) -> float:
     fmt, answer = _parts(completion)
     gt = P.truth_object(ground_truth)
     try:
@@ -152,12 +172,17 @@ def default_one_on_parse_failure(completion: str, ground_truth: Any, task: str, 
 
 
 # 11. Reads the box as the first value of the answer instead of its "boxes" key.
-def first_value_not_key(completion: str, ground_truth: Any, task: str, data_type: str | None = None) -> float:
+def first_value_not_key(
+    completion: str, ground_truth: Any, task: str, data_type: str | None = None
+) -> float:
     fmt, answer = _parts(completion)
     obj, gt = P.parse_json(answer), P.truth_object(ground_truth)
     if not isinstance(obj, dict) or not obj:
         return P.compose(0.0, fmt, 0.0)
-    reordered = {"boxes": list(obj.values())[0], **{k: v for k, v in obj.items() if k != "boxes"}}  # bug
+    reordered = {
+        "boxes": list(obj.values())[0],
+        **{k: v for k, v in obj.items() if k != "boxes"},
+    }  # bug
     acc, structure = P.segmentation_score(reordered, gt, "image")
     return P.compose(acc, fmt, structure)
 
@@ -169,7 +194,9 @@ class CacheByTruth:
     def __init__(self) -> None:
         self.cache: dict[str, float] = {}
 
-    def __call__(self, completion: str, ground_truth: Any, task: str, data_type: str | None = None) -> float:
+    def __call__(
+        self, completion: str, ground_truth: Any, task: str, data_type: str | None = None
+    ) -> float:
         key = json.dumps(ground_truth, sort_keys=True)  # bug: the completion is not in the key
         if key not in self.cache:
             self.cache[key] = P.plain_reward(completion, ground_truth, task, data_type)
@@ -177,7 +204,9 @@ class CacheByTruth:
 
 
 # 13. A negative penalty for a broken format.
-def negative_format_penalty(completion: str, ground_truth: Any, task: str, data_type: str | None = None) -> float:
+def negative_format_penalty(
+    completion: str, ground_truth: Any, task: str, data_type: str | None = None
+) -> float:
     fmt, answer = _parts(completion)
     if not fmt:
         return -0.5  # bug: below the documented range [0, 1.5]
@@ -185,20 +214,26 @@ def negative_format_penalty(completion: str, ground_truth: Any, task: str, data_
 
 
 # 14. Tracking accuracy averaged over the predicted frames instead of the truth's frames.
-def tracking_mean_over_predicted(completion: str, ground_truth: Any, task: str, data_type: str | None = None) -> float:
+def tracking_mean_over_predicted(
+    completion: str, ground_truth: Any, task: str, data_type: str | None = None
+) -> float:
     fmt, answer = _parts(completion)
     obj, gt = P.parse_json(answer), P.truth_object(ground_truth)
     if not isinstance(obj, dict):
         return P.compose(0.0, fmt, 0.0)
     _, structure = P.tracking_score(obj, gt)
     pred = P._boxes_dict(obj.get("boxes")) or {}
-    ious = [P.box_iou(b, gt["boxes"][k]) if b and k in gt["boxes"] else 0.0 for k, b in pred.items()]
+    ious = [
+        P.box_iou(b, gt["boxes"][k]) if b and k in gt["boxes"] else 0.0 for k, b in pred.items()
+    ]
     acc = sum(ious) / len(ious) if ious else 0.0  # bug: a missing frame costs nothing
     return P.compose(acc, fmt, structure)
 
 
 # 15. Matches predicted to true points in the order given instead of the best assignment.
-def points_in_given_order(completion: str, ground_truth: Any, task: str, data_type: str | None = None) -> float:
+def points_in_given_order(
+    completion: str, ground_truth: Any, task: str, data_type: str | None = None
+) -> float:
     fmt, answer = _parts(completion)
     obj, gt = P.parse_json(answer), P.truth_object(ground_truth)
     if not isinstance(obj, dict):
@@ -206,7 +241,13 @@ def points_in_given_order(completion: str, ground_truth: Any, task: str, data_ty
 
     def sim(p: Any, g: Any) -> float:
         try:
-            d = sum(math.dist(tuple(map(P.num, a)), tuple(map(P.num, b))) for a, b in zip(p, g, strict=True)) / 3
+            d = (
+                sum(
+                    math.dist(tuple(map(P.num, a)), tuple(map(P.num, b)))
+                    for a, b in zip(p, g, strict=True)
+                )
+                / 3
+            )
         except (TypeError, ValueError):
             return 0.0
         v = math.exp(-d * d / (2 * 50.0**2))  # bug: zip, not the best of the 6 assignments
@@ -214,13 +255,18 @@ def points_in_given_order(completion: str, ground_truth: Any, task: str, data_ty
 
     b = P.as_box(obj.get("boxes"))
     biou = P.box_iou(b, gt["boxes"]) if b else 0.0
-    acc = 0.5 * biou + 0.25 * sim(obj.get("positive_points", []), gt["positive_points"]) \
+    acc = (
+        0.5 * biou
+        + 0.25 * sim(obj.get("positive_points", []), gt["positive_points"])
         + 0.25 * sim(obj.get("negative_points", []), gt["negative_points"])
+    )
     return P.compose(acc, fmt, 0.5 if b else 0.0)
 
 
 # 16. No tag normalisation: "< answer >" is not found (TRL signature).
-def whitespace_sensitive_tags(prompts: list[Any], completions: list[str], solution: list[Any], **kw: Any) -> list[float]:
+def whitespace_sensitive_tags(
+    prompts: list[Any], completions: list[str], solution: list[Any], **kw: Any
+) -> list[float]:
     out = []
     for completion, gold in zip(completions, solution, strict=True):
         m = _ANSWER.search(completion)  # bug: no normalisation of "< answer >"
@@ -231,7 +277,9 @@ def whitespace_sensitive_tags(prompts: list[Any], completions: list[str], soluti
 
 
 # 17. Reads the ground truth with json.loads only: a dict or an <answer>-wrapped truth breaks.
-def truth_as_json_text_only(completion: str, ground_truth: Any, task: str, data_type: str | None = None) -> float:
+def truth_as_json_text_only(
+    completion: str, ground_truth: Any, task: str, data_type: str | None = None
+) -> float:
     fmt, answer = _parts(completion)
     gt = json.loads(ground_truth)  # bug: no unwrapping, no dicts
     obj = P.parse_json(answer)
@@ -240,7 +288,9 @@ def truth_as_json_text_only(completion: str, ground_truth: Any, task: str, data_
 
 
 # 18. "The answer contains the right letter" (TRL signature): listing every option wins.
-def substring_choice(prompts: list[Any], completions: list[str], solution: list[Any], **kw: Any) -> list[float]:
+def substring_choice(
+    prompts: list[Any], completions: list[str], solution: list[Any], **kw: Any
+) -> list[float]:
     out = []
     for completion, gold in zip(completions, solution, strict=True):
         fmt, answer = _parts(completion)
@@ -250,7 +300,9 @@ def substring_choice(prompts: list[Any], completions: list[str], solution: list[
 
 
 # 19. Regression accuracy 1 - relative error, not clamped: far answers score below 0.
-def unclamped_relative_error(completion: str, ground_truth: Any, task: str, data_type: str | None = None) -> float:
+def unclamped_relative_error(
+    completion: str, ground_truth: Any, task: str, data_type: str | None = None
+) -> float:
     fmt, answer = _parts(completion)
     try:
         p, g = P.to_float(answer), P.to_float(str(P.unwrap_truth(ground_truth)))
@@ -261,7 +313,9 @@ def unclamped_relative_error(completion: str, ground_truth: Any, task: str, data
 
 
 # 20. The format weight forgotten on the accuracy: the perfect answer scores 1.6.
-def forgot_format_weight(completion: str, ground_truth: Any, task: str, data_type: str | None = None) -> float:
+def forgot_format_weight(
+    completion: str, ground_truth: Any, task: str, data_type: str | None = None
+) -> float:
     text = P.normalize(completion)
     fmt = 1.0 if P.format_ok(text) else 0.0
     obj, gt = P.parse_json(P.extract(text)), P.truth_object(ground_truth)
@@ -276,7 +330,9 @@ class RunningBaseline:
     def __init__(self) -> None:
         self.total, self.n = 0.0, 0
 
-    def __call__(self, completion: str, ground_truth: Any, task: str, data_type: str | None = None) -> float:
+    def __call__(
+        self, completion: str, ground_truth: Any, task: str, data_type: str | None = None
+    ) -> float:
         r = P.plain_reward(completion, ground_truth, task, data_type)
         self.total, self.n = self.total + r, self.n + 1
         return min(1.5, max(0.0, r - self.total / self.n + 0.75))  # bug: depends on earlier calls
@@ -284,14 +340,20 @@ class RunningBaseline:
 
 # 22. The spatial half of spatio-temporal grounding counts dropped frames as perfect, and
 #     the key overlap is forgotten in the structure reward.
-def st_structure_without_overlap(completion: str, ground_truth: Any, task: str, data_type: str | None = None) -> float:
+def st_structure_without_overlap(
+    completion: str, ground_truth: Any, task: str, data_type: str | None = None
+) -> float:
     text = P.normalize(completion)
     fmt = 1.0 if P.format_ok(text) else 0.0
     obj, gt = P.parse_json(P.extract(text)), P.truth_object(ground_truth)
     if not isinstance(obj, dict):
         return P.compose(0.0, fmt, 0.0)
     acc, structure = P.st_score(obj, gt)
-    shared = set(obj.get("boxes") or {}) & set(gt["boxes"]) if isinstance(obj.get("boxes"), dict) else set()
+    shared = (
+        set(obj.get("boxes") or {}) & set(gt["boxes"])
+        if isinstance(obj.get("boxes"), dict)
+        else set()
+    )
     structure = 0.5 if shared or structure >= 0.25 else structure  # bug: the overlap term is gone
     return P.compose(acc, fmt, structure)
 
@@ -302,12 +364,20 @@ BUGS: list[tuple[Any, str, set[str]]] = [
     (nan_for_empty_completion, "numerical", {"finite_and_bounded"}),
     (sums_answer_blocks, "spatial grounding", {"finite_and_bounded"}),
     (temporal_iou_over_truth, "temporal grounding", {"only_truth_is_max", "symmetric"}),
-    (box_iou_over_pred_area, "spatial grounding", {"only_truth_is_max", "symmetric", "shrinking_lowers"}),
+    (
+        box_iou_over_pred_area,
+        "spatial grounding",
+        {"only_truth_is_max", "symmetric", "shrinking_lowers"},
+    ),
     (ascii_only_answer, "ocr", {"never_raises"}),
     (EverySeventhCall, "multiple choice", {"deterministic"}),
     (unclamped_interval_intersection, "temporal grounding", {"finite_and_bounded"}),
     (unclamped_box_intersection, "spatial grounding", {"monotone_in_shift", "only_truth_is_max"}),
-    (default_one_on_parse_failure, "spatial grounding", {"damage_never_helps", "only_truth_is_max"}),
+    (
+        default_one_on_parse_failure,
+        "spatial grounding",
+        {"damage_never_helps", "only_truth_is_max"},
+    ),
     (first_value_not_key, "segmentation", {"key_order"}),
     (CacheByTruth, "temporal grounding", {"only_truth_is_max", "perfect_is_max", "deterministic"}),
     (negative_format_penalty, "numerical", {"finite_and_bounded"}),
@@ -319,5 +389,9 @@ BUGS: list[tuple[Any, str, set[str]]] = [
     (unclamped_relative_error, "regression", {"finite_and_bounded"}),
     (forgot_format_weight, "spatial-temporal grounding", {"finite_and_bounded", "perfect_is_max"}),
     (RunningBaseline, "numerical", {"deterministic"}),
-    (st_structure_without_overlap, "spatial-temporal grounding", {"dropping_lowers", "only_truth_is_max"}),
+    (
+        st_structure_without_overlap,
+        "spatial-temporal grounding",
+        {"dropping_lowers", "only_truth_is_max"},
+    ),
 ]

@@ -23,7 +23,9 @@ def test_planted_bug_is_reported(entry: Any, task: str, expected: set[str]) -> N
     fn = entry() if isinstance(entry, type) else entry
     report = check_reward(fn, task)
     failed = {r.name for r in report.failures}
-    assert failed & expected, f"expected one of {sorted(expected)} to fail, got {sorted(failed)}\n{report}"
+    assert failed & expected, (
+        f"expected one of {sorted(expected)} to fail, got {sorted(failed)}\n{report}"
+    )
     for r in report.failures:  # every failure shows the calls behind it
         assert r.violation is not None and r.violation.calls
         text = report.text()
@@ -36,8 +38,20 @@ def test_at_least_fifteen_planted_bugs() -> None:
     assert len({_name(b[0]) for b in BUGS}) == len(BUGS)
 
 
-TASKS = ["temporal grounding", "spatial grounding", "tracking", "spatial-temporal grounding", "segmentation",
-         "multiple choice", "numerical", "regression", "math", "ocr", "open-ended", "captioning"]
+TASKS = [
+    "temporal grounding",
+    "spatial grounding",
+    "tracking",
+    "spatial-temporal grounding",
+    "segmentation",
+    "multiple choice",
+    "numerical",
+    "regression",
+    "math",
+    "ocr",
+    "open-ended",
+    "captioning",
+]
 
 
 @pytest.mark.parametrize("task", TASKS)

@@ -31,9 +31,15 @@ def test_report_shows_the_shrunk_completion_truth_and_reward() -> None:
     assert call.completion == "" and math.isnan(call.value)  # type: ignore[arg-type]
     assert result.example == ("", call.truth)
     text = report.text()
-    assert "completion: ''" in text and f"truth:      {call.truth!r}" in text and "reward:     nan" in text
-    assert text.splitlines()[0] == ("reward invariants for task 'numerical' (nan_for_empty_completion): "
-                                    f"{len(report.failures)} of 8 failed")
+    assert (
+        "completion: ''" in text
+        and f"truth:      {call.truth!r}" in text
+        and "reward:     nan" in text
+    )
+    assert text.splitlines()[0] == (
+        "reward invariants for task 'numerical' (nan_for_empty_completion): "
+        f"{len(report.failures)} of 8 failed"
+    )
 
 
 def test_report_of_a_two_call_invariant_numbers_the_calls() -> None:
@@ -41,9 +47,13 @@ def test_report_of_a_two_call_invariant_numbers_the_calls() -> None:
     result = report["only_truth_is_max"]
     perfect, inside = result.violation.calls  # type: ignore[union-attr]
     assert perfect.value == inside.value == 1.5
-    assert "an answer inside the truth scored 1.5, not below the perfect answer's 1.5" == result.detail
+    assert (
+        "an answer inside the truth scored 1.5, not below the perfect answer's 1.5" == result.detail
+    )
     assert perfect.truth == inside.truth
-    assert json.loads(perfect.completion.split("<answer>")[1].split("</answer>")[0]) == json.loads(perfect.truth)
+    assert json.loads(perfect.completion.split("<answer>")[1].split("</answer>")[0]) == json.loads(
+        perfect.truth
+    )
     text = report.text()
     assert "call 1: completion: " in text and "call 2: completion: " in text
 
@@ -70,8 +80,10 @@ def test_quirk_label_for_unireward_under_onethinker_only() -> None:
     def strict(completion: str, truth: Any, task: str, data_type: str | None = None) -> Any:
         return unireward.score(completion, truth, task, data_type=data_type, profile="strict")
 
-    assert check_reward(strict, "temporal grounding", max_examples=10)["swapped_ends"].detail == \
-        "swapped ends are re-ordered"
+    assert (
+        check_reward(strict, "temporal grounding", max_examples=10)["swapped_ends"].detail
+        == "swapped ends are re-ordered"
+    )
     users = check_reward(plain.plain_reward, "spatial grounding", max_examples=10)
     assert users["swapped_ends"].outcome == "pass"
     assert "quirk" not in users.text().lower()
@@ -79,7 +91,10 @@ def test_quirk_label_for_unireward_under_onethinker_only() -> None:
     def wrapped(completion: str, truth: Any, task: str, data_type: str | None = None) -> float:
         return unireward.score(completion, truth, task, data_type=data_type).total
 
-    assert check_reward(wrapped, "spatial grounding", max_examples=10)["swapped_ends"].outcome == "pass"
+    assert (
+        check_reward(wrapped, "spatial grounding", max_examples=10)["swapped_ends"].outcome
+        == "pass"
+    )
 
 
 # -- non-determinism ---------------------------------------------------------------------------
@@ -102,7 +117,9 @@ def test_a_random_reward_is_reported_on_every_invariant_it_breaks() -> None:
         return float("nan") if rng.random() < 0.05 else rng.random() * 1.5
 
     report = check_reward(noisy, "spatial grounding")  # hypothesis' shrinking cannot replay it
-    assert {"finite_and_bounded", "deterministic", "perfect_is_max"} <= {r.name for r in report.failures}
+    assert {"finite_and_bounded", "deterministic", "perfect_is_max"} <= {
+        r.name for r in report.failures
+    }
     assert all(r.violation is not None and r.violation.calls for r in report.failures)
 
 
@@ -129,29 +146,42 @@ def test_differential_mode_with_a_user_reference_and_a_tolerance() -> None:
     def half(completion: str, truth: Any, task: str, data_type: str | None = None) -> float:
         return plain.plain_reward(completion, truth, task, data_type) * 0.5
 
-    strict = check_reward(half, "multiple choice", reference=plain.plain_trl_reward, bounds=(0, 1.5), max_reward=0.75)
+    strict = check_reward(
+        half, "multiple choice", reference=plain.plain_trl_reward, bounds=(0, 1.5), max_reward=0.75
+    )
     assert strict["matches_reference"].outcome == "fail"
-    loose = check_reward(half, "multiple choice", reference=plain.plain_trl_reward, tolerance=0.75,
-                         max_reward=0.75)
+    loose = check_reward(
+        half, "multiple choice", reference=plain.plain_trl_reward, tolerance=0.75, max_reward=0.75
+    )
     assert loose["matches_reference"].outcome == "pass"
-    assert "matches_reference" not in {r.name for r in check_reward(half, "multiple choice", max_examples=5).results}
+    assert "matches_reference" not in {
+        r.name for r in check_reward(half, "multiple choice", max_examples=5).results
+    }
 
 
 # -- signatures and return values -------------------------------------------------------------
 
 
 def test_none_is_allowed_for_trl_signature_only() -> None:
-    def trl_none(prompts: list[Any], completions: list[str], solution: list[Any], **kw: Any) -> list[float | None]:
-        return [None if "<answer>" not in c else plain.plain_reward(c, s, "numerical")
-                for c, s in zip(completions, solution, strict=True)]
+    def trl_none(
+        prompts: list[Any], completions: list[str], solution: list[Any], **kw: Any
+    ) -> list[float | None]:
+        return [
+            None if "<answer>" not in c else plain.plain_reward(c, s, "numerical")
+            for c, s in zip(completions, solution, strict=True)
+        ]
 
     assert check_reward(trl_none, "numerical")["finite_and_bounded"].outcome == "pass"
 
-    def score_none(completion: str, truth: Any, task: str, data_type: str | None = None) -> float | None:
+    def score_none(
+        completion: str, truth: Any, task: str, data_type: str | None = None
+    ) -> float | None:
         return None if "<answer>" not in completion else plain.plain_reward(completion, truth, task)
 
     result = check_reward(score_none, "numerical")["finite_and_bounded"]
-    assert result.outcome == "fail" and result.detail.startswith("returned None (only TRL's signature may return None), on ")
+    assert result.outcome == "fail" and result.detail.startswith(
+        "returned None (only TRL's signature may return None), on "
+    )
 
 
 def test_a_reward_that_is_not_a_number_is_reported() -> None:
@@ -190,7 +220,10 @@ def test_max_reward_and_bounds_for_a_reward_in_0_1() -> None:
         return plain.plain_reward(completion, truth, task) / 1.5
 
     assert check_reward(unit, "temporal grounding", bounds=(0.0, 1.0)).ok
-    assert check_reward(unit, "temporal grounding", max_examples=10)["perfect_is_max"].outcome == "fail"
+    assert (
+        check_reward(unit, "temporal grounding", max_examples=10)["perfect_is_max"].outcome
+        == "fail"
+    )
 
 
 # -- the pytest fixture ------------------------------------------------------------------------
@@ -206,14 +239,29 @@ def test_fixture_passes_and_fails(reward_checker: Any) -> None:
 # -- strategies ---------------------------------------------------------------------------------
 
 
-@given(S.completions(S.boxes().map(json.dumps), damage=["missing_tags", "text_after", "text_before", "no_think",
-                                                          "uppercase_tags", "unclosed_answer"]))
+@given(
+    S.completions(
+        S.boxes().map(json.dumps),
+        damage=[
+            "missing_tags",
+            "text_after",
+            "text_before",
+            "no_think",
+            "uppercase_tags",
+            "unclosed_answer",
+        ],
+    )
+)
 @settings(max_examples=60, deadline=None)
 def test_damaged_completions_fail_the_format_check(completion: str) -> None:
     assert format_reward(normalize_tags(completion)) == 0.0
 
 
-@given(S.completions(S.boxes().map(json.dumps), damage=["spaces_in_tags", "duplicated_answer", "nested_tags"]))
+@given(
+    S.completions(
+        S.boxes().map(json.dumps), damage=["spaces_in_tags", "duplicated_answer", "nested_tags"]
+    )
+)
 @settings(max_examples=60, deadline=None)
 def test_quirky_damage_still_passes_the_format_check(completion: str) -> None:
     assert format_reward(normalize_tags(completion)) == 1.0
@@ -258,7 +306,12 @@ def test_public_surface() -> None:
     import unireward.testing as T
 
     assert sorted(T.__all__) == [
-        "CheckReport", "InvariantResult", "TaskSpec", "Violation", "check_reward"]
+        "CheckReport",
+        "InvariantResult",
+        "TaskSpec",
+        "Violation",
+        "check_reward",
+    ]
     for name in T.__all__:
         assert getattr(T, name).__name__ == name
     with pytest.raises(AttributeError):

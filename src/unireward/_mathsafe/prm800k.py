@@ -29,8 +29,22 @@ __all__ = ["MAX_LATEX_CHARS", "grade_answer", "normalize_hendrycks", "normalize_
 MAX_LATEX_CHARS = 2_000
 
 _UNITS = (
-    "degree", "cm", "centimeter", "meter", "mile", "second", "minute", "hour", "day",
-    "week", "month", "year", "foot", "feet", "inch", "yard",
+    "degree",
+    "cm",
+    "centimeter",
+    "meter",
+    "mile",
+    "second",
+    "minute",
+    "hour",
+    "day",
+    "week",
+    "month",
+    "year",
+    "foot",
+    "feet",
+    "inch",
+    "yard",
 )
 # Each pattern is a literal followed by optional groups: no nested quantifiers, linear.
 _UNIT_PATTERNS = [re.compile(unit + r"(es)?(s)? *(\^[0-9]+)?") for unit in _UNITS]
@@ -115,8 +129,16 @@ class _GiveUp(Exception):
 
 def _strip_hendrycks(s: str) -> str:
     for old, new in (
-        ("\n", ""), ("\\!", ""), ("\\\\", "\\"), ("tfrac", "frac"), ("dfrac", "frac"),
-        ("\\left", ""), ("\\right", ""), ("^{\\circ}", ""), ("^\\circ", ""), ("\\$", ""),
+        ("\n", ""),
+        ("\\!", ""),
+        ("\\\\", "\\"),
+        ("tfrac", "frac"),
+        ("dfrac", "frac"),
+        ("\\left", ""),
+        ("\\right", ""),
+        ("^{\\circ}", ""),
+        ("^\\circ", ""),
+        ("\\$", ""),
     ):
         s = s.replace(old, new)
     if "\\text{ " in s:  # a unit written after the value

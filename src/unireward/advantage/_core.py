@@ -57,7 +57,9 @@ def _groups(group_ids: Sequence[Any], n: int) -> tuple[np.ndarray, int]:
     return inv, len(uniques)
 
 
-def _group_stats(r: np.ndarray, valid: np.ndarray, inv: np.ndarray, k: int, unbiased: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _group_stats(
+    r: np.ndarray, valid: np.ndarray, inv: np.ndarray, k: int, unbiased: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-sample group mean, group std and group size (over scorable samples), float32."""
     w = valid.astype(F32)
     count = np.bincount(inv, weights=w, minlength=k).astype(F32)
@@ -251,8 +253,6 @@ class TaskMoments:
         return {"m1": self.m1, "m2": self.m2, "steps": self.steps}
 
 
-
-
 class EMARewardNormalizer:
     """Per-task exponential moving averages of the first two reward moments.
 
@@ -318,7 +318,9 @@ class EMARewardNormalizer:
         ar = _arithmetic(self.profile)
         x = r[valid].astype(ar.dtype)
         per_key = {
-            uniques[j]: x[pos] for j, pos in enumerate(_positions(codes[valid], len(uniques))) if len(pos)
+            uniques[j]: x[pos]
+            for j, pos in enumerate(_positions(codes[valid], len(uniques)))
+            if len(pos)
         }
         dist = self._dist() if self.sync else None
         if dist is not None:
@@ -395,9 +397,14 @@ class EMARewardNormalizer:
         """A JSON-ready snapshot (constants included) for checkpoints."""
         return {
             "version": 1,
-            "config": {"beta": self.beta, "min_std": self.min_std, "eps": self.eps,
-                       "guard": self.guard, "bias_correction": self.bias_correction,
-                       "profile": self.profile},
+            "config": {
+                "beta": self.beta,
+                "min_std": self.min_std,
+                "eps": self.eps,
+                "guard": self.guard,
+                "bias_correction": self.bias_correction,
+                "profile": self.profile,
+            },
             "step": self.step,
             "tasks": {k: v.to_dict() for k, v in self.tasks.items()},
         }
@@ -409,18 +416,28 @@ class EMARewardNormalizer:
             profile = str(cfg.get("profile", "onethinker"))
             if profile not in EMA_PROFILES:
                 raise ValueError(f"unknown profile {profile!r}")
-            self.beta, self.min_std, self.eps = float(cfg["beta"]), float(cfg["min_std"]), float(cfg["eps"])
+            self.beta, self.min_std, self.eps = (
+                float(cfg["beta"]),
+                float(cfg["min_std"]),
+                float(cfg["eps"]),
+            )
             self.guard = None if cfg["guard"] is None else float(cfg["guard"])
             self.bias_correction = bool(cfg["bias_correction"])
             self.profile = profile
             self.step = int(state["step"])
-            self.tasks = {k: TaskMoments(float(v["m1"]), float(v["m2"]), int(v["steps"])) for k, v in state["tasks"].items()}
+            self.tasks = {
+                k: TaskMoments(float(v["m1"]), float(v["m2"]), int(v["steps"]))
+                for k, v in state["tasks"].items()
+            }
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ConfigurationError(f"not an EMARewardNormalizer state: {exc!r}") from exc
 
     def __repr__(self) -> str:
         tasks = ", ".join(f"{k}: std={self.std(k):.4f}" for k in self.tasks)
-        return f"EMARewardNormalizer(profile={self.profile!r}, beta={self.beta}, step={self.step}, tasks={{{tasks}}})"
+        return (
+            f"EMARewardNormalizer(profile={self.profile!r}, beta={self.beta}, "
+            f"step={self.step}, tasks={{{tasks}}})"
+        )
 
 
 def _positions(codes: np.ndarray, n_codes: int) -> list[np.ndarray]:

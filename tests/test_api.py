@@ -239,6 +239,7 @@ def test_public_surface() -> None:
         "registered_tasks",
         "get_scorer",
         "TaskScorer",
+        "ItemScorer",
         "TaskOutcome",
         "ScoreOptions",
         "UniRewardError",

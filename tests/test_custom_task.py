@@ -73,8 +73,10 @@ def test_score_and_batch_agree() -> None:
     r = unireward.score(_completion("3"), "4", "Object_Count")
     assert (r.accuracy, r.structure, r.status) == (0.75, 0.5, Status.OK)
     assert r.total == pytest.approx(0.9 * 0.75 + 0.1 + 0.5)
-    records = [{"completion": _completion(a), "ground_truth": "4", "task": "count"}
-               for a in ("4", "3", "many")]
+    records = [
+        {"completion": _completion(a), "ground_truth": "4", "task": "count"}
+        for a in ("4", "3", "many")
+    ]
     batch = unireward.score_batch(records)
     assert batch == [unireward.score(x["completion"], "4", "count") for x in records]
     assert [b.accuracy for b in batch] == [1.0, 0.75, 0.0]
@@ -90,9 +92,19 @@ def test_ema_keys_follow_the_task() -> None:
 
 def test_report_family() -> None:
     assert family_of("Object_Count") == "spatial grounding"
-    rows = [{"task": "object count", "problem_id": "p", "reward": 0.9 * a + 0.6, "accuracy": a,
-             "format": 1.0, "structure": 0.5, "status": "ok", "completion": _completion("1")}
-            for a in (1.0, 0.25)]
+    rows = [
+        {
+            "task": "object count",
+            "problem_id": "p",
+            "reward": 0.9 * a + 0.6,
+            "accuracy": a,
+            "format": 1.0,
+            "structure": 0.5,
+            "status": "ok",
+            "completion": _completion("1"),
+        }
+        for a in (1.0, 0.25)
+    ]
     table = build_report(rows).summary()["benchmarks"]
     assert table["spatial grounding"]["object count"]["Acc@0.5"] == 0.5
     assert table["spatial grounding"]["object count"]["mIoU"] == pytest.approx(0.625)
@@ -122,3 +134,42 @@ def test_answer_schema_comes_from_the_scorer() -> None:
 def test_register_task_refuses_what_is_not_a_scorer() -> None:
     with pytest.raises(unireward.errors.ConfigurationError, match="instance or subclass"):
         unireward.register_task(object)  # type: ignore[type-var]
+
+
+class _RecordingItemScorer(unireward.ItemScorer):
+    """Exact-string match; records what it is handed."""
+
+    name = "exact word"
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, object]] = []
+
+    def prepare_ground_truth(self, ground_truth, data_type):  # type: ignore[no-untyped-def]
+        return str(ground_truth).strip().lower()
+
+    def grade(self, answer: str, truth: object) -> TaskOutcome:
+        self.seen.append((answer, truth))
+        return TaskOutcome(1.0 if answer.strip().lower() == truth else 0.0, 0.5)
+
+
+def test_an_item_scorer_grades_each_extracted_answer_against_its_prepared_truth() -> None:
+    scorer = _RecordingItemScorer()
+    unireward.register_task(scorer)
+    try:
+        records = [
+            {
+                "completion": f"<think>t</think><answer>{a}</answer>",
+                "ground_truth": g,
+                "task": "exact word",
+            }
+            for a, g in [("Cat", " CAT "), ("dog", "cat"), (" cat ", "Cat")]
+        ]
+        batch = unireward.score_batch(records)
+        assert [r.accuracy for r in batch] == [1.0, 0.0, 1.0]
+        assert [r.total for r in batch] == [1.5, 0.6, 1.5]
+        # the extracted answers against the prepared truths
+        assert scorer.seen == [("Cat", "cat"), ("dog", "cat"), ("cat", "cat")]  # answers stripped
+        one = unireward.score(records[0]["completion"], " CAT ", "exact word")
+        assert one == batch[0]
+    finally:
+        unireward.unregister_task("exact word")

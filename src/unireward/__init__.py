@@ -21,12 +21,13 @@ from .errors import (
 )
 from .registry import get_scorer, register_task, registered_tasks, unregister_task
 from .result import RewardResult, Status, TaskOutcome
-from .tasks.base import ScoreOptions, TaskScorer
+from .tasks.base import ItemScorer, ScoreOptions, TaskScorer
 
 __all__ = [
     "ConfigurationError",
     "GroundTruthError",
     "InputError",
+    "ItemScorer",
     "MissingExtraError",
     "RemoteRewardError",
     "RewardResult",

@@ -20,7 +20,7 @@ from ..result import Status, TaskOutcome
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-__all__ = ["PROFILES", "BatchScorer", "Columns", "ScoreOptions", "TaskScorer"]
+__all__ = ["PROFILES", "BatchScorer", "Columns", "ItemScorer", "ScoreOptions", "TaskScorer"]
 
 #: What the deprecated :meth:`TaskScorer.score_columns` returns: the accuracy and structure
 #: of every item, and the full outcome of each item that has more to say than its two
@@ -231,3 +231,22 @@ def _score_items(
 class BatchScorer(TaskScorer):
     """Kept for compatibility: every :class:`TaskScorer` is a batch scorer now (implement
     :meth:`~TaskScorer.score_many`)."""
+
+
+class ItemScorer(TaskScorer):
+    """A scorer whose items share no work (choice, OCR, ROUGE): implement :meth:`grade`
+    for one answer; :meth:`~TaskScorer.score_many` grades a batch item by item."""
+
+    def grade(self, answer: str, truth: Any) -> TaskOutcome:
+        """The outcome of one extracted answer against one prepared ground truth."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement grade")
+
+    def score_many(
+        self,
+        answers: Sequence[str],
+        truths: Sequence[Any],
+        data_types: Sequence[str | None],
+        options: ScoreOptions,
+    ) -> list[TaskOutcome]:
+        grade = self.grade
+        return [grade(a, t) for a, t in zip(answers, truths, strict=True)]

@@ -3,17 +3,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from .._mathsafe.prm800k import grade_answer
 from ..result import TaskOutcome
-from .base import ScoreOptions, TaskScorer
+from .base import ItemScorer
 
 __all__ = ["MultipleChoiceScorer"]
 
 
-class MultipleChoiceScorer(TaskScorer):
+class MultipleChoiceScorer(ItemScorer):
     """Accuracy 1 when the PRM800K grader accepts the answer against the gold option.
 
     >>> s = MultipleChoiceScorer()
@@ -25,17 +24,8 @@ class MultipleChoiceScorer(TaskScorer):
     aliases = ("multiple-choice", "mcq", "choice")
     check_spec = "unireward.testing._tasks:ChoiceSpec"
 
-    def score_many(
-        self,
-        answers: Sequence[str],
-        truths: Sequence[Any],
-        data_types: Sequence[str | None],
-        options: ScoreOptions,
-    ) -> list[TaskOutcome]:
-        return [
-            TaskOutcome(1.0 if grade_answer(a, t) else 0.0, 0.5)
-            for a, t in zip(answers, truths, strict=True)
-        ]
+    def grade(self, answer: str, truth: Any) -> TaskOutcome:
+        return TaskOutcome(1.0 if grade_answer(answer, truth) else 0.0, 0.5)
 
 
 SCORERS = (MultipleChoiceScorer,)

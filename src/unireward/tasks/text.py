@@ -8,12 +8,11 @@ bit-parallel LCS instead of the quadratic Python table, so long answers stay che
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any, ClassVar
 
 from ..result import Status, TaskOutcome
-from .base import ScoreOptions, TaskScorer
+from .base import ItemScorer
 
 __all__ = [
     "CaptioningScorer",
@@ -106,7 +105,7 @@ def _too_long(answer: str) -> TaskOutcome | None:
     return None
 
 
-class OpenEndedScorer(TaskScorer):
+class OpenEndedScorer(ItemScorer):
     """Open-ended answers: mean ROUGE-1/2/L F1 (a reward model can replace it in batches)."""
 
     name = "open-ended"
@@ -114,17 +113,8 @@ class OpenEndedScorer(TaskScorer):
     check_spec = "unireward.testing._tasks:RougeSpec"
     uses_reward_model = True
 
-    def score_many(
-        self,
-        answers: Sequence[str],
-        truths: Sequence[Any],
-        data_types: Sequence[str | None],
-        options: ScoreOptions,
-    ) -> list[TaskOutcome]:
-        return [
-            _too_long(a) or TaskOutcome(rouge_accuracy(a, t), 0.5)
-            for a, t in zip(answers, truths, strict=True)
-        ]
+    def grade(self, answer: str, truth: Any) -> TaskOutcome:
+        return _too_long(answer) or TaskOutcome(rouge_accuracy(answer, truth), 0.5)
 
 
 class CaptioningScorer(OpenEndedScorer):
@@ -159,7 +149,7 @@ def word_error_rate(truth: str, answer: str) -> float:
     return Levenshtein.distance(ref_ids, hyp_ids) / max(1, len(ref))
 
 
-class OCRScorer(TaskScorer):
+class OCRScorer(ItemScorer):
     """OCR: ``1 - WER`` (word level, case-sensitive, see :func:`word_error_rate`), clipped
     to [0, 1].
 
@@ -173,17 +163,11 @@ class OCRScorer(TaskScorer):
     name = "ocr"
     check_spec = "unireward.testing._tasks:TextSpec"
 
-    def score_many(
-        self,
-        answers: Sequence[str],
-        truths: Sequence[Any],
-        data_types: Sequence[str | None],
-        options: ScoreOptions,
-    ) -> list[TaskOutcome]:
-        return [
-            _too_long(a) or TaskOutcome(min(1.0, max(0.0, 1.0 - word_error_rate(t, a))), 0.5)
-            for a, t in zip(answers, truths, strict=True)
-        ]
+    def grade(self, answer: str, truth: Any) -> TaskOutcome:
+        refused = _too_long(answer)
+        if refused is not None:
+            return refused
+        return TaskOutcome(min(1.0, max(0.0, 1.0 - word_error_rate(truth, answer))), 0.5)
 
 
 SCORERS = (OpenEndedScorer, CaptioningScorer, OCRScorer)

@@ -15,6 +15,7 @@ __all__ = ["MultipleChoiceScorer"]
 class MultipleChoiceScorer(ItemScorer):
     """Accuracy 1 when the PRM800K grader accepts the answer against the gold option.
 
+    >>> from unireward import ScoreOptions
     >>> s = MultipleChoiceScorer()
     >>> [s.score(a, "C", data_type=None, options=ScoreOptions()).accuracy for a in ["(c)", "C."]]
     [1.0, 0.0]

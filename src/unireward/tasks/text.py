@@ -153,6 +153,7 @@ class OCRScorer(ItemScorer):
     """OCR: ``1 - WER`` (word level, case-sensitive, see :func:`word_error_rate`), clipped
     to [0, 1].
 
+    >>> from unireward import ScoreOptions
     >>> s, o = OCRScorer(), ScoreOptions()
     >>> s.score("Hello world", "Hello World", data_type=None, options=ScoreOptions()).accuracy
     0.5

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import math
+import os
 import pickle
 from pathlib import Path
 from typing import Any
@@ -36,9 +37,15 @@ TRL = tuple(int("".join(c for c in p if c.isdigit()) or 0) for p in trl.__versio
 HAS_ASYNC = TRL >= ASYNC_MIN_TRL
 HAS_LOG_HOOKS = TRL >= (1, 0)
 NONE_OK = TRL >= NONE_MIN_TRL  # older TRL fails a step in which a row has no reward at all
-needs_async = pytest.mark.skipif(
-    not HAS_ASYNC, reason=f"TRL {trl.__version__} awaits no reward functions"
-)
+# the async trainer run needs a TRL that awaits reward functions: scripts/test.sh deselects
+# it (marker trl_async) in the oldest-TRL run; in CI a TRL without it fails here instead
+needs_async = [
+    pytest.mark.trl_async,
+    pytest.mark.skipif(
+        not HAS_ASYNC and os.environ.get("CI", "").lower() != "true",
+        reason=f"TRL {trl.__version__} awaits no reward functions",
+    ),
+]
 
 MC = "<think>look</think><answer>B</answer>"
 

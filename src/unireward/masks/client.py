@@ -42,7 +42,7 @@ from ..remote._base import RequestInfo, _RetryingEndpoint, json_body
 from ..remote._config import ClientConfig, resolve_config
 from ..result import TaskOutcome
 from ..schemas import truth_object
-from ..tasks.base import BatchScorer, ScoreOptions
+from ..tasks.base import ScoreOptions, TaskScorer
 from ..tasks.segmentation import SegmentationScorer
 from ._outcomes import failure_reason, fallback_outcome, outcome_from_json
 
@@ -86,7 +86,7 @@ class _RemoteTruth:
         self.points = points
 
 
-class Sam2Client(_RetryingEndpoint, BatchScorer):
+class Sam2Client(_RetryingEndpoint, TaskScorer):
     """Segmentation scored by a SAM2 service (see the module docstring).
 
     Args:

@@ -42,7 +42,7 @@ from ..errors import ConfigurationError, GroundTruthError, InputError
 from ..geometry.masks import BOUNDARY_TOLERANCE, mask_iou, video_mask_scores
 from ..result import Status, TaskOutcome
 from ..schemas import truth_object
-from ..tasks.base import BatchScorer, ScoreOptions
+from ..tasks.base import ScoreOptions, TaskScorer
 from ..tasks.segmentation import SegmentationScorer, SegmentationTruth
 from ._outcomes import complete, error_outcome
 from .prompts import GridAnswer, keyframe_index, parse_segmentation_answer, prompt_from_answer
@@ -121,7 +121,7 @@ def _check_options(predictor: Any, *, mode: str, mask_weight: float, video_metri
                 f"predictor must be a Sam2MaskPredictor, got {type(predictor).__name__}")
 
 
-class Sam2MaskReward(BatchScorer):
+class Sam2MaskReward(TaskScorer):
     """The segmentation task scored by SAM2 masks (see the module docstring).
 
     Args:

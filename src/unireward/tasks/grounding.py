@@ -55,7 +55,7 @@ from ..schemas import (
     validation_reason,
 )
 from ._shared import FramePairs, flag_non_finite, order_boxes, order_intervals, outcomes
-from .base import BatchScorer, ScoreOptions
+from .base import ScoreOptions, TaskScorer
 
 __all__ = [
     "SCORERS",
@@ -81,7 +81,7 @@ _NON_FINITE = Status.NON_FINITE
 # --------------------------------------------------------------------------------------
 
 
-class _OneShapeScorer(BatchScorer):
+class _OneShapeScorer(TaskScorer):
     """A task whose answer is one field of ``size`` numbers scored by one IoU."""
 
     structured = True
@@ -257,7 +257,7 @@ class SpatioTemporalTruth(NamedTuple):
     frames: dict[str, tuple[float, ...]]
 
 
-class SpatioTemporalGroundingScorer(BatchScorer):
+class SpatioTemporalGroundingScorer(TaskScorer):
     """``{"time": [s, e], "boxes": {"<second>": [x1, y1, x2, y2], ...}}``.
 
     Accuracy ``0.5 * tIoU + 0.5 * mean box IoU over the frame keys present in both`` the
@@ -381,7 +381,7 @@ def polygon_vertices(obj: Any) -> list[list[float]] | None:
     return None
 
 
-class PolygonGroundingScorer(BatchScorer):
+class PolygonGroundingScorer(TaskScorer):
     """A region as ``{"polygon": [[x, y], ...]}``, ``{"quad": [[x, y] x 4]}`` or
     ``{"rbox": [cx, cy, w, h, angle_deg]}``, scored by polygon IoU (shapely 2, vectorised).
 

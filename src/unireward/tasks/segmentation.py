@@ -47,7 +47,7 @@ from ..schemas import (
     validation_reason,
 )
 from ._shared import flag_non_finite, order_boxes, outcomes
-from .base import BatchScorer, ScoreOptions
+from .base import ScoreOptions, TaskScorer
 
 __all__ = ["IMAGE_WEIGHTS", "SCORERS", "VIDEO_WEIGHTS", "SegmentationScorer", "SegmentationTruth"]
 
@@ -69,7 +69,7 @@ class SegmentationTruth(NamedTuple):
     time: float | None
 
 
-class SegmentationScorer(BatchScorer):
+class SegmentationScorer(TaskScorer):
     """Segmentation prompts, image or video (see the module docstring).
 
     >>> s, o = SegmentationScorer(), ScoreOptions()

@@ -30,12 +30,12 @@ from ..schemas import (
     validation_reason,
 )
 from ._shared import FramePairs, flag_non_finite, outcomes
-from .base import BatchScorer, ScoreOptions
+from .base import ScoreOptions, TaskScorer
 
 __all__ = ["SCORERS", "TrackingScorer"]
 
 
-class TrackingScorer(BatchScorer):
+class TrackingScorer(TaskScorer):
     """Single-object tracking as per-second boxes (see the module docstring).
 
     >>> s, o = TrackingScorer(), ScoreOptions()

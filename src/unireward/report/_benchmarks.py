@@ -36,13 +36,13 @@ __all__ = ["FAMILIES", "BenchmarkSet", "family_of"]
 CHUNK = 4096
 _NAN4 = [float("nan")] * 4
 
-#: family -> (registered task name, columns in order)
-FAMILIES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "temporal grounding": ("temporal grounding", ("R@0.3", "R@0.5", "R@0.7", "mIoU")),
-    "spatial grounding": ("spatial grounding", ("Acc@0.5", "mIoU")),
-    "spatio-temporal grounding": ("spatial-temporal grounding", ("m_vIoU", "vIoU@0.3", "vIoU@0.5")),
-    "tracking": ("tracking", ("AO", "SR@0.5", "SR@0.75")),
-    "segmentation": ("segmentation", ("gIoU", "cIoU")),
+#: benchmark family (a scorer's ``report_family``) -> its columns, in order
+FAMILIES: dict[str, tuple[str, ...]] = {
+    "temporal grounding": ("R@0.3", "R@0.5", "R@0.7", "mIoU"),
+    "spatial grounding": ("Acc@0.5", "mIoU"),
+    "spatio-temporal grounding": ("m_vIoU", "vIoU@0.3", "vIoU@0.5"),
+    "tracking": ("AO", "SR@0.5", "SR@0.75"),
+    "segmentation": ("gIoU", "cIoU"),
 }
 
 
@@ -210,9 +210,8 @@ class BenchmarkSet:
             if isinstance(inter, int) and isinstance(union, int) and 0 <= inter <= union:
                 self._fold(label, family).add((inter, union))
             return
-        task = FAMILIES[family][0]
-        try:
-            truth = _truth(task, ground_truth, data_type)
+        try:  # the row's own scorer prepares its truth
+            truth = _truth(label, ground_truth, data_type)
         except Exception:  # a truth the scorer refused: such rows are errors, but be safe
             self.unreadable += 1
             return

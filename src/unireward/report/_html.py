@@ -11,7 +11,7 @@ import html
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ._collect import REWARD_BINS, REWARD_HI
+from ._collect import _COMPONENTS, REWARD_BINS, REWARD_HI
 from ._svg import bars_svg, histogram_svg, lines_svg, stack_svg
 
 __all__ = ["render_comparison", "render_report"]
@@ -120,7 +120,7 @@ def _panel_summary(s: Mapping[str, Any]) -> str:
              for k, c in STATUS_COLORS.items()]
     body.append("</div><div class='grid'>")
     for label, t in s["tasks"].items():
-        means = [(k, [t[f"{k}_mean"]]) for k in ("reward", "accuracy", "format", "structure")]
+        means = [(k, [t[f"{k}_mean"]]) for k in _COMPONENTS]
         body.append(
             f"<div class='card'><h3>{esc(label)}</h3><div class='meta'>reward distribution "
             f"({_plural(t['rows'], 'row')}, bins of 0.1)</div>"
@@ -266,7 +266,7 @@ def _panel_benchmarks(s: Mapping[str, Any]) -> str:
 
     body = []
     for family, per_label in bench.items():
-        cols = FAMILIES[family][1]
+        cols = FAMILIES[family]
         body.append(f"<h3>{esc(family)}</h3>")
         body.append(_table(["task", "samples", *cols],
                            [[esc(label), f"{v['samples']:,}", *(_f(v.get(c)) for c in cols)]
@@ -470,7 +470,7 @@ def _compare_benchmark(family: str, per_label: Mapping[str, Any],
     """One benchmark family's table of two runs: per metric A, B and the difference."""
     from ._benchmarks import FAMILIES
 
-    cols = FAMILIES[family][1]
+    cols = FAMILIES[family]
     head = ["task"] + [h for c in cols for h in (f"{c} {names[0]}", f"{c} {names[1]}", "Δ")]
     rows = []
     for label, v in per_label.items():
